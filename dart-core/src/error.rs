@@ -1,0 +1,210 @@
+//! The one error type of dart-core.
+//!
+//! Every variant names the input that was wrong (a path, a field, a tool name)
+//! and says what was left untouched, so that a message can be shown to a user
+//! as it is. [`Error::kind`] groups the variants into a small, stable set of
+//! [`ErrorKind`]s that the C and Python bindings map to result codes and
+//! exception classes.
+
+use std::path::{Path, PathBuf};
+
+/// `Result` with [`Error`] as the error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the library says when it cannot do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input file or directory does not exist.
+    #[error("{what} {path} does not exist; nothing was written")]
+    NotFound {
+        /// What the path was supposed to be ("base WIM", "payload directory", ...).
+        what: &'static str,
+        /// The path that was given.
+        path: PathBuf,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{action} {path} failed: {source}; {untouched}")]
+    Io {
+        /// What was being done ("reading", "creating", ...).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+        /// What the failure left untouched.
+        untouched: &'static str,
+    },
+
+    /// A file that should be a WIM is not one.
+    #[error("{path} is not a WIM file ({reason}); nothing was written")]
+    NotAWim {
+        /// The file.
+        path: PathBuf,
+        /// Why it is not a WIM (bad magic, too short, ...).
+        reason: String,
+    },
+
+    /// A WIM file is damaged (truncated, bad tables, bad compression).
+    #[error("WIM file {path} is damaged: {detail}; nothing was written")]
+    CorruptWim {
+        /// The file.
+        path: PathBuf,
+        /// What wimlib or the header parser found.
+        detail: String,
+    },
+
+    /// An image index that the WIM does not contain.
+    #[error("{path} has {count} image(s); image index {index} does not exist; nothing was written")]
+    NoSuchImage {
+        /// The WIM.
+        path: PathBuf,
+        /// The index asked for (1-based).
+        index: u32,
+        /// How many images the WIM holds.
+        count: u32,
+    },
+
+    /// wimlib reported an error while composing or writing an image.
+    #[error("{operation} on {path} failed: {detail}; {untouched}")]
+    Wim {
+        /// What was being done.
+        operation: &'static str,
+        /// The WIM or file involved.
+        path: PathBuf,
+        /// wimlib's description of the error.
+        detail: String,
+        /// What the failure left untouched.
+        untouched: &'static str,
+    },
+
+    /// A tool name that is not one of the known recovery tools.
+    #[error("unknown tool {name:?}; known tools: {known}")]
+    UnknownTool {
+        /// The name that was given.
+        name: String,
+        /// The known names, comma separated.
+        known: String,
+    },
+
+    /// A support level that is not defined.
+    #[error("unknown support level {name:?}; defined levels: {known}")]
+    UnknownSupportLevel {
+        /// The name that was given.
+        name: String,
+        /// The defined names, comma separated.
+        known: String,
+    },
+
+    /// A selected tool has no payload directory.
+    #[error("payload directory {dir} has no subdirectory {expected:?} for the selected tool {tool}; nothing was written")]
+    MissingToolPayload {
+        /// The tool's display name.
+        tool: &'static str,
+        /// The payload directory that was given.
+        dir: PathBuf,
+        /// The subdirectory that was expected.
+        expected: &'static str,
+    },
+
+    /// A setting has a value outside what it accepts.
+    #[error("invalid {field} {value:?}: {reason}; nothing was written")]
+    InvalidSetting {
+        /// The setting's name, as the user knows it.
+        field: &'static str,
+        /// The value that was given.
+        value: String,
+        /// What would be accepted.
+        reason: String,
+    },
+
+    /// A media set lacks a file it needs to boot.
+    #[error("media {root} cannot boot {needed_for}: {file} is missing")]
+    MissingMediaFile {
+        /// The media root.
+        root: PathBuf,
+        /// The missing file, relative to the root.
+        file: String,
+        /// Which architecture and firmware needed it.
+        needed_for: String,
+    },
+
+    /// A long operation was cancelled by the caller.
+    #[error("{operation} was cancelled; {untouched}")]
+    Cancelled {
+        /// What was cancelled.
+        operation: &'static str,
+        /// What the cancellation left untouched.
+        untouched: &'static str,
+    },
+}
+
+/// The coarse kind of an [`Error`]; stable, for bindings and programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// An input path does not exist.
+    NotFound,
+    /// The operating system refused a read or write.
+    Io,
+    /// A WIM file is not a WIM, is damaged, lacks the image, or wimlib failed.
+    Image,
+    /// A tool or support level name is unknown, or a tool payload is missing.
+    Tool,
+    /// A setting is out of range.
+    InvalidInput,
+    /// A media set is incomplete.
+    Media,
+    /// The caller cancelled the operation.
+    Cancelled,
+}
+
+impl Error {
+    /// The coarse kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::Io { .. } => ErrorKind::Io,
+            Error::NotAWim { .. }
+            | Error::CorruptWim { .. }
+            | Error::NoSuchImage { .. }
+            | Error::Wim { .. } => ErrorKind::Image,
+            Error::UnknownTool { .. }
+            | Error::UnknownSupportLevel { .. }
+            | Error::MissingToolPayload { .. } => ErrorKind::Tool,
+            Error::InvalidSetting { .. } => ErrorKind::InvalidInput,
+            Error::MissingMediaFile { .. } => ErrorKind::Media,
+            Error::Cancelled { .. } => ErrorKind::Cancelled,
+        }
+    }
+
+    /// An [`Error::Io`] for a read that wrote nothing.
+    pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action: "reading",
+            path: path.to_path_buf(),
+            source,
+            untouched: "nothing was written",
+        }
+    }
+
+    /// An [`Error::Io`] for a failed write of an output that has been removed.
+    pub(crate) fn write(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action: "writing",
+            path: path.to_path_buf(),
+            source,
+            untouched: "the partial output was removed and existing files were left as they were",
+        }
+    }
+
+    /// An [`Error::InvalidSetting`].
+    pub(crate) fn invalid(field: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+        Error::InvalidSetting {
+            field,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Synthetic WinPE-like media for tests, benchmarks and the demo.
+//!
+//! No Microsoft binary is used or produced. [`generate`] writes:
+//!
+//! ```text
+//! DIR/media/                 the bootable tree (bootmgr, boot/bcd, boot/boot.sdi,
+//!                            boot/etfsboot.com, efi/boot/bootx64.efi,
+//!                            efi/microsoft/boot/bcd, sources/boot.wim)
+//! DIR/payloads/<tool>/       one stand-in payload per recovery tool
+//! DIR/drivers/               a stand-in driver package
+//! ```
+//!
+//! `sources/boot.wim` is captured with wimlib and carries two images like a
+//! Windows media boot.wim (1: Windows PE, 2: Windows Setup, boot index 2),
+//! with the XML properties Windows PE sets. When `grub-mkstandalone` is
+//! installed, `bootx64.efi` is a GRUB EFI program that prints
+//! [`BOOT_MARKER`] and powers off; otherwise it is a placeholder.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::image::{capture, CaptureImage, Compression};
+use crate::progress::Control;
+use crate::tools::TOOL_INFO;
+
+/// What the stand-in UEFI loader prints when it boots.
+pub const BOOT_MARKER: &str = "DART-BOOT-OK";
+
+/// How big and how reproducible a fixture is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FixtureOptions {
+    /// Bytes of stand-in system files in the base image.
+    pub base_bytes: u64,
+    /// Bytes of stand-in program per tool payload.
+    pub payload_bytes: u64,
+    /// Compression of the base WIM (Windows uses LZX).
+    pub compression: Compression,
+    /// Build a GRUB `bootx64.efi` when `grub-mkstandalone` is available.
+    pub grub: bool,
+    /// Fixed GUID and timestamps in the base WIM.
+    pub deterministic: Option<i64>,
+}
+
+impl Default for FixtureOptions {
+    fn default() -> Self {
+        FixtureOptions {
+            base_bytes: 4 << 20,
+            payload_bytes: 256 << 10,
+            compression: Compression::Lzx,
+            grub: true,
+            deterministic: Some(1_700_000_000),
+        }
+    }
+}
+
+/// Where [`generate`] put things.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fixture {
+    /// The bootable media tree.
+    pub media: PathBuf,
+    /// `media/sources/boot.wim`.
+    pub base_wim: PathBuf,
+    /// One subdirectory per tool.
+    pub payloads: PathBuf,
+    /// A drivers directory.
+    pub drivers: PathBuf,
+    /// Whether `bootx64.efi` is a real GRUB program printing [`BOOT_MARKER`].
+    pub bootable_uefi_loader: bool,
+}
+
+/// Deterministic, compressible filler (roughly 3:1 with LZX), streamed.
+fn write_filler(path: &Path, bytes: u64, seed: u64) -> Result<()> {
+    const WORDS: [&str; 16] = [
+        "kernel", "driver", "registry", "volume", "partition", "service", "recovery", "image", "boot", "network",
+        "adapter", "session", "handle", "buffer", "sector", "cluster",
+    ];
+    let file = File::create(path).map_err(|e| Error::write(path, e))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut written = 0u64;
+    let mut line = Vec::with_capacity(128);
+    while written < bytes {
+        line.clear();
+        for _ in 0..8 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            line.extend_from_slice(WORDS[(state & 15) as usize].as_bytes());
+            line.push(b' ');
+            line.extend_from_slice(format!("{:04x}", (state >> 20) & 0xffff).as_bytes());
+            line.push(b' ');
+        }
+        line.push(b'\n');
+        let take = line.len().min((bytes - written) as usize);
+        out.write_all(&line[..take]).map_err(|e| Error::write(path, e))?;
+        written += take as u64;
+    }
+    out.flush().map_err(|e| Error::write(path, e))
+}
+
+fn put(path: &Path, contents: &[u8]) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+    }
+    fs::write(path, contents).map_err(|e| Error::write(path, e))
+}
+
+fn winpe_properties(flags: &str) -> Vec<(String, String)> {
+    [
+        ("FLAGS", flags),
+        ("WINDOWS/ARCH", "9"),
+        ("WINDOWS/PRODUCTNAME", "Synthetic Windows PE (dart fixture)"),
+        ("WINDOWS/EDITIONID", "WindowsPE"),
+        ("WINDOWS/INSTALLATIONTYPE", "WindowsPE"),
+        ("WINDOWS/PRODUCTTYPE", "WinNT"),
+        ("WINDOWS/PRODUCTSUITE", "Terminal Server"),
+        ("WINDOWS/LANGUAGES/LANGUAGE", "en-US"),
+        ("WINDOWS/LANGUAGES/DEFAULT", "en-US"),
+        ("WINDOWS/VERSION/MAJOR", "10"),
+        ("WINDOWS/VERSION/MINOR", "0"),
+        ("WINDOWS/VERSION/BUILD", "26100"),
+        ("WINDOWS/VERSION/SPBUILD", "1"),
+        ("WINDOWS/SYSTEMROOT", "WINDOWS"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// Builds a GRUB EFI program that prints [`BOOT_MARKER`] and powers off.
+/// Returns `Ok(false)` when `grub-mkstandalone` or its x86_64-efi modules are
+/// not installed.
+pub fn build_grub_loader(output: &Path) -> Result<bool> {
+    if !Path::new("/usr/lib/grub/x86_64-efi").is_dir() {
+        return Ok(false);
+    }
+    let work = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
+    let cfg = work.path().join("grub.cfg");
+    put(&cfg, format!("echo {BOOT_MARKER}\nhalt\n").as_bytes())?;
+    let status = Command::new("grub-mkstandalone")
+        .args(["-O", "x86_64-efi", "--modules=echo halt", "--locales=", "--themes=", "--fonts="])
+        .arg("-o")
+        .arg(output)
+        .arg(format!("boot/grub/grub.cfg={}", cfg.display()))
+        .output();
+    match status {
+        Ok(out) if out.status.success() => Ok(true),
+        Ok(out) => Err(Error::Io {
+            action: "running grub-mkstandalone for",
+            path: output.to_path_buf(),
+            source: std::io::Error::other(String::from_utf8_lossy(&out.stderr).trim().to_string()),
+            untouched: "the fixture is incomplete",
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::write(output, e)),
+    }
+}
+
+/// Writes a synthetic WinPE-like media set, payloads and drivers under `dir`.
+pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixture> {
+    let dir = dir.as_ref();
+    let media = dir.join("media");
+    let payloads = dir.join("payloads");
+    let drivers = dir.join("drivers");
+
+    // The Windows PE file tree that becomes boot.wim.
+    let work = tempfile::tempdir_in(dir).or_else(|_| {
+        fs::create_dir_all(dir)?;
+        tempfile::tempdir_in(dir)
+    });
+    let work = work.map_err(|e| Error::write(dir, e))?;
+    let pe = work.path().join("winpe");
+    let sys32 = pe.join("Windows/System32");
+    for (name, body) in [
+        ("startnet.cmd", "wpeinit\r\n"),
+        ("wpeinit.exe", "stand-in wpeinit"),
+        ("winpeshl.exe", "stand-in winpeshl"),
+        ("cmd.exe", "stand-in cmd"),
+        ("drvload.exe", "stand-in drvload"),
+        ("config/SYSTEM", "stand-in registry hive"),
+    ] {
+        put(&sys32.join(name), body.as_bytes())?;
+    }
+    put(&pe.join("Windows/Boot/EFI/bootmgfw.efi"), b"stand-in boot manager")?;
+    fs::create_dir_all(pe.join("Program Files")).map_err(|e| Error::write(&pe, e))?;
+    let chunk = 8u64 << 20;
+    let mut left = options.base_bytes;
+    let mut n = 0u64;
+    while left > 0 {
+        let size = left.min(chunk);
+        write_filler(&sys32.join(format!("system{n:03}.dll")), size, n + 1)?;
+        left -= size;
+        n += 1;
+    }
+
+    put(&media.join("bootmgr"), b"stand-in bootmgr (BIOS boot manager)")?;
+    put(&media.join("boot/bcd"), b"stand-in BCD store")?;
+    put(&media.join("boot/boot.sdi"), &vec![0u8; 3 << 20])?;
+    put(&media.join("boot/etfsboot.com"), &[0xEBu8, 0xFE].repeat(1024))?;
+    put(&media.join("efi/microsoft/boot/bcd"), b"stand-in BCD store (UEFI)")?;
+    let loader = media.join("efi/boot/bootx64.efi");
+    fs::create_dir_all(media.join("efi/boot")).map_err(|e| Error::write(&media, e))?;
+    let bootable = options.grub && build_grub_loader(&loader)?;
+    if !bootable {
+        put(&loader, b"stand-in UEFI loader (grub-mkstandalone not installed)")?;
+    }
+
+    let base_wim = media.join("sources/boot.wim");
+    fs::create_dir_all(media.join("sources")).map_err(|e| Error::write(&media, e))?;
+    let pe_image = CaptureImage {
+        source: pe.clone(),
+        name: "Microsoft Windows PE (x64)".into(),
+        properties: [("DESCRIPTION".to_string(), "Microsoft Windows PE (x64)".to_string())]
+            .into_iter()
+            .chain(winpe_properties("9"))
+            .collect(),
+    };
+    // Setup is Windows PE plus setup files; capture it from the same tree.
+    let setup_image_tree = work.path().join("winpe-setup");
+    copy_dir_links(&pe, &setup_image_tree)?;
+    put(&setup_image_tree.join("sources/setup.exe"), b"stand-in setup")?;
+    let setup_image = CaptureImage {
+        source: setup_image_tree,
+        name: "Microsoft Windows Setup (x64)".into(),
+        properties: [("DESCRIPTION".to_string(), "Microsoft Windows Setup (x64)".to_string())]
+            .into_iter()
+            .chain(winpe_properties("2"))
+            .collect(),
+    };
+    capture(&[pe_image, setup_image], &base_wim, options.compression, Some(2), options.deterministic, &Control::default())?;
+
+    for (i, t) in TOOL_INFO.iter().enumerate() {
+        let d = payloads.join(t.payload_dir());
+        let exe: String = t.display_name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        put(&d.join("README.txt"), format!("Stand-in payload for {}\r\n", t.display_name).as_bytes())?;
+        write_filler(&d.join(format!("{exe}.exe")), options.payload_bytes, 1000 + i as u64)?;
+        if t.flag == crate::tools::Tools::REMOTE_CONNECTION {
+            put(&d.join("RemoteRecovery.exe"), b"stand-in remote recovery agent")?;
+        }
+    }
+    put(&drivers.join("netkvm/netkvm.inf"), b"; stand-in driver package\r\n[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n")?;
+    put(&drivers.join("netkvm/netkvm.sys"), b"stand-in driver")?;
+
+    Ok(Fixture { media, base_wim, payloads, drivers, bootable_uefi_loader: bootable })
+}
+
+/// Mirrors a tree with hard links (same file system), falling back to copies.
+fn copy_dir_links(from: &Path, to: &Path) -> Result<()> {
+    fs::create_dir_all(to).map_err(|e| Error::write(to, e))?;
+    for entry in fs::read_dir(from).map_err(|e| Error::read(from, e))? {
+        let entry = entry.map_err(|e| Error::read(from, e))?;
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        if src.is_dir() {
+            copy_dir_links(&src, &dst)?;
+        } else if fs::hard_link(&src, &dst).is_err() {
+            fs::copy(&src, &dst).map_err(|e| Error::write(&dst, e))?;
+        }
+    }
+    Ok(())
+}

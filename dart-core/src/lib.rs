@@ -1,0 +1,33 @@
+//! # dart-core
+//!
+//! Save and deploy Windows PE recovery images (DaRT-style `boot.wim` images
+//! carrying a chosen set of recovery tools) by removable media, a network
+//! boot server, or a recovery partition.
+//!
+//! This crate holds every model and algorithm; `dart-ffi` (C) and `dart-py`
+//! (Python) are thin bindings over it.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`error`] | [`Error`], [`Result`] |
+//! | [`arch`] | [`Architecture`](arch::Architecture) |
+//! | [`tools`] | [`Tools`](tools::Tools), tool metadata, [`SupportLevels`](tools::SupportLevels) |
+//! | [`image`] | [`RecoveryImage`](image::RecoveryImage), composing images |
+//! | [`media`] | [`MediaSet`](media::MediaSet): the bootable file tree |
+//! | [`plan`] | the method advisor |
+//! | [`fixture`] | synthetic WinPE-like media for tests and demos |
+//! | [`progress`] | progress reports and cancellation |
+
+pub mod arch;
+pub mod error;
+pub mod fixture;
+pub mod image;
+pub mod media;
+pub mod plan;
+pub mod progress;
+pub mod tools;
+
+pub use error::{Error, ErrorKind, Result};
+
+/// The library version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

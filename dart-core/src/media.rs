@@ -1,0 +1,235 @@
+//! [`MediaSet`]: the file tree that boots a recovery image.
+//!
+//! WinPE media hold `bootmgr` and `boot/bcd` (BIOS), `efi/boot/boot*.efi` and
+//! `efi/microsoft/boot/bcd` (UEFI), `boot/boot.sdi` and `sources/boot.wim`.
+//! Windows file systems are case-insensitive, so lookups are too: a media set
+//! with `EFI/Boot/BOOTX64.EFI` satisfies `efi/boot/bootx64.efi`.
+//!
+//! ```no_run
+//! use dart_core::arch::Architecture;
+//! use dart_core::media::{Firmware, MediaSet};
+//! let media = MediaSet::from_dir("media")?;
+//! media.validate(Architecture::X64, Firmware::Both)?;
+//! println!("{} files, {} bytes", media.files().len(), media.total_bytes());
+//! # Ok::<(), dart_core::Error>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::arch::Architecture;
+use crate::error::{Error, Result};
+
+/// The firmware a medium must boot on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Firmware {
+    /// Legacy BIOS.
+    Bios,
+    /// UEFI.
+    Uefi,
+    /// Both.
+    Both,
+}
+
+impl Firmware {
+    fn includes_bios(self) -> bool {
+        matches!(self, Firmware::Bios | Firmware::Both)
+    }
+    fn includes_uefi(self) -> bool {
+        matches!(self, Firmware::Uefi | Firmware::Both)
+    }
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Firmware::Bios => "bios",
+            Firmware::Uefi => "uefi",
+            Firmware::Both => "both",
+        }
+    }
+}
+
+impl FromStr for Firmware {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Firmware> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bios" | "legacy" => Ok(Firmware::Bios),
+            "uefi" | "efi" => Ok(Firmware::Uefi),
+            "both" | "all" => Ok(Firmware::Both),
+            _ => Err(Error::invalid("firmware", s, "expected bios, uefi or both")),
+        }
+    }
+}
+
+impl fmt::Display for Firmware {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Path of the recovery image inside a media set.
+pub const BOOT_WIM: &str = "sources/boot.wim";
+/// Files every WinPE medium needs whatever the firmware.
+pub const COMMON_FILES: [&str; 2] = ["boot/boot.sdi", BOOT_WIM];
+/// Files a BIOS boot needs.
+pub const BIOS_FILES: [&str; 2] = ["bootmgr", "boot/bcd"];
+/// The UEFI boot configuration.
+pub const UEFI_BCD: &str = "efi/microsoft/boot/bcd";
+
+/// One file of a media set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaFile {
+    /// Path relative to the root, `/`-separated, as found on disk.
+    pub path: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// A bootable file tree on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaSet {
+    root: PathBuf,
+    /// Lower-cased relative path -> file.
+    files: BTreeMap<String, MediaFile>,
+}
+
+impl MediaSet {
+    /// Scans a directory. Symbolic links are followed; other special files
+    /// are skipped.
+    pub fn from_dir(root: impl AsRef<Path>) -> Result<MediaSet> {
+        let root = root.as_ref();
+        if !root.is_dir() {
+            return Err(Error::NotFound { what: "media directory", path: root.to_path_buf() });
+        }
+        let mut files = BTreeMap::new();
+        scan(root, "", &mut files)?;
+        Ok(MediaSet { root: root.to_path_buf(), files })
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every file, sorted by lower-cased path.
+    pub fn files(&self) -> Vec<&MediaFile> {
+        self.files.values().collect()
+    }
+
+    /// Total bytes of all files.
+    pub fn total_bytes(&self) -> u64 {
+        self.files.values().map(|f| f.size).sum()
+    }
+
+    /// A file by path, case-insensitively; `\` and `/` both separate.
+    pub fn find(&self, path: &str) -> Option<&MediaFile> {
+        self.files.get(&normalise(path))
+    }
+
+    /// The on-disk path of a file of the set.
+    pub fn disk_path(&self, file: &MediaFile) -> PathBuf {
+        self.root.join(&file.path)
+    }
+
+    /// The recovery image (`sources/boot.wim`), if present.
+    pub fn boot_wim(&self) -> Option<PathBuf> {
+        self.find(BOOT_WIM).map(|f| self.disk_path(f))
+    }
+
+    /// Architectures that have a UEFI fallback loader in the set.
+    pub fn uefi_architectures(&self) -> Vec<Architecture> {
+        Architecture::ALL.into_iter().filter(|a| self.find(&a.efi_loader_path()).is_some()).collect()
+    }
+
+    /// The files `arch` on `firmware` needs, relative to the root.
+    pub fn required_files(arch: Architecture, firmware: Firmware) -> Vec<String> {
+        let mut req: Vec<String> = COMMON_FILES.iter().map(|s| s.to_string()).collect();
+        if firmware.includes_bios() && arch.has_bios() {
+            req.extend(BIOS_FILES.iter().map(|s| s.to_string()));
+        }
+        if firmware.includes_uefi() {
+            req.push(arch.efi_loader_path());
+            req.push(UEFI_BCD.to_string());
+        }
+        req
+    }
+
+    /// Checks that the set can boot `arch` on `firmware`; the error names the
+    /// first missing file. BIOS for arm64 is an error of its own.
+    pub fn validate(&self, arch: Architecture, firmware: Firmware) -> Result<()> {
+        if firmware == Firmware::Bios && !arch.has_bios() {
+            return Err(Error::invalid("firmware", "bios", format!("{arch} machines have no BIOS firmware")));
+        }
+        for file in MediaSet::required_files(arch, firmware) {
+            if self.find(&file).is_none() {
+                return Err(Error::MissingMediaFile {
+                    root: self.root.clone(),
+                    file,
+                    needed_for: format!("{arch} on {firmware} firmware"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn normalise(path: &str) -> String {
+    path.replace('\\', "/").trim_start_matches('/').to_ascii_lowercase()
+}
+
+fn scan(dir: &Path, prefix: &str, out: &mut BTreeMap<String, MediaFile>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let path = entry.path();
+        let meta = std::fs::metadata(&path).map_err(|e| Error::read(&path, e))?;
+        if meta.is_dir() {
+            scan(&path, &rel, out)?;
+        } else if meta.is_file() {
+            out.insert(normalise(&rel), MediaFile { path: rel, size: meta.len() });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn complete_media_validates_case_insensitively() {
+        let d = tree(&["BOOTMGR", "Boot/BCD", "boot/boot.sdi", "EFI/Boot/BOOTX64.EFI", "efi/microsoft/boot/bcd", "Sources/boot.wim"]);
+        let m = MediaSet::from_dir(d.path()).unwrap();
+        m.validate(Architecture::X64, Firmware::Both).unwrap();
+        assert_eq!(m.uefi_architectures(), vec![Architecture::X64]);
+        assert!(m.boot_wim().unwrap().ends_with("Sources/boot.wim"));
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let d = tree(&["bootmgr", "boot/bcd", "boot/boot.sdi", "sources/boot.wim", "efi/microsoft/boot/bcd"]);
+        let m = MediaSet::from_dir(d.path()).unwrap();
+        m.validate(Architecture::X64, Firmware::Bios).unwrap();
+        let err = m.validate(Architecture::X64, Firmware::Uefi).unwrap_err();
+        assert!(err.to_string().contains("efi/boot/bootx64.efi"), "{err}");
+        let err = m.validate(Architecture::X86, Firmware::Both).unwrap_err();
+        assert!(err.to_string().contains("bootia32.efi"), "{err}");
+        assert!(m.validate(Architecture::Arm64, Firmware::Bios).is_err());
+    }
+}
