@@ -263,9 +263,8 @@ impl Composer<'_> {
         let recipe = self.recipe;
         let name = recipe.name_for(variant).to_string();
         self.set_property("NAME", Some(&name))?;
-        if let Some(d) = recipe.description_for(variant) {
-            self.set_property("DESCRIPTION", Some(d))?;
-        }
+        let default_description = format!("{name}: DaRT recovery image with {}", variant.tools.names().join(", "));
+        self.set_property("DESCRIPTION", Some(recipe.description_for(variant).unwrap_or(&default_description)))?;
         self.set_property("DART/TOOLS", Some(&variant.tools.to_string()))?;
         self.set_property("DART/BUILDER", Some(concat!("dart ", env!("CARGO_PKG_VERSION"))))?;
         let all = recipe.keep_other_images;

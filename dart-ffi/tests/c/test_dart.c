@@ -1,0 +1,164 @@
+/* C test of the dart ABI: builds real images from a synthetic fixture.
+ * Compiled with -Wall -Wextra -Werror and run under valgrind by scripts/test. */
+#define _DEFAULT_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "dart.h"
+
+static int failures = 0;
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (last error: %s)\n",      \
+                    __FILE__, __LINE__, #cond, dart_last_error_message());     \
+            failures++;                                                        \
+        }                                                                      \
+    } while (0)
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int progress_calls = 0;
+static bool count_progress(void *user, const char *phase, const char *item,
+                           uint64_t done, uint64_t total) {
+    (void)phase; (void)item; (void)done; (void)total;
+    int *calls = user;
+    (*calls)++;
+    return true;
+}
+
+static bool cancel_at_once(void *user, const char *phase, const char *item,
+                           uint64_t done, uint64_t total) {
+    (void)user; (void)phase; (void)item; (void)done; (void)total;
+    return false;
+}
+
+int main(void) {
+    char dir[] = "/tmp/dart-c-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[512], base[512], payloads[512], out[512];
+
+    printf("dart %s\n", dart_version());
+    char *fixture = NULL;
+    CHECK(dart_fixture_generate(dir, 1 << 20, 16384, false, &fixture) == DART_OK);
+    CHECK(fixture != NULL && strstr(fixture, "boot.wim") != NULL);
+    dart_string_free(fixture);
+    snprintf(base, sizeof base, "%s/media/sources/boot.wim", dir);
+    snprintf(payloads, sizeof payloads, "%s/payloads", dir);
+
+    /* Inspect the base. */
+    dart_image *image = NULL;
+    CHECK(dart_image_open(base, &image) == DART_OK);
+    CHECK(dart_image_count(image) == 2);
+    CHECK(dart_image_boot_index(image) == 2);
+    bool winpe = false;
+    CHECK(dart_image_is_winpe(image, 2, &winpe) == DART_OK && winpe);
+    char *name = NULL;
+    CHECK(dart_image_name(image, 2, &name) == DART_OK);
+    CHECK(name != NULL && strstr(name, "Setup") != NULL);
+    dart_string_free(name);
+    CHECK(dart_image_name(image, 9, &name) == DART_ERR_IMAGE);
+    char *json = NULL;
+    CHECK(dart_image_info_json(image, &json) == DART_OK && strstr(json, "WindowsPE") != NULL);
+    dart_string_free(json);
+    dart_image_free(image);
+
+    /* Tools. */
+    uint32_t tools = 0;
+    CHECK(dart_tools_parse("explorer, Locksmith", &tools) == DART_OK);
+    CHECK(tools == (DART_TOOL_EXPLORER | DART_TOOL_LOCKSMITH));
+    CHECK(dart_tools_parse("explorer,telnet", &tools) == DART_ERR_TOOL);
+    CHECK(strstr(dart_last_error_message(), "telnet") != NULL);
+    char *names = NULL;
+    CHECK(dart_tools_format(DART_TOOL_EXPLORER | DART_TOOL_LOCKSMITH, &names) == DART_OK);
+    CHECK(names != NULL && strcmp(names, "explorer,locksmith") == 0);
+    dart_string_free(names);
+    uint32_t end_user = 0;
+    CHECK(dart_support_level("end-user", &end_user) == DART_OK);
+    CHECK((end_user & DART_TOOL_DISK_WIPE) == 0 && (end_user & DART_TOOL_REMOTE_CONNECTION) != 0);
+
+    /* Build one image. */
+    dart_recipe *recipe = NULL;
+    CHECK(dart_recipe_new(base, payloads, &recipe) == DART_OK);
+    CHECK(dart_recipe_set_name(recipe, "DaRT10", "built from C") == DART_OK);
+    CHECK(dart_recipe_set_remote(recipe, 3388, "Help is on the way") == DART_OK);
+    CHECK(dart_recipe_set_scratch_space(recipe, 100) == DART_OK); /* checked at build time */
+    snprintf(out, sizeof out, "%s/c.wim", dir);
+    CHECK(dart_build_image(recipe, tools, out, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "scratch space") != NULL);
+    CHECK(!exists(out));
+    CHECK(dart_recipe_set_scratch_space(recipe, 128) == DART_OK);
+    char *report = NULL;
+    CHECK(dart_build_image(recipe, tools | DART_TOOL_REMOTE_CONNECTION, out, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "remote-connection") != NULL);
+    dart_string_free(report);
+    CHECK(dart_image_open(out, &image) == DART_OK);
+    CHECK(dart_image_count(image) == 1 && dart_image_boot_index(image) == 1);
+    dart_image_free(image);
+
+    /* Three variants with progress. */
+    uint32_t level_tools[3];
+    CHECK(dart_support_level("remote", &level_tools[0]) == DART_OK);
+    CHECK(dart_support_level("end-user", &level_tools[1]) == DART_OK);
+    CHECK(dart_support_level("full", &level_tools[2]) == DART_OK);
+    char o0[512], o1[512], o2[512];
+    snprintf(o0, sizeof o0, "%s/remote.wim", dir);
+    snprintf(o1, sizeof o1, "%s/end-user.wim", dir);
+    snprintf(o2, sizeof o2, "%s/full.wim", dir);
+    const char *outputs[3] = {o0, o1, o2};
+    CHECK(dart_build_variants(recipe, level_tools, outputs, 3, count_progress, &progress_calls, NULL) == DART_OK);
+    CHECK(progress_calls > 0);
+    CHECK(exists(o0) && exists(o1) && exists(o2));
+
+    /* Cancellation leaves nothing. */
+    snprintf(path, sizeof path, "%s/cancelled.wim", dir);
+    const char *cancelled[1] = {path};
+    CHECK(dart_build_variants(recipe, &level_tools[2], cancelled, 1, cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
+    CHECK(!exists(path));
+    dart_recipe_free(recipe);
+
+    /* Bad inputs. */
+    snprintf(path, sizeof path, "%s/missing.wim", dir);
+    image = NULL;
+    CHECK(dart_image_open(path, &image) == DART_ERR_NOT_FOUND);
+    CHECK(image == NULL);
+    CHECK(strstr(dart_last_error_message(), "missing.wim") != NULL);
+    CHECK(dart_image_open(payloads, &image) == DART_ERR_IMAGE);
+    CHECK(dart_image_open(NULL, &image) == DART_ERR_NULL_ARGUMENT);
+    CHECK(dart_tools_parse("explorer", NULL) == DART_ERR_NULL_ARGUMENT);
+    dart_image_free(NULL);
+    dart_recipe_free(NULL);
+    dart_media_free(NULL);
+    dart_string_free(NULL);
+
+    /* Media and planner. */
+    dart_media *media = NULL;
+    snprintf(path, sizeof path, "%s/media", dir);
+    CHECK(dart_media_open(path, &media) == DART_OK);
+    CHECK(dart_media_validate(media, "x64", "both") == DART_OK);
+    CHECK(dart_media_validate(media, "x86", "uefi") == DART_ERR_MEDIA);
+    CHECK(strstr(dart_last_error_message(), "bootia32.efi") != NULL);
+    CHECK(dart_media_validate(media, "sparc", "uefi") == DART_ERR_INVALID_INPUT);
+    dart_media_free(media);
+    char *plan = NULL;
+    CHECK(dart_plan_json("{\"active_directory\": true, \"network_boot_server\": true}", &plan) == DART_OK);
+    CHECK(plan != NULL && strstr(plan, "\"recommended\"") != NULL);
+    dart_string_free(plan);
+    CHECK(dart_plan_json("{\"no_such_fact\": true}", &plan) == DART_ERR_INVALID_INPUT);
+
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("C ABI test: all checks passed\n");
+    return 0;
+}
