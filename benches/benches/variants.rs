@@ -3,6 +3,8 @@
 //! Acceptance: three variants take at most 1.5x the time of one. Prints the
 //! ratio and this process's peak RSS after criterion's measurements.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -14,7 +16,11 @@ use dart_core::tools::SupportLevels;
 fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -25,13 +31,23 @@ fn variants(c: &mut Criterion) {
     let levels = SupportLevels::builtin();
     let three: Vec<ImageVariant> = ["remote", "end-user", "full"]
         .iter()
-        .map(|l| ImageVariant::new(levels.get(l).expect("built-in level"), dir.path().join(format!("{l}.wim"))))
+        .map(|l| {
+            ImageVariant::new(
+                levels.get(l).expect("built-in level"),
+                dir.path().join(format!("{l}.wim")),
+            )
+        })
         .collect();
-    let one = vec![ImageVariant::new(levels.get("full").expect("built-in level"), dir.path().join("one.wim"))];
+    let one = vec![ImageVariant::new(
+        levels.get("full").expect("built-in level"),
+        dir.path().join("one.wim"),
+    )];
     let run = |v: &[ImageVariant]| build_variants(&recipe, v, &Control::default()).expect("build");
 
     let mut group = c.benchmark_group("build");
-    group.sample_size(10).measurement_time(Duration::from_secs(20));
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
     group.bench_function("one image (full)", |b| b.iter(|| run(&one)));
     group.bench_function("three levels in one call", |b| b.iter(|| run(&three)));
     group.finish();
@@ -58,5 +74,9 @@ fn variants(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, variants);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = variants
+}
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! Shared set-up for dart's benchmarks: a fixture sized like a real DaRT
 //! build (a base WinPE image and tool payloads whose compression dominates).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use dart_core::fixture::{generate, Fixture, FixtureOptions};
 
 /// Bytes of stand-in system files in the benchmark's base image.
@@ -10,7 +12,12 @@ pub const PAYLOAD_BYTES: u64 = 4 << 20;
 
 /// Writes the benchmark fixture into `dir`.
 pub fn bench_fixture(dir: &std::path::Path) -> Fixture {
-    let options = FixtureOptions { base_bytes: BASE_BYTES, payload_bytes: PAYLOAD_BYTES, grub: false, ..FixtureOptions::default() };
+    let options = FixtureOptions {
+        base_bytes: BASE_BYTES,
+        payload_bytes: PAYLOAD_BYTES,
+        grub: false,
+        ..FixtureOptions::default()
+    };
     match generate(dir, &options) {
         Ok(f) => f,
         Err(e) => panic!("cannot write the benchmark fixture: {e}"),

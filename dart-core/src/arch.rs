@@ -82,7 +82,9 @@ impl Architecture {
 
     /// The architecture of a WIM `ARCH` value, if it is one we support.
     pub fn from_wim_arch_value(value: u32) -> Option<Architecture> {
-        Architecture::ALL.into_iter().find(|a| a.wim_arch_value() == value)
+        Architecture::ALL
+            .into_iter()
+            .find(|a| a.wim_arch_value() == value)
     }
 }
 
@@ -106,7 +108,11 @@ impl FromStr for Architecture {
             "x86" | "i386" | "i686" | "ia32" => Ok(Architecture::X86),
             "x64" | "amd64" | "x86_64" | "x86-64" => Ok(Architecture::X64),
             "arm64" | "aarch64" | "aa64" => Ok(Architecture::Arm64),
-            _ => Err(Error::invalid("architecture", s, "expected x86, x64 or arm64")),
+            _ => Err(Error::invalid(
+                "architecture",
+                s,
+                "expected x86, x64 or arm64",
+            )),
         }
     }
 }
@@ -119,7 +125,10 @@ mod tests {
     fn names_round_trip() {
         for arch in Architecture::ALL {
             assert_eq!(arch.name().parse::<Architecture>().ok(), Some(arch));
-            assert_eq!(Architecture::from_wim_arch_value(arch.wim_arch_value()), Some(arch));
+            assert_eq!(
+                Architecture::from_wim_arch_value(arch.wim_arch_value()),
+                Some(arch)
+            );
         }
         assert!("sparc".parse::<Architecture>().is_err());
     }

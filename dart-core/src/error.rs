@@ -56,7 +56,9 @@ pub enum Error {
     },
 
     /// An image index that the WIM does not contain.
-    #[error("{path} has {count} image(s); image index {index} does not exist; nothing was written")]
+    #[error(
+        "{path} has {count} image(s); image index {index} does not exist; nothing was written"
+    )]
     NoSuchImage {
         /// The WIM.
         path: PathBuf,
@@ -200,7 +202,11 @@ impl Error {
     }
 
     /// An [`Error::InvalidSetting`].
-    pub(crate) fn invalid(field: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        field: &'static str,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::InvalidSetting {
             field,
             value: value.to_string(),

@@ -77,8 +77,22 @@ pub struct Fixture {
 /// Deterministic, compressible filler (roughly 3:1 with LZX), streamed.
 fn write_filler(path: &Path, bytes: u64, seed: u64) -> Result<()> {
     const WORDS: [&str; 16] = [
-        "kernel", "driver", "registry", "volume", "partition", "service", "recovery", "image", "boot", "network",
-        "adapter", "session", "handle", "buffer", "sector", "cluster",
+        "kernel",
+        "driver",
+        "registry",
+        "volume",
+        "partition",
+        "service",
+        "recovery",
+        "image",
+        "boot",
+        "network",
+        "adapter",
+        "session",
+        "handle",
+        "buffer",
+        "sector",
+        "cluster",
     ];
     let file = File::create(path).map_err(|e| Error::write(path, e))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
@@ -98,7 +112,8 @@ fn write_filler(path: &Path, bytes: u64, seed: u64) -> Result<()> {
         }
         line.push(b'\n');
         let take = line.len().min((bytes - written) as usize);
-        out.write_all(&line[..take]).map_err(|e| Error::write(path, e))?;
+        out.write_all(&line[..take])
+            .map_err(|e| Error::write(path, e))?;
         written += take as u64;
     }
     out.flush().map_err(|e| Error::write(path, e))
@@ -144,7 +159,14 @@ pub fn build_grub_loader(output: &Path) -> Result<bool> {
     let cfg = work.path().join("grub.cfg");
     put(&cfg, format!("echo {BOOT_MARKER}\nhalt\n").as_bytes())?;
     let status = Command::new("grub-mkstandalone")
-        .args(["-O", "x86_64-efi", "--modules=echo halt", "--locales=", "--themes=", "--fonts="])
+        .args([
+            "-O",
+            "x86_64-efi",
+            "--modules=echo halt",
+            "--locales=",
+            "--themes=",
+            "--fonts=",
+        ])
         .arg("-o")
         .arg(output)
         .arg(format!("boot/grub/grub.cfg={}", cfg.display()))
@@ -187,7 +209,10 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
     ] {
         put(&sys32.join(name), body.as_bytes())?;
     }
-    put(&pe.join("Windows/Boot/EFI/bootmgfw.efi"), b"stand-in boot manager")?;
+    put(
+        &pe.join("Windows/Boot/EFI/bootmgfw.efi"),
+        b"stand-in boot manager",
+    )?;
     fs::create_dir_all(pe.join("Program Files")).map_err(|e| Error::write(&pe, e))?;
     let chunk = 8u64 << 20;
     let mut left = options.base_bytes;
@@ -199,16 +224,28 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
         n += 1;
     }
 
-    put(&media.join("bootmgr"), b"stand-in bootmgr (BIOS boot manager)")?;
+    put(
+        &media.join("bootmgr"),
+        b"stand-in bootmgr (BIOS boot manager)",
+    )?;
     put(&media.join("boot/bcd"), b"stand-in BCD store")?;
     put(&media.join("boot/boot.sdi"), &vec![0u8; 3 << 20])?;
-    put(&media.join("boot/etfsboot.com"), &[0xEBu8, 0xFE].repeat(1024))?;
-    put(&media.join("efi/microsoft/boot/bcd"), b"stand-in BCD store (UEFI)")?;
+    put(
+        &media.join("boot/etfsboot.com"),
+        &[0xEBu8, 0xFE].repeat(1024),
+    )?;
+    put(
+        &media.join("efi/microsoft/boot/bcd"),
+        b"stand-in BCD store (UEFI)",
+    )?;
     let loader = media.join("efi/boot/bootx64.efi");
     fs::create_dir_all(media.join("efi/boot")).map_err(|e| Error::write(&media, e))?;
     let bootable = options.grub && build_grub_loader(&loader)?;
     if !bootable {
-        put(&loader, b"stand-in UEFI loader (grub-mkstandalone not installed)")?;
+        put(
+            &loader,
+            b"stand-in UEFI loader (grub-mkstandalone not installed)",
+        )?;
     }
 
     let base_wim = media.join("sources/boot.wim");
@@ -216,38 +253,77 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
     let pe_image = CaptureImage {
         source: pe.clone(),
         name: "Microsoft Windows PE (x64)".into(),
-        properties: [("DESCRIPTION".to_string(), "Microsoft Windows PE (x64)".to_string())]
-            .into_iter()
-            .chain(winpe_properties("9"))
-            .collect(),
+        properties: [(
+            "DESCRIPTION".to_string(),
+            "Microsoft Windows PE (x64)".to_string(),
+        )]
+        .into_iter()
+        .chain(winpe_properties("9"))
+        .collect(),
     };
     // Setup is Windows PE plus setup files; capture it from the same tree.
     let setup_image_tree = work.path().join("winpe-setup");
     copy_dir_links(&pe, &setup_image_tree)?;
-    put(&setup_image_tree.join("sources/setup.exe"), b"stand-in setup")?;
+    put(
+        &setup_image_tree.join("sources/setup.exe"),
+        b"stand-in setup",
+    )?;
     let setup_image = CaptureImage {
         source: setup_image_tree,
         name: "Microsoft Windows Setup (x64)".into(),
-        properties: [("DESCRIPTION".to_string(), "Microsoft Windows Setup (x64)".to_string())]
-            .into_iter()
-            .chain(winpe_properties("2"))
-            .collect(),
+        properties: [(
+            "DESCRIPTION".to_string(),
+            "Microsoft Windows Setup (x64)".to_string(),
+        )]
+        .into_iter()
+        .chain(winpe_properties("2"))
+        .collect(),
     };
-    capture(&[pe_image, setup_image], &base_wim, options.compression, Some(2), options.deterministic, &Control::default())?;
+    capture(
+        &[pe_image, setup_image],
+        &base_wim,
+        options.compression,
+        Some(2),
+        options.deterministic,
+        &Control::default(),
+    )?;
 
     for (i, t) in TOOL_INFO.iter().enumerate() {
         let d = payloads.join(t.payload_dir());
-        let exe: String = t.display_name.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-        put(&d.join("README.txt"), format!("Stand-in payload for {}\r\n", t.display_name).as_bytes())?;
-        write_filler(&d.join(format!("{exe}.exe")), options.payload_bytes, 1000 + i as u64)?;
+        let exe: String = t
+            .display_name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        put(
+            &d.join("README.txt"),
+            format!("Stand-in payload for {}\r\n", t.display_name).as_bytes(),
+        )?;
+        write_filler(
+            &d.join(format!("{exe}.exe")),
+            options.payload_bytes,
+            1000 + i as u64,
+        )?;
         if t.flag == crate::tools::Tools::REMOTE_CONNECTION {
-            put(&d.join("RemoteRecovery.exe"), b"stand-in remote recovery agent")?;
+            put(
+                &d.join("RemoteRecovery.exe"),
+                b"stand-in remote recovery agent",
+            )?;
         }
     }
-    put(&drivers.join("netkvm/netkvm.inf"), b"; stand-in driver package\r\n[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n")?;
+    put(
+        &drivers.join("netkvm/netkvm.inf"),
+        b"; stand-in driver package\r\n[Version]\r\nSignature=\"$WINDOWS NT$\"\r\n",
+    )?;
     put(&drivers.join("netkvm/netkvm.sys"), b"stand-in driver")?;
 
-    Ok(Fixture { media, base_wim, payloads, drivers, bootable_uefi_loader: bootable })
+    Ok(Fixture {
+        media,
+        base_wim,
+        payloads,
+        drivers,
+        bootable_uefi_loader: bootable,
+    })
 }
 
 /// Mirrors a tree with hard links (same file system), falling back to copies.

@@ -103,11 +103,17 @@ impl MediaSet {
     pub fn from_dir(root: impl AsRef<Path>) -> Result<MediaSet> {
         let root = root.as_ref();
         if !root.is_dir() {
-            return Err(Error::NotFound { what: "media directory", path: root.to_path_buf() });
+            return Err(Error::NotFound {
+                what: "media directory",
+                path: root.to_path_buf(),
+            });
         }
         let mut files = BTreeMap::new();
         scan(root, "", &mut files)?;
-        Ok(MediaSet { root: root.to_path_buf(), files })
+        Ok(MediaSet {
+            root: root.to_path_buf(),
+            files,
+        })
     }
 
     /// The root directory.
@@ -142,7 +148,10 @@ impl MediaSet {
 
     /// Architectures that have a UEFI fallback loader in the set.
     pub fn uefi_architectures(&self) -> Vec<Architecture> {
-        Architecture::ALL.into_iter().filter(|a| self.find(&a.efi_loader_path()).is_some()).collect()
+        Architecture::ALL
+            .into_iter()
+            .filter(|a| self.find(&a.efi_loader_path()).is_some())
+            .collect()
     }
 
     /// The files `arch` on `firmware` needs, relative to the root.
@@ -162,7 +171,11 @@ impl MediaSet {
     /// first missing file. BIOS for arm64 is an error of its own.
     pub fn validate(&self, arch: Architecture, firmware: Firmware) -> Result<()> {
         if firmware == Firmware::Bios && !arch.has_bios() {
-            return Err(Error::invalid("firmware", "bios", format!("{arch} machines have no BIOS firmware")));
+            return Err(Error::invalid(
+                "firmware",
+                "bios",
+                format!("{arch} machines have no BIOS firmware"),
+            ));
         }
         for file in MediaSet::required_files(arch, firmware) {
             if self.find(&file).is_none() {
@@ -178,7 +191,9 @@ impl MediaSet {
 }
 
 fn normalise(path: &str) -> String {
-    path.replace('\\', "/").trim_start_matches('/').to_ascii_lowercase()
+    path.replace('\\', "/")
+        .trim_start_matches('/')
+        .to_ascii_lowercase()
 }
 
 fn scan(dir: &Path, prefix: &str, out: &mut BTreeMap<String, MediaFile>) -> Result<()> {
@@ -186,13 +201,23 @@ fn scan(dir: &Path, prefix: &str, out: &mut BTreeMap<String, MediaFile>) -> Resu
     for entry in entries {
         let entry = entry.map_err(|e| Error::read(dir, e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+        let rel = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
         let path = entry.path();
         let meta = std::fs::metadata(&path).map_err(|e| Error::read(&path, e))?;
         if meta.is_dir() {
             scan(&path, &rel, out)?;
         } else if meta.is_file() {
-            out.insert(normalise(&rel), MediaFile { path: rel, size: meta.len() });
+            out.insert(
+                normalise(&rel),
+                MediaFile {
+                    path: rel,
+                    size: meta.len(),
+                },
+            );
         }
     }
     Ok(())
@@ -214,7 +239,14 @@ mod tests {
 
     #[test]
     fn complete_media_validates_case_insensitively() {
-        let d = tree(&["BOOTMGR", "Boot/BCD", "boot/boot.sdi", "EFI/Boot/BOOTX64.EFI", "efi/microsoft/boot/bcd", "Sources/boot.wim"]);
+        let d = tree(&[
+            "BOOTMGR",
+            "Boot/BCD",
+            "boot/boot.sdi",
+            "EFI/Boot/BOOTX64.EFI",
+            "efi/microsoft/boot/bcd",
+            "Sources/boot.wim",
+        ]);
         let m = MediaSet::from_dir(d.path()).unwrap();
         m.validate(Architecture::X64, Firmware::Both).unwrap();
         assert_eq!(m.uefi_architectures(), vec![Architecture::X64]);
@@ -223,7 +255,13 @@ mod tests {
 
     #[test]
     fn missing_file_is_named() {
-        let d = tree(&["bootmgr", "boot/bcd", "boot/boot.sdi", "sources/boot.wim", "efi/microsoft/boot/bcd"]);
+        let d = tree(&[
+            "bootmgr",
+            "boot/bcd",
+            "boot/boot.sdi",
+            "sources/boot.wim",
+            "efi/microsoft/boot/bcd",
+        ]);
         let m = MediaSet::from_dir(d.path()).unwrap();
         m.validate(Architecture::X64, Firmware::Bios).unwrap();
         let err = m.validate(Architecture::X64, Firmware::Uefi).unwrap_err();

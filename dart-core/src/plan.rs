@@ -34,7 +34,11 @@ pub enum Method {
 
 impl Method {
     /// Every method.
-    pub const ALL: [Method; 3] = [Method::RemovableMedia, Method::Network, Method::RecoveryPartition];
+    pub const ALL: [Method; 3] = [
+        Method::RemovableMedia,
+        Method::Network,
+        Method::RecoveryPartition,
+    ];
 
     /// Kebab-case name.
     pub fn name(self) -> &'static str {
@@ -81,7 +85,11 @@ impl FromStr for Staff {
             "on-site" | "onsite" | "local" => Ok(Staff::OnSite),
             "central" | "remote" | "help-desk" => Ok(Staff::Central),
             "mixed" | "both" => Ok(Staff::Mixed),
-            _ => Err(Error::invalid("support staff", s, "expected on-site, central or mixed")),
+            _ => Err(Error::invalid(
+                "support staff",
+                s,
+                "expected on-site, central or mixed",
+            )),
         }
     }
 }
@@ -106,7 +114,11 @@ impl FromStr for Infrastructure {
             "small" => Ok(Infrastructure::Small),
             "medium" => Ok(Infrastructure::Medium),
             "large" => Ok(Infrastructure::Large),
-            _ => Err(Error::invalid("infrastructure", s, "expected small, medium or large")),
+            _ => Err(Error::invalid(
+                "infrastructure",
+                s,
+                "expected small, medium or large",
+            )),
         }
     }
 }
@@ -166,6 +178,19 @@ impl Default for SiteFacts {
     }
 }
 
+impl SiteFacts {
+    /// Parses site facts from a JSON object; unknown keys are an error.
+    pub fn from_json(json: &str) -> Result<SiteFacts> {
+        serde_json::from_str(json).map_err(|e| {
+            Error::invalid(
+                "site facts",
+                json.chars().take(80).collect::<String>(),
+                e.to_string(),
+            )
+        })
+    }
+}
+
 /// Advantage or disadvantage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,7 +220,14 @@ pub struct Finding {
 
 macro_rules! finding {
     ($id:literal, $method:ident, $side:ident, $weight:literal, $text:literal, $applies:expr) => {
-        Finding { id: $id, method: Method::$method, side: Side::$side, text: $text, weight: $weight, applies: $applies }
+        Finding {
+            id: $id,
+            method: Method::$method,
+            side: Side::$side,
+            text: $text,
+            weight: $weight,
+            applies: $applies,
+        }
     };
 }
 
@@ -315,12 +347,18 @@ pub fn plan(facts: &SiteFacts) -> Plan {
     let mut ranking: Vec<Assessment> = Method::ALL
         .into_iter()
         .map(|method| {
-            let applicable = FINDINGS.iter().filter(|f| f.method == method && f.applies_to(facts));
-            let (advantages, disadvantages): (Vec<Finding>, Vec<Finding>) = applicable.partition(|f| f.side == Side::Advantage);
-            let mut score = advantages.iter().map(|f| f.weight).sum::<i32>() - disadvantages.iter().map(|f| f.weight).sum::<i32>();
+            let applicable = FINDINGS
+                .iter()
+                .filter(|f| f.method == method && f.applies_to(facts));
+            let (advantages, disadvantages): (Vec<Finding>, Vec<Finding>) =
+                applicable.partition(|f| f.side == Side::Advantage);
+            let mut score = advantages.iter().map(|f| f.weight).sum::<i32>()
+                - disadvantages.iter().map(|f| f.weight).sum::<i32>();
             // The seed's prose: small sites favour removable media, AD DS sites Windows DS.
             match method {
-                Method::RemovableMedia if facts.infrastructure == Infrastructure::Small => score += 3,
+                Method::RemovableMedia if facts.infrastructure == Infrastructure::Small => {
+                    score += 3
+                }
                 Method::Network if facts.active_directory => score += 2,
                 _ => {}
             }
@@ -329,10 +367,21 @@ pub fn plan(facts: &SiteFacts) -> Plan {
                 Method::Network => !facts.network_boot_server && !facts.active_directory,
                 Method::RemovableMedia => false,
             };
-            Assessment { method, score, advantages, disadvantages, ruled_out }
+            Assessment {
+                method,
+                score,
+                advantages,
+                disadvantages,
+                ruled_out,
+            }
         })
         .collect();
-    ranking.sort_by(|a, b| a.ruled_out.cmp(&b.ruled_out).then(b.score.cmp(&a.score)).then(a.method.cmp(&b.method)));
+    ranking.sort_by(|a, b| {
+        a.ruled_out
+            .cmp(&b.ruled_out)
+            .then(b.score.cmp(&a.score))
+            .then(a.method.cmp(&b.method))
+    });
 
     let mut recommended = Vec::new();
     if let Some(best) = ranking.first() {
@@ -353,7 +402,10 @@ pub fn plan(facts: &SiteFacts) -> Plan {
             "Keep a USB drive as well: it works when the disk is unreadable or the computer cannot reach the network.".into(),
         );
     }
-    if primary == Some(Method::RemovableMedia) && facts.local_storage_available && facts.support_staff != Staff::OnSite {
+    if primary == Some(Method::RemovableMedia)
+        && facts.local_storage_available
+        && facts.support_staff != Staff::OnSite
+    {
         recommended.push(Method::RecoveryPartition);
         rationale.push("Add a recovery partition so that central staff can reach computers through Remote Connection without travelling.".into());
     }
@@ -372,7 +424,23 @@ pub fn plan(facts: &SiteFacts) -> Plan {
     if recommended.contains(&Method::RecoveryPartition) && facts.bitlocker_already_enabled {
         rationale.push("BitLocker is already on: the recovery partition must be a separate, unencrypted partition added in free space.".into());
     }
-    Plan { facts: facts.clone(), ranking, recommended, rationale }
+    Plan {
+        facts: facts.clone(),
+        ranking,
+        recommended,
+        rationale,
+    }
+}
+
+/// Fuzzing entry point (also run over the seed corpus by `cargo test`):
+/// site facts JSON through the planner, which must rank all three methods.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    if let Ok(facts) = serde_json::from_slice::<SiteFacts>(data) {
+        let p = plan(&facts);
+        assert_eq!(p.ranking.len(), 3);
+        assert!(!p.recommended.is_empty());
+    }
 }
 
 #[cfg(test)]
@@ -381,27 +449,31 @@ mod tests {
 
     fn all_fact_combinations() -> impl Iterator<Item = SiteFacts> {
         (0u32..(1 << 12)).flat_map(|bits| {
-            [Staff::OnSite, Staff::Central, Staff::Mixed].into_iter().flat_map(move |staff| {
-                [Infrastructure::Small, Infrastructure::Large].into_iter().map(move |infra| {
-                    let b = |n: u32| bits & (1 << n) != 0;
-                    SiteFacts {
-                        infrastructure: infra,
-                        active_directory: b(0),
-                        network_boot_server: b(1),
-                        support_staff: staff,
-                        clients_without_network: b(2),
-                        disk_failures: b(3),
-                        multiple_support_levels: b(4),
-                        mixed_architectures: b(5),
-                        local_storage_available: b(6),
-                        bitlocker: b(7),
-                        bitlocker_already_enabled: b(8),
-                        frequent_updates: b(9),
-                        software_distribution: b(10),
-                        slow_links: b(11),
-                    }
+            [Staff::OnSite, Staff::Central, Staff::Mixed]
+                .into_iter()
+                .flat_map(move |staff| {
+                    [Infrastructure::Small, Infrastructure::Large]
+                        .into_iter()
+                        .map(move |infra| {
+                            let b = |n: u32| bits & (1 << n) != 0;
+                            SiteFacts {
+                                infrastructure: infra,
+                                active_directory: b(0),
+                                network_boot_server: b(1),
+                                support_staff: staff,
+                                clients_without_network: b(2),
+                                disk_failures: b(3),
+                                multiple_support_levels: b(4),
+                                mixed_architectures: b(5),
+                                local_storage_available: b(6),
+                                bitlocker: b(7),
+                                bitlocker_already_enabled: b(8),
+                                frequent_updates: b(9),
+                                software_distribution: b(10),
+                                slow_links: b(11),
+                            }
+                        })
                 })
-            })
         })
     }
 
@@ -424,7 +496,11 @@ mod tests {
 
     #[test]
     fn seed_examples() {
-        let small = plan(&SiteFacts { infrastructure: Infrastructure::Small, support_staff: Staff::OnSite, ..SiteFacts::default() });
+        let small = plan(&SiteFacts {
+            infrastructure: Infrastructure::Small,
+            support_staff: Staff::OnSite,
+            ..SiteFacts::default()
+        });
         assert_eq!(small.recommended[0], Method::RemovableMedia);
 
         let ad = plan(&SiteFacts {
@@ -444,20 +520,33 @@ mod tests {
             clients_without_network: true,
             ..SiteFacts::default()
         });
-        assert_eq!(partition_plus_usb.recommended, vec![Method::RecoveryPartition, Method::RemovableMedia]);
+        assert_eq!(
+            partition_plus_usb.recommended,
+            vec![Method::RecoveryPartition, Method::RemovableMedia]
+        );
     }
 
     #[test]
     fn no_local_storage_rules_out_the_partition() {
-        let p = plan(&SiteFacts { local_storage_available: false, ..SiteFacts::default() });
-        let part = p.ranking.iter().find(|a| a.method == Method::RecoveryPartition).unwrap();
+        let p = plan(&SiteFacts {
+            local_storage_available: false,
+            ..SiteFacts::default()
+        });
+        let part = p
+            .ranking
+            .iter()
+            .find(|a| a.method == Method::RecoveryPartition)
+            .unwrap();
         assert!(part.ruled_out);
         assert_eq!(p.ranking.last().unwrap().method, Method::RecoveryPartition);
     }
 
     #[test]
     fn facts_round_trip_json_and_reject_unknown_fields() {
-        let f = SiteFacts { bitlocker: true, ..SiteFacts::default() };
+        let f = SiteFacts {
+            bitlocker: true,
+            ..SiteFacts::default()
+        };
         let json = serde_json::to_string(&f).unwrap();
         assert_eq!(serde_json::from_str::<SiteFacts>(&json).unwrap(), f);
         assert!(serde_json::from_str::<SiteFacts>(r#"{"bitlockr": true}"#).is_err());

@@ -110,7 +110,10 @@ pub struct Control {
 impl Control {
     /// A control with this sink and a fresh token.
     pub fn new(progress: Arc<dyn Progress>) -> Control {
-        Control { progress, cancel: CancelToken::new() }
+        Control {
+            progress,
+            cancel: CancelToken::new(),
+        }
     }
 }
 
@@ -122,6 +125,8 @@ impl Default for Control {
 
 impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Control").field("cancel", &self.cancel).finish_non_exhaustive()
+        f.debug_struct("Control")
+            .field("cancel", &self.cancel)
+            .finish_non_exhaustive()
     }
 }

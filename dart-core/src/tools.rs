@@ -107,21 +107,105 @@ const fn tool(
 
 /// Every tool, in flag order.
 pub const TOOL_INFO: [ToolInfo; 15] = [
-    tool(Tools::COMPUTER_MANAGEMENT, "computer-management", "Computer Management", "AddComputerManagement", false),
-    tool(Tools::CRASH_ANALYZER, "crash-analyzer", "Crash Analyzer", "AddCrashAnalyzer", false),
-    tool(Tools::DEFENDER, "defender", "Defender", "AddDefender", false),
-    tool(Tools::DISK_COMMANDER, "disk-commander", "Disk Commander", "AddDiskCommander", false),
-    tool(Tools::DISK_WIPE, "disk-wipe", "Disk Wipe", "AddDiskWipe", true),
-    tool(Tools::EXPLORER, "explorer", "Explorer", "AddExplorer", false),
-    tool(Tools::FILE_RESTORE, "file-restore", "File Restore", "AddFileRestore", false),
-    tool(Tools::FILE_SEARCH, "file-search", "File Search", "AddFileSearch", false),
-    tool(Tools::HOTFIX_UNINSTALL, "hotfix-uninstall", "Hotfix Uninstall", "AddHotfixUninstall", false),
-    tool(Tools::LOCKSMITH, "locksmith", "Locksmith", "AddLocksmith", true),
-    tool(Tools::REGISTRY_EDITOR, "registry-editor", "Registry Editor", "AddRegistryEditor", true),
-    tool(Tools::REMOTE_CONNECTION, "remote-connection", "Remote Connection", "AddRemoteConnection", false),
+    tool(
+        Tools::COMPUTER_MANAGEMENT,
+        "computer-management",
+        "Computer Management",
+        "AddComputerManagement",
+        false,
+    ),
+    tool(
+        Tools::CRASH_ANALYZER,
+        "crash-analyzer",
+        "Crash Analyzer",
+        "AddCrashAnalyzer",
+        false,
+    ),
+    tool(
+        Tools::DEFENDER,
+        "defender",
+        "Defender",
+        "AddDefender",
+        false,
+    ),
+    tool(
+        Tools::DISK_COMMANDER,
+        "disk-commander",
+        "Disk Commander",
+        "AddDiskCommander",
+        false,
+    ),
+    tool(
+        Tools::DISK_WIPE,
+        "disk-wipe",
+        "Disk Wipe",
+        "AddDiskWipe",
+        true,
+    ),
+    tool(
+        Tools::EXPLORER,
+        "explorer",
+        "Explorer",
+        "AddExplorer",
+        false,
+    ),
+    tool(
+        Tools::FILE_RESTORE,
+        "file-restore",
+        "File Restore",
+        "AddFileRestore",
+        false,
+    ),
+    tool(
+        Tools::FILE_SEARCH,
+        "file-search",
+        "File Search",
+        "AddFileSearch",
+        false,
+    ),
+    tool(
+        Tools::HOTFIX_UNINSTALL,
+        "hotfix-uninstall",
+        "Hotfix Uninstall",
+        "AddHotfixUninstall",
+        false,
+    ),
+    tool(
+        Tools::LOCKSMITH,
+        "locksmith",
+        "Locksmith",
+        "AddLocksmith",
+        true,
+    ),
+    tool(
+        Tools::REGISTRY_EDITOR,
+        "registry-editor",
+        "Registry Editor",
+        "AddRegistryEditor",
+        true,
+    ),
+    tool(
+        Tools::REMOTE_CONNECTION,
+        "remote-connection",
+        "Remote Connection",
+        "AddRemoteConnection",
+        false,
+    ),
     tool(Tools::SFC_SCAN, "sfc-scan", "SFC Scan", "AddSfcScan", false),
-    tool(Tools::SOLUTION_WIZARD, "solution-wizard", "Solution Wizard", "AddSolutionWizard", false),
-    tool(Tools::TCPIP_CONFIG, "tcpip-config", "TCP/IP Config", "AddTcpIpConfig", false),
+    tool(
+        Tools::SOLUTION_WIZARD,
+        "solution-wizard",
+        "Solution Wizard",
+        "AddSolutionWizard",
+        false,
+    ),
+    tool(
+        Tools::TCPIP_CONFIG,
+        "tcpip-config",
+        "TCP/IP Config",
+        "AddTcpIpConfig",
+        false,
+    ),
 ];
 
 /// Lower-case letters and digits only: the form names are compared in.
@@ -157,8 +241,21 @@ impl Tools {
             .map(|t| t.flag)
             .ok_or_else(|| Error::UnknownTool {
                 name: name.to_string(),
-                known: TOOL_INFO.iter().map(|t| t.name).collect::<Vec<_>>().join(", "),
+                known: TOOL_INFO
+                    .iter()
+                    .map(|t| t.name)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })
+    }
+
+    /// Tools from raw flag bits (C and Python callers); bits that are no tool
+    /// are an error naming them.
+    pub fn from_bits_checked(bits: u32) -> Result<Tools> {
+        Tools::from_bits(bits).ok_or_else(|| Error::UnknownTool {
+            name: format!("flags {:#x} in {bits:#x}", bits & !Tools::all().bits()),
+            known: format!("flags within {:#x}", Tools::all().bits()),
+        })
     }
 
     /// The kebab names of the tools in this set, in flag order.
@@ -241,14 +338,21 @@ impl SupportLevels {
             ("full", Tools::all()),
         ];
         SupportLevels {
-            levels: levels.into_iter().map(|(n, t)| (n.to_string(), t)).collect(),
+            levels: levels
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t))
+                .collect(),
         }
     }
 
     /// Defines (or redefines) a level. Names are kept in lower case.
     pub fn define(&mut self, name: &str, tools: Tools) -> Result<()> {
         let name = name.trim().to_ascii_lowercase();
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(Error::invalid(
                 "support level name",
                 name,
@@ -261,8 +365,13 @@ impl SupportLevels {
 
     /// Adds every level of a JSON object `{"name": ["tool", ...], ...}`.
     pub fn define_from_json(&mut self, json: &str) -> Result<()> {
-        let parsed: BTreeMap<String, Tools> = serde_json::from_str(json)
-            .map_err(|e| Error::invalid("support level definitions", json.chars().take(80).collect::<String>(), e.to_string()))?;
+        let parsed: BTreeMap<String, Tools> = serde_json::from_str(json).map_err(|e| {
+            Error::invalid(
+                "support level definitions",
+                json.chars().take(80).collect::<String>(),
+                e.to_string(),
+            )
+        })?;
         for (name, tools) in parsed {
             self.define(&name, tools)?;
         }
@@ -292,6 +401,22 @@ impl Default for SupportLevels {
     }
 }
 
+/// Fuzzing entry point (also run over the seed corpus by `cargo test`):
+/// parses arbitrary text as a tool list and as level definitions.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(tools) = text.parse::<Tools>() {
+        assert_eq!(
+            tools.to_string().parse::<Tools>().ok(),
+            Some(tools),
+            "tool lists must round-trip"
+        );
+    }
+    let mut levels = SupportLevels::builtin();
+    let _ = levels.define_from_json(&text);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,11 +434,21 @@ mod tests {
     fn names_parse_in_every_spelling() {
         for info in TOOL_INFO {
             for spelling in [info.name, info.display_name, info.powershell_switch] {
-                assert_eq!(Tools::from_tool_name(spelling).ok(), Some(info.flag), "{spelling}");
-                assert_eq!(Tools::from_tool_name(&spelling.to_uppercase()).ok(), Some(info.flag));
+                assert_eq!(
+                    Tools::from_tool_name(spelling).ok(),
+                    Some(info.flag),
+                    "{spelling}"
+                );
+                assert_eq!(
+                    Tools::from_tool_name(&spelling.to_uppercase()).ok(),
+                    Some(info.flag)
+                );
             }
         }
-        assert_eq!(Tools::from_tool_name("TCP/IP Config").ok(), Some(Tools::TCPIP_CONFIG));
+        assert_eq!(
+            Tools::from_tool_name("TCP/IP Config").ok(),
+            Some(Tools::TCPIP_CONFIG)
+        );
     }
 
     #[test]
@@ -332,7 +467,10 @@ mod tests {
             assert!(!end_user.contains(t));
         }
         assert_eq!(levels.get("full").unwrap(), Tools::all());
-        assert!(matches!(levels.get("gold"), Err(Error::UnknownSupportLevel { .. })));
+        assert!(matches!(
+            levels.get("gold"),
+            Err(Error::UnknownSupportLevel { .. })
+        ));
     }
 
     #[test]
@@ -341,7 +479,10 @@ mod tests {
         levels
             .define_from_json(r#"{"tier-1": ["explorer", "File Search"]}"#)
             .unwrap();
-        assert_eq!(levels.get("tier-1").unwrap(), Tools::EXPLORER | Tools::FILE_SEARCH);
+        assert_eq!(
+            levels.get("tier-1").unwrap(),
+            Tools::EXPLORER | Tools::FILE_SEARCH
+        );
         assert!(levels.define_from_json(r#"{"x": ["nope"]}"#).is_err());
         assert!(levels.define("bad name!", Tools::empty()).is_err());
     }

@@ -1,5 +1,7 @@
 //! Composing images from the synthetic fixture, checked with wimlib-imagex.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -10,17 +12,32 @@ use dart_core::tools::{SupportLevels, Tools};
 use dart_core::{Error, ErrorKind};
 
 fn small() -> FixtureOptions {
-    FixtureOptions { base_bytes: 1 << 20, payload_bytes: 16 << 10, grub: false, ..FixtureOptions::default() }
+    FixtureOptions {
+        base_bytes: 1 << 20,
+        payload_bytes: 16 << 10,
+        grub: false,
+        ..FixtureOptions::default()
+    }
 }
 
 fn wimlib_imagex(args: &[&str]) -> String {
-    let out = Command::new("wimlib-imagex").args(args).output().expect("wimlib-imagex is installed (apt: wimtools)");
-    assert!(out.status.success(), "wimlib-imagex {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("wimlib-imagex")
+        .args(args)
+        .output()
+        .expect("wimlib-imagex is installed (apt: wimtools)");
+    assert!(
+        out.status.success(),
+        "wimlib-imagex {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }
@@ -34,7 +51,10 @@ fn fixture_base_looks_like_winpe() {
     assert_eq!(info.image_count, 2);
     assert_eq!(info.boot_index, Some(2));
     assert!(info.images.iter().all(|i| i.is_winpe));
-    assert_eq!(info.images[1].architecture, Some(dart_core::arch::Architecture::X64));
+    assert_eq!(
+        info.images[1].architecture,
+        Some(dart_core::arch::Architecture::X64)
+    );
     let text = wimlib_imagex(&["info", fx.base_wim.to_str().unwrap()]);
     assert!(text.contains("WindowsPE"), "{text}");
 }
@@ -60,12 +80,19 @@ fn built_image_has_exactly_the_selected_tools() {
     assert!(info.contains("Tier 1 image"), "{info}");
 
     let listing = wimlib_imagex(&["dir", out.to_str().unwrap(), "1", "--path=/DaRT/Tools"]);
-    let mut dirs: Vec<&str> = listing.lines().filter_map(|l| l.strip_prefix("/DaRT/Tools/")).filter(|l| !l.contains('/')).collect();
+    let mut dirs: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.strip_prefix("/DaRT/Tools/"))
+        .filter(|l| !l.contains('/'))
+        .collect();
     dirs.sort();
     assert_eq!(dirs, vec!["explorer", "locksmith", "remote-connection"]);
     for tool in ["explorer", "locksmith", "remote-connection"] {
         for f in files_in(&fx.payloads.join(tool)) {
-            assert!(listing.contains(&format!("/DaRT/Tools/{tool}/{f}")), "{f} missing:\n{listing}");
+            assert!(
+                listing.contains(&format!("/DaRT/Tools/{tool}/{f}")),
+                "{f} missing:\n{listing}"
+            );
         }
     }
     let all = wimlib_imagex(&["dir", out.to_str().unwrap(), "1"]);
@@ -90,17 +117,37 @@ fn three_levels_in_one_call() {
     let report = build_variants(&recipe, &variants, &Control::default()).unwrap();
     assert_eq!(report.outputs.len(), 3);
     for v in &variants {
-        let listing = wimlib_imagex(&["dir", v.output.to_str().unwrap(), "1", "--path=/DaRT/Tools"]);
-        let mut dirs: Vec<&str> = listing.lines().filter_map(|l| l.strip_prefix("/DaRT/Tools/")).filter(|l| !l.contains('/')).collect();
+        let listing =
+            wimlib_imagex(&["dir", v.output.to_str().unwrap(), "1", "--path=/DaRT/Tools"]);
+        let mut dirs: Vec<&str> = listing
+            .lines()
+            .filter_map(|l| l.strip_prefix("/DaRT/Tools/"))
+            .filter(|l| !l.contains('/'))
+            .collect();
         dirs.sort();
         let mut want = v.tools.names();
         want.sort();
         assert_eq!(dirs, want, "{}", v.output.display());
-        let ini = Command::new("wimlib-imagex").args(["extract", v.output.to_str().unwrap(), "1", "/DaRT/dart.ini", "--to-stdout"]).output().unwrap();
+        let ini = Command::new("wimlib-imagex")
+            .args([
+                "extract",
+                v.output.to_str().unwrap(),
+                "1",
+                "/DaRT/dart.ini",
+                "--to-stdout",
+            ])
+            .output()
+            .unwrap();
         assert!(String::from_utf8_lossy(&ini.stdout).contains(&format!("Tools={}", v.tools)));
         wimlib_imagex(&["verify", v.output.to_str().unwrap()]);
     }
-    assert_eq!(files_in(dir.path()).iter().filter(|f| f.contains("dart-partial")).count(), 0);
+    assert_eq!(
+        files_in(dir.path())
+            .iter()
+            .filter(|f| f.contains("dart-partial"))
+            .count(),
+        0
+    );
 }
 
 #[test]
@@ -123,7 +170,10 @@ fn deterministic_mode_gives_identical_bytes() {
 
 fn assert_no_output(dir: &Path, out: &Path) {
     assert!(!out.exists(), "{} was left behind", out.display());
-    let leftovers: Vec<String> = files_in(dir).into_iter().filter(|f| f.contains("dart-partial")).collect();
+    let leftovers: Vec<String> = files_in(dir)
+        .into_iter()
+        .filter(|f| f.contains("dart-partial"))
+        .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -132,7 +182,8 @@ fn bad_inputs_are_named_and_leave_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let fx = generate(dir.path(), &small()).unwrap();
     let out = dir.path().join("out.wim");
-    let build = |recipe: &ImageRecipe, tools: Tools| build_image(recipe, &ImageVariant::new(tools, &out));
+    let build =
+        |recipe: &ImageRecipe, tools: Tools| build_image(recipe, &ImageVariant::new(tools, &out));
 
     // Missing base.
     let missing = dir.path().join("nope.wim");
@@ -162,13 +213,40 @@ fn bad_inputs_are_named_and_leave_nothing() {
     let mut r = ImageRecipe::new(&fx.base_wim, &fx.payloads);
     r.base_index = Some(7);
     let err = build(&r, Tools::EXPLORER).unwrap_err();
-    assert!(matches!(err, Error::NoSuchImage { index: 7, count: 2, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::NoSuchImage {
+                index: 7,
+                count: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_no_output(dir.path(), &out);
 
     // Payload directory missing a selected tool.
-    std::fs::rename(fx.payloads.join("locksmith"), dir.path().join("locksmith-away")).unwrap();
-    let err = build(&ImageRecipe::new(&fx.base_wim, &fx.payloads), Tools::EXPLORER | Tools::LOCKSMITH).unwrap_err();
-    assert!(matches!(err, Error::MissingToolPayload { expected: "locksmith", .. }), "{err}");
+    std::fs::rename(
+        fx.payloads.join("locksmith"),
+        dir.path().join("locksmith-away"),
+    )
+    .unwrap();
+    let err = build(
+        &ImageRecipe::new(&fx.base_wim, &fx.payloads),
+        Tools::EXPLORER | Tools::LOCKSMITH,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::MissingToolPayload {
+                expected: "locksmith",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert!(err.to_string().contains("Locksmith"));
     assert_no_output(dir.path(), &out);
 
@@ -178,7 +256,11 @@ fn bad_inputs_are_named_and_leave_nothing() {
     assert!(err.to_string().contains("telnet"));
 
     // Output that is an input.
-    let err = build_image(&ImageRecipe::new(&fx.base_wim, &fx.payloads), &ImageVariant::new(Tools::EXPLORER, &fx.base_wim)).unwrap_err();
+    let err = build_image(
+        &ImageRecipe::new(&fx.base_wim, &fx.payloads),
+        &ImageVariant::new(Tools::EXPLORER, &fx.base_wim),
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
 }
 
@@ -189,7 +271,12 @@ fn cancellation_leaves_nothing() {
     let control = Control::default();
     control.cancel.cancel();
     let out = dir.path().join("c.wim");
-    let err = build_variants(&ImageRecipe::new(&fx.base_wim, &fx.payloads), &[ImageVariant::new(Tools::all(), &out)], &control).unwrap_err();
+    let err = build_variants(
+        &ImageRecipe::new(&fx.base_wim, &fx.payloads),
+        &[ImageVariant::new(Tools::all(), &out)],
+        &control,
+    )
+    .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
     assert_no_output(dir.path(), &out);
 }
@@ -207,6 +294,14 @@ fn keep_other_images_sets_boot_index() {
     assert_eq!(img.info().image_count, 2);
     assert_eq!(img.info().boot_index, Some(2));
     assert_eq!(img.info().images[1].name.as_deref(), Some("DaRT10"));
-    assert!(img.list_files(2).unwrap().iter().any(|p| p == "/DaRT/Tools/explorer/"));
-    assert!(!img.list_files(1).unwrap().iter().any(|p| p.starts_with("/DaRT")));
+    assert!(img
+        .list_files(2)
+        .unwrap()
+        .iter()
+        .any(|p| p == "/DaRT/Tools/explorer/"));
+    assert!(!img
+        .list_files(1)
+        .unwrap()
+        .iter()
+        .any(|p| p.starts_with("/DaRT")));
 }

@@ -54,10 +54,11 @@ pub extern "C" fn dart_last_error_message() -> *const c_char {
 /// The library version, a static string.
 #[no_mangle]
 pub extern "C" fn dart_version() -> *const c_char {
-    static VERSION: &CStr = match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-        Ok(v) => v,
-        Err(_) => c"",
-    };
+    static VERSION: &CStr =
+        match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"",
+        };
     VERSION.as_ptr()
 }
 
@@ -132,19 +133,27 @@ pub(crate) fn guard(body: impl FnOnce() -> Result<(), FfiError>) -> dart_result 
 ///
 /// # Safety
 /// `p` must be NULL or point to a nul-terminated string valid for `'a`.
-pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &'static str) -> Result<&'a str, FfiError> {
+pub(crate) unsafe fn arg_str<'a>(
+    p: *const c_char,
+    name: &'static str,
+) -> Result<&'a str, FfiError> {
     if p.is_null() {
         return Err(FfiError::Null(name));
     }
     // SAFETY: non-NULL, and the caller guarantees a nul-terminated string.
-    unsafe { CStr::from_ptr(p) }.to_str().map_err(|_| FfiError::Utf8(name))
+    unsafe { CStr::from_ptr(p) }
+        .to_str()
+        .map_err(|_| FfiError::Utf8(name))
 }
 
 /// An optional string argument (NULL means none).
 ///
 /// # Safety
 /// As [`arg_str`].
-pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &'static str) -> Result<Option<&'a str>, FfiError> {
+pub(crate) unsafe fn opt_str<'a>(
+    p: *const c_char,
+    name: &'static str,
+) -> Result<Option<&'a str>, FfiError> {
     if p.is_null() {
         Ok(None)
     } else {
@@ -162,11 +171,16 @@ pub(crate) fn out_ptr<'a, T>(p: *mut T, name: &'static str) -> Result<&'a mut T,
 
 /// Writes a new string to an out-pointer (freed with `dart_string_free`).
 pub(crate) fn put_string(out: &mut *mut c_char, value: String) {
-    *out = CString::new(value.replace('\0', " ")).unwrap_or_default().into_raw();
+    *out = CString::new(value.replace('\0', " "))
+        .unwrap_or_default()
+        .into_raw();
 }
 
 /// Serialises a value to JSON for a `char **` out-pointer.
-pub(crate) fn put_json<T: serde::Serialize>(out: *mut *mut c_char, value: &T) -> Result<(), FfiError> {
+pub(crate) fn put_json<T: serde::Serialize>(
+    out: *mut *mut c_char,
+    value: &T,
+) -> Result<(), FfiError> {
     if out.is_null() {
         return Ok(());
     }

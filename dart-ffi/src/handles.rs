@@ -13,7 +13,7 @@ use dart_core::plan::{self, SiteFacts};
 use dart_core::progress::{Control, Phase, Progress};
 use dart_core::tools::{SupportLevels, Tools};
 
-use crate::guard::{arg_str, guard, opt_str, out_ptr, put_json, put_string, dart_result, FfiError};
+use crate::guard::{arg_str, dart_result, guard, opt_str, out_ptr, put_json, put_string, FfiError};
 
 // ---------------------------------------------------------------- tools
 
@@ -48,38 +48,8 @@ pub const DART_TOOL_SOLUTION_WIZARD: u32 = 1 << 13;
 /// Tool flag: TCP/IP Config.
 pub const DART_TOOL_TCPIP_CONFIG: u32 = 1 << 14;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tool_constants_match_the_core() {
-        let pairs = [
-            (DART_TOOL_COMPUTER_MANAGEMENT, Tools::COMPUTER_MANAGEMENT),
-            (DART_TOOL_CRASH_ANALYZER, Tools::CRASH_ANALYZER),
-            (DART_TOOL_DEFENDER, Tools::DEFENDER),
-            (DART_TOOL_DISK_COMMANDER, Tools::DISK_COMMANDER),
-            (DART_TOOL_DISK_WIPE, Tools::DISK_WIPE),
-            (DART_TOOL_EXPLORER, Tools::EXPLORER),
-            (DART_TOOL_FILE_RESTORE, Tools::FILE_RESTORE),
-            (DART_TOOL_FILE_SEARCH, Tools::FILE_SEARCH),
-            (DART_TOOL_HOTFIX_UNINSTALL, Tools::HOTFIX_UNINSTALL),
-            (DART_TOOL_LOCKSMITH, Tools::LOCKSMITH),
-            (DART_TOOL_REGISTRY_EDITOR, Tools::REGISTRY_EDITOR),
-            (DART_TOOL_REMOTE_CONNECTION, Tools::REMOTE_CONNECTION),
-            (DART_TOOL_SFC_SCAN, Tools::SFC_SCAN),
-            (DART_TOOL_SOLUTION_WIZARD, Tools::SOLUTION_WIZARD),
-            (DART_TOOL_TCPIP_CONFIG, Tools::TCPIP_CONFIG),
-        ];
-        for (c, t) in pairs {
-            assert_eq!(c, t.bits(), "{t:?}");
-        }
-        assert_eq!(pairs.len(), Tools::all().iter().count());
-    }
-}
-
 fn tools_from_bits(bits: u32) -> Result<Tools, FfiError> {
-    Tools::from_bits(bits).ok_or_else(|| FfiError::Invalid(format!("tools value {bits:#x} has bits that are no tool")))
+    Ok(Tools::from_bits_checked(bits)?)
 }
 
 /// Parses a comma-separated tool list ("explorer, Registry Editor", "all").
@@ -136,7 +106,10 @@ pub struct dart_image {
 /// # Safety
 /// `path` is a nul-terminated string; `out` points to a `dart_image *`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_image_open(path: *const c_char, out: *mut *mut dart_image) -> dart_result {
+pub unsafe extern "C" fn dart_image_open(
+    path: *const c_char,
+    out: *mut *mut dart_image,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let path = unsafe { arg_str(path, "path") }?;
@@ -161,7 +134,9 @@ pub unsafe extern "C" fn dart_image_free(image: *mut dart_image) {
 
 fn image_ref<'a>(image: *const dart_image) -> Result<&'a RecoveryImage, FfiError> {
     // SAFETY: a non-NULL handle is a live dart_image (caller's contract).
-    unsafe { image.as_ref() }.map(|i| &i.inner).ok_or(FfiError::Null("image"))
+    unsafe { image.as_ref() }
+        .map(|i| &i.inner)
+        .ok_or(FfiError::Null("image"))
 }
 
 /// Number of images in the WIM (0 if `image` is NULL).
@@ -179,7 +154,10 @@ pub unsafe extern "C" fn dart_image_count(image: *const dart_image) -> u32 {
 /// `image` is NULL or a live handle.
 #[no_mangle]
 pub unsafe extern "C" fn dart_image_boot_index(image: *const dart_image) -> u32 {
-    image_ref(image).ok().and_then(|i| i.info().boot_index).unwrap_or(0)
+    image_ref(image)
+        .ok()
+        .and_then(|i| i.info().boot_index)
+        .unwrap_or(0)
 }
 
 /// The name of image `index` (1-based); "" when it has none.
@@ -187,7 +165,11 @@ pub unsafe extern "C" fn dart_image_boot_index(image: *const dart_image) -> u32 
 /// # Safety
 /// `image` is a live handle; `out` receives a string to free with `dart_string_free`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_image_name(image: *const dart_image, index: u32, out: *mut *mut c_char) -> dart_result {
+pub unsafe extern "C" fn dart_image_name(
+    image: *const dart_image,
+    index: u32,
+    out: *mut *mut c_char,
+) -> dart_result {
     guard(|| {
         let info = image_ref(image)?.image(index)?;
         put_string(out_ptr(out, "out")?, info.name.clone().unwrap_or_default());
@@ -200,7 +182,11 @@ pub unsafe extern "C" fn dart_image_name(image: *const dart_image, index: u32, o
 /// # Safety
 /// `image` is a live handle; `out` points to a `bool`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_image_is_winpe(image: *const dart_image, index: u32, out: *mut bool) -> dart_result {
+pub unsafe extern "C" fn dart_image_is_winpe(
+    image: *const dart_image,
+    index: u32,
+    out: *mut bool,
+) -> dart_result {
     guard(|| {
         let winpe = image_ref(image)?.image(index)?.is_winpe;
         *out_ptr(out, "out")? = winpe;
@@ -213,7 +199,10 @@ pub unsafe extern "C" fn dart_image_is_winpe(image: *const dart_image, index: u3
 /// # Safety
 /// `image` is a live handle; `out` receives a string to free with `dart_string_free`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_image_info_json(image: *const dart_image, out: *mut *mut c_char) -> dart_result {
+pub unsafe extern "C" fn dart_image_info_json(
+    image: *const dart_image,
+    out: *mut *mut c_char,
+) -> dart_result {
     guard(|| {
         let info = image_ref(image)?.info();
         out_ptr(out, "out")?;
@@ -233,12 +222,18 @@ pub struct dart_recipe {
 /// # Safety
 /// `base` and `payloads` are nul-terminated strings; `out` points to a `dart_recipe *`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_new(base: *const c_char, payloads: *const c_char, out: *mut *mut dart_recipe) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_new(
+    base: *const c_char,
+    payloads: *const c_char,
+    out: *mut *mut dart_recipe,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let (base, payloads) = unsafe { (arg_str(base, "base")?, arg_str(payloads, "payloads")?) };
         let out = out_ptr(out, "out")?;
-        *out = Box::into_raw(Box::new(dart_recipe { inner: ImageRecipe::new(base, payloads) }));
+        *out = Box::into_raw(Box::new(dart_recipe {
+            inner: ImageRecipe::new(base, payloads),
+        }));
         Ok(())
     })
 }
@@ -257,12 +252,16 @@ pub unsafe extern "C" fn dart_recipe_free(recipe: *mut dart_recipe) {
 
 fn recipe_mut<'a>(recipe: *mut dart_recipe) -> Result<&'a mut ImageRecipe, FfiError> {
     // SAFETY: a non-NULL handle is a live dart_recipe not used by another thread (caller's contract).
-    unsafe { recipe.as_mut() }.map(|r| &mut r.inner).ok_or(FfiError::Null("recipe"))
+    unsafe { recipe.as_mut() }
+        .map(|r| &mut r.inner)
+        .ok_or(FfiError::Null("recipe"))
 }
 
 fn recipe_ref<'a>(recipe: *const dart_recipe) -> Result<&'a ImageRecipe, FfiError> {
     // SAFETY: a non-NULL handle is a live dart_recipe (caller's contract).
-    unsafe { recipe.as_ref() }.map(|r| &r.inner).ok_or(FfiError::Null("recipe"))
+    unsafe { recipe.as_ref() }
+        .map(|r| &r.inner)
+        .ok_or(FfiError::Null("recipe"))
 }
 
 /// Sets the base image index (1-based); 0 means the base's boot image.
@@ -270,7 +269,10 @@ fn recipe_ref<'a>(recipe: *const dart_recipe) -> Result<&'a ImageRecipe, FfiErro
 /// # Safety
 /// `recipe` is a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_base_index(recipe: *mut dart_recipe, index: u32) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_base_index(
+    recipe: *mut dart_recipe,
+    index: u32,
+) -> dart_result {
     guard(|| {
         recipe_mut(recipe)?.base_index = (index != 0).then_some(index);
         Ok(())
@@ -282,10 +284,15 @@ pub unsafe extern "C" fn dart_recipe_set_base_index(recipe: *mut dart_recipe, in
 /// # Safety
 /// `recipe` is a live handle; strings are NULL or nul-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_name(recipe: *mut dart_recipe, name: *const c_char, description: *const c_char) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_name(
+    recipe: *mut dart_recipe,
+    name: *const c_char,
+    description: *const c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (name, description) = unsafe { (opt_str(name, "name")?, opt_str(description, "description")?) };
+        let (name, description) =
+            unsafe { (opt_str(name, "name")?, opt_str(description, "description")?) };
         let r = recipe_mut(recipe)?;
         r.name = name.map(str::to_string);
         r.description = description.map(str::to_string);
@@ -298,7 +305,10 @@ pub unsafe extern "C" fn dart_recipe_set_name(recipe: *mut dart_recipe, name: *c
 /// # Safety
 /// `recipe` is a live handle; `dir` is NULL or nul-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_drivers(recipe: *mut dart_recipe, dir: *const c_char) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_drivers(
+    recipe: *mut dart_recipe,
+    dir: *const c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let dir = unsafe { opt_str(dir, "dir") }?;
@@ -312,7 +322,11 @@ pub unsafe extern "C" fn dart_recipe_set_drivers(recipe: *mut dart_recipe, dir: 
 /// # Safety
 /// `recipe` is a live handle; `message` is NULL or nul-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_remote(recipe: *mut dart_recipe, port: u16, message: *const c_char) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_remote(
+    recipe: *mut dart_recipe,
+    port: u16,
+    message: *const c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let message = unsafe { opt_str(message, "message") }?;
@@ -328,7 +342,10 @@ pub unsafe extern "C" fn dart_recipe_set_remote(recipe: *mut dart_recipe, port: 
 /// # Safety
 /// `recipe` is a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_scratch_space(recipe: *mut dart_recipe, mb: u32) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_scratch_space(
+    recipe: *mut dart_recipe,
+    mb: u32,
+) -> dart_result {
     guard(|| {
         recipe_mut(recipe)?.scratch_space_mb = (mb != 0).then_some(mb);
         Ok(())
@@ -340,7 +357,10 @@ pub unsafe extern "C" fn dart_recipe_set_scratch_space(recipe: *mut dart_recipe,
 /// # Safety
 /// `recipe` is a live handle; `name` is NULL or nul-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_compression(recipe: *mut dart_recipe, name: *const c_char) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_compression(
+    recipe: *mut dart_recipe,
+    name: *const c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let name = unsafe { opt_str(name, "name") }?;
@@ -355,10 +375,19 @@ pub unsafe extern "C" fn dart_recipe_set_compression(recipe: *mut dart_recipe, n
 /// # Safety
 /// `recipe` is a live handle; strings are NULL or nul-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_startup(recipe: *mut dart_recipe, winpeshl_ini: *const c_char, startnet_cmd: *const c_char) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_startup(
+    recipe: *mut dart_recipe,
+    winpeshl_ini: *const c_char,
+    startnet_cmd: *const c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (w, s) = unsafe { (opt_str(winpeshl_ini, "winpeshl_ini")?, opt_str(startnet_cmd, "startnet_cmd")?) };
+        let (w, s) = unsafe {
+            (
+                opt_str(winpeshl_ini, "winpeshl_ini")?,
+                opt_str(startnet_cmd, "startnet_cmd")?,
+            )
+        };
         let r = recipe_mut(recipe)?;
         r.startup.winpeshl_ini = w.map(str::to_string);
         r.startup.startnet_cmd = s.map(str::to_string);
@@ -371,7 +400,10 @@ pub unsafe extern "C" fn dart_recipe_set_startup(recipe: *mut dart_recipe, winpe
 /// # Safety
 /// `recipe` is a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_keep_other_images(recipe: *mut dart_recipe, keep: bool) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_keep_other_images(
+    recipe: *mut dart_recipe,
+    keep: bool,
+) -> dart_result {
     guard(|| {
         recipe_mut(recipe)?.keep_other_images = keep;
         Ok(())
@@ -383,7 +415,10 @@ pub unsafe extern "C" fn dart_recipe_set_keep_other_images(recipe: *mut dart_rec
 /// # Safety
 /// `recipe` is a live handle.
 #[no_mangle]
-pub unsafe extern "C" fn dart_recipe_set_deterministic(recipe: *mut dart_recipe, unix_seconds: i64) -> dart_result {
+pub unsafe extern "C" fn dart_recipe_set_deterministic(
+    recipe: *mut dart_recipe,
+    unix_seconds: i64,
+) -> dart_result {
     guard(|| {
         recipe_mut(recipe)?.deterministic = Some(unix_seconds);
         Ok(())
@@ -391,8 +426,15 @@ pub unsafe extern "C" fn dart_recipe_set_deterministic(recipe: *mut dart_recipe,
 }
 
 /// Progress callback: return `false` to cancel. Called on the calling thread.
-pub type dart_progress_fn =
-    Option<unsafe extern "C" fn(user: *mut c_void, phase: *const c_char, item: *const c_char, done: u64, total: u64) -> bool>;
+pub type dart_progress_fn = Option<
+    unsafe extern "C" fn(
+        user: *mut c_void,
+        phase: *const c_char,
+        item: *const c_char,
+        done: u64,
+        total: u64,
+    ) -> bool,
+>;
 
 struct CProgress {
     callback: unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char, u64, u64) -> bool,
@@ -413,7 +455,8 @@ impl Progress for CProgress {
         let item = std::ffi::CString::new(item.replace('\0', " ")).unwrap_or_default();
         // SAFETY: the caller's callback with its own user pointer and two
         // nul-terminated strings that live for the duration of the call.
-        let go_on = unsafe { (self.callback)(self.user, phase.as_ptr(), item.as_ptr(), done, total) };
+        let go_on =
+            unsafe { (self.callback)(self.user, phase.as_ptr(), item.as_ptr(), done, total) };
         if !go_on {
             self.control.cancel.cancel();
         }
@@ -423,7 +466,11 @@ impl Progress for CProgress {
 fn control_for(progress: dart_progress_fn, user: *mut c_void) -> Control {
     let mut control = Control::default();
     if let Some(callback) = progress {
-        let adapter = CProgress { callback, user, control: control.clone() };
+        let adapter = CProgress {
+            callback,
+            user,
+            control: control.clone(),
+        };
         control.progress = Arc::new(adapter);
     }
     control
@@ -435,11 +482,19 @@ fn control_for(progress: dart_progress_fn, user: *mut c_void) -> Control {
 /// # Safety
 /// `recipe` is a live handle; `output` is nul-terminated; `report_json` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn dart_build_image(recipe: *const dart_recipe, tools: u32, output: *const c_char, report_json: *mut *mut c_char) -> dart_result {
+pub unsafe extern "C" fn dart_build_image(
+    recipe: *const dart_recipe,
+    tools: u32,
+    output: *const c_char,
+    report_json: *mut *mut c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let output = unsafe { arg_str(output, "output") }?;
-        let report = image::build_image(recipe_ref(recipe)?, &ImageVariant::new(tools_from_bits(tools)?, output))?;
+        let report = image::build_image(
+            recipe_ref(recipe)?,
+            &ImageVariant::new(tools_from_bits(tools)?, output),
+        )?;
         put_json(report_json, &report)
     })
 }
@@ -463,21 +518,34 @@ pub unsafe extern "C" fn dart_build_variants(
 ) -> dart_result {
     guard(|| {
         if count > 0 && (tools.is_null() || outputs.is_null()) {
-            return Err(FfiError::Null(if tools.is_null() { "tools" } else { "outputs" }));
+            return Err(FfiError::Null(if tools.is_null() {
+                "tools"
+            } else {
+                "outputs"
+            }));
         }
         let (tools, outputs) = if count == 0 {
             (&[][..], &[][..])
         } else {
             // SAFETY: non-NULL and `count` elements long (caller's contract).
-            unsafe { (std::slice::from_raw_parts(tools, count), std::slice::from_raw_parts(outputs, count)) }
+            unsafe {
+                (
+                    std::slice::from_raw_parts(tools, count),
+                    std::slice::from_raw_parts(outputs, count),
+                )
+            }
         };
         let variants = tools
             .iter()
             .zip(outputs)
-            // SAFETY: each output is a nul-terminated string (caller's contract).
-            .map(|(t, o)| Ok(ImageVariant::new(tools_from_bits(*t)?, unsafe { arg_str(*o, "outputs[i]") }?)))
+            .map(|(t, o)| {
+                // SAFETY: each output is a nul-terminated string (caller's contract).
+                let output = unsafe { arg_str(*o, "outputs[i]") }?;
+                Ok(ImageVariant::new(tools_from_bits(*t)?, output))
+            })
             .collect::<Result<Vec<_>, FfiError>>()?;
-        let report = image::build_variants(recipe_ref(recipe)?, &variants, &control_for(progress, user))?;
+        let report =
+            image::build_variants(recipe_ref(recipe)?, &variants, &control_for(progress, user))?;
         put_json(report_json, &report)
     })
 }
@@ -494,12 +562,17 @@ pub struct dart_media {
 /// # Safety
 /// `dir` is nul-terminated; `out` points to a `dart_media *`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_media_open(dir: *const c_char, out: *mut *mut dart_media) -> dart_result {
+pub unsafe extern "C" fn dart_media_open(
+    dir: *const c_char,
+    out: *mut *mut dart_media,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let dir = unsafe { arg_str(dir, "dir") }?;
         let out = out_ptr(out, "out")?;
-        *out = Box::into_raw(Box::new(dart_media { inner: MediaSet::from_dir(dir)? }));
+        *out = Box::into_raw(Box::new(dart_media {
+            inner: MediaSet::from_dir(dir)?,
+        }));
         Ok(())
     })
 }
@@ -522,13 +595,19 @@ pub unsafe extern "C" fn dart_media_free(media: *mut dart_media) {
 /// # Safety
 /// `media` is a live handle; strings are nul-terminated.
 #[no_mangle]
-pub unsafe extern "C" fn dart_media_validate(media: *const dart_media, arch: *const c_char, firmware: *const c_char) -> dart_result {
+pub unsafe extern "C" fn dart_media_validate(
+    media: *const dart_media,
+    arch: *const c_char,
+    firmware: *const c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let (arch, firmware) = unsafe { (arg_str(arch, "arch")?, arg_str(firmware, "firmware")?) };
         // SAFETY: a non-NULL handle is a live dart_media.
         let media = unsafe { media.as_ref() }.ok_or(FfiError::Null("media"))?;
-        media.inner.validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
+        media
+            .inner
+            .validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
         Ok(())
     })
 }
@@ -541,11 +620,14 @@ pub unsafe extern "C" fn dart_media_validate(media: *const dart_media, arch: *co
 /// # Safety
 /// `facts_json` is nul-terminated; `out` receives a string to free with `dart_string_free`.
 #[no_mangle]
-pub unsafe extern "C" fn dart_plan_json(facts_json: *const c_char, out: *mut *mut c_char) -> dart_result {
+pub unsafe extern "C" fn dart_plan_json(
+    facts_json: *const c_char,
+    out: *mut *mut c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let json = unsafe { arg_str(facts_json, "facts_json") }?;
-        let facts: SiteFacts = serde_json::from_str(json).map_err(|e| FfiError::Invalid(format!("site facts: {e}")))?;
+        let facts = SiteFacts::from_json(json)?;
         out_ptr(out, "out")?;
         put_json(out, &plan::plan(&facts))
     })
@@ -559,12 +641,53 @@ pub unsafe extern "C" fn dart_plan_json(facts_json: *const c_char, out: *mut *mu
 /// # Safety
 /// `dir` is nul-terminated; `report_json` is NULL or writable.
 #[no_mangle]
-pub unsafe extern "C" fn dart_fixture_generate(dir: *const c_char, base_bytes: u64, payload_bytes: u64, grub: bool, report_json: *mut *mut c_char) -> dart_result {
+pub unsafe extern "C" fn dart_fixture_generate(
+    dir: *const c_char,
+    base_bytes: u64,
+    payload_bytes: u64,
+    grub: bool,
+    report_json: *mut *mut c_char,
+) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let dir = unsafe { arg_str(dir, "dir") }?;
-        let options = FixtureOptions { base_bytes, payload_bytes, grub, ..FixtureOptions::default() };
+        let options = FixtureOptions {
+            base_bytes,
+            payload_bytes,
+            grub,
+            ..FixtureOptions::default()
+        };
         let fx = fixture::generate(dir, &options)?;
         put_json(report_json, &fx)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_constants_match_the_core() {
+        let pairs = [
+            (DART_TOOL_COMPUTER_MANAGEMENT, Tools::COMPUTER_MANAGEMENT),
+            (DART_TOOL_CRASH_ANALYZER, Tools::CRASH_ANALYZER),
+            (DART_TOOL_DEFENDER, Tools::DEFENDER),
+            (DART_TOOL_DISK_COMMANDER, Tools::DISK_COMMANDER),
+            (DART_TOOL_DISK_WIPE, Tools::DISK_WIPE),
+            (DART_TOOL_EXPLORER, Tools::EXPLORER),
+            (DART_TOOL_FILE_RESTORE, Tools::FILE_RESTORE),
+            (DART_TOOL_FILE_SEARCH, Tools::FILE_SEARCH),
+            (DART_TOOL_HOTFIX_UNINSTALL, Tools::HOTFIX_UNINSTALL),
+            (DART_TOOL_LOCKSMITH, Tools::LOCKSMITH),
+            (DART_TOOL_REGISTRY_EDITOR, Tools::REGISTRY_EDITOR),
+            (DART_TOOL_REMOTE_CONNECTION, Tools::REMOTE_CONNECTION),
+            (DART_TOOL_SFC_SCAN, Tools::SFC_SCAN),
+            (DART_TOOL_SOLUTION_WIZARD, Tools::SOLUTION_WIZARD),
+            (DART_TOOL_TCPIP_CONFIG, Tools::TCPIP_CONFIG),
+        ];
+        for (c, t) in pairs {
+            assert_eq!(c, t.bits(), "{t:?}");
+        }
+        assert_eq!(pairs.len(), Tools::all().iter().count());
+    }
 }

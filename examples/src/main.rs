@@ -18,14 +18,20 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dart_core::arch::Architecture;
 use dart_core::fixture::{self, FixtureOptions};
-use dart_core::image::{build_variants, BuildReport, Compression, ImageRecipe, ImageVariant, RecoveryImage};
+use dart_core::image::{
+    build_variants, BuildReport, Compression, ImageRecipe, ImageVariant, RecoveryImage,
+};
 use dart_core::media::{Firmware, MediaSet};
 use dart_core::plan::{self, Infrastructure, SiteFacts, Staff};
 use dart_core::progress::{Control, Phase};
 use dart_core::tools::{SupportLevels, Tools};
 
 #[derive(Parser)]
-#[command(name = "dart", version, about = "Save and deploy Windows PE recovery images (DaRT-style)")]
+#[command(
+    name = "dart",
+    version,
+    about = "Save and deploy Windows PE recovery images (DaRT-style)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,7 +41,7 @@ struct Cli {
 enum Command {
     /// Inspect and build recovery images (WIM files).
     #[command(subcommand)]
-    Image(ImageCommand),
+    Image(Box<ImageCommand>),
     /// Check bootable media trees.
     #[command(subcommand)]
     Media(MediaCommand),
@@ -73,7 +79,7 @@ enum ImageCommand {
         json: bool,
     },
     /// Compose recovery images from a base WinPE WIM.
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
 }
 
 #[derive(Args)]
@@ -219,17 +225,41 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Image(ImageCommand::Info { wim, json }) => image_info(&wim, json),
-        Command::Image(ImageCommand::Build(args)) => image_build(args),
-        Command::Media(MediaCommand::Check { dir, arch, firmware }) => {
+        Command::Image(cmd) => match *cmd {
+            ImageCommand::Info { wim, json } => image_info(&wim, json),
+            ImageCommand::Build(args) => image_build(*args),
+        },
+        Command::Media(MediaCommand::Check {
+            dir,
+            arch,
+            firmware,
+        }) => {
             let media = MediaSet::from_dir(&dir)?;
             media.validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
-            println!("{}: {} files, {} bytes; boots {arch} on {firmware}", dir.display(), media.files().len(), media.total_bytes());
+            println!(
+                "{}: {} files, {} bytes; boots {arch} on {firmware}",
+                dir.display(),
+                media.files().len(),
+                media.total_bytes()
+            );
             Ok(())
         }
         Command::Plan(args) => plan_cmd(args),
-        Command::Fixture { dir, base_bytes, payload_bytes, no_grub } => {
-            let fx = fixture::generate(&dir, &FixtureOptions { base_bytes, payload_bytes, grub: !no_grub, ..FixtureOptions::default() })?;
+        Command::Fixture {
+            dir,
+            base_bytes,
+            payload_bytes,
+            no_grub,
+        } => {
+            let fx = fixture::generate(
+                &dir,
+                &FixtureOptions {
+                    base_bytes,
+                    payload_bytes,
+                    grub: !no_grub,
+                    ..FixtureOptions::default()
+                },
+            )?;
             println!("{}", serde_json::to_string_pretty(&fx)?);
             Ok(())
         }
@@ -247,11 +277,22 @@ fn image_info(wim: &Path, json: bool) -> Result<()> {
     println!("{}", info.path.display());
     println!("  GUID         {}", info.guid);
     println!("  images       {}", info.image_count);
-    println!("  boot index   {}", info.boot_index.map_or("none".to_string(), |b| b.to_string()));
-    println!("  compression  {} ({} byte chunks)", info.compression, info.chunk_size);
+    println!(
+        "  boot index   {}",
+        info.boot_index
+            .map_or("none".to_string(), |b| b.to_string())
+    );
+    println!(
+        "  compression  {} ({} byte chunks)",
+        info.compression, info.chunk_size
+    );
     println!("  size         {} bytes", info.file_size);
     for i in &info.images {
-        println!("  [{}] {}", i.index, i.name.as_deref().unwrap_or("(no name)"));
+        println!(
+            "  [{}] {}",
+            i.index,
+            i.name.as_deref().unwrap_or("(no name)")
+        );
         if let Some(d) = &i.description {
             println!("      description  {d}");
         }
@@ -279,13 +320,17 @@ fn read_text(path: &Option<PathBuf>) -> Result<Option<String>> {
 fn image_build(a: BuildArgs) -> Result<()> {
     let mut levels = SupportLevels::builtin();
     if let Some(f) = &a.levels_file {
-        levels.define_from_json(&std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?)?;
+        levels.define_from_json(
+            &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        )?;
     }
     let variants = if !a.variant.is_empty() {
         a.variant
             .iter()
             .map(|v| {
-                let (level, out) = v.split_once('=').with_context(|| format!("--variant {v:?}: expected LEVEL=OUT"))?;
+                let (level, out) = v
+                    .split_once('=')
+                    .with_context(|| format!("--variant {v:?}: expected LEVEL=OUT"))?;
                 Ok(ImageVariant::new(levels.get(level)?, out))
             })
             .collect::<Result<Vec<_>>>()?
@@ -295,7 +340,9 @@ fn image_build(a: BuildArgs) -> Result<()> {
             (None, Some(l)) => levels.get(l)?,
             _ => bail!("give --tools LIST or --level NAME (or --variant LEVEL=OUT)"),
         };
-        let Some(out) = a.output.clone() else { bail!("give -o OUT") };
+        let Some(out) = a.output.clone() else {
+            bail!("give -o OUT")
+        };
         vec![ImageVariant::new(tools, out)]
     };
     let mut recipe = ImageRecipe::new(&a.base, &a.payloads);
@@ -308,7 +355,11 @@ fn image_build(a: BuildArgs) -> Result<()> {
     recipe.scratch_space_mb = a.scratch_space;
     recipe.startup.winpeshl_ini = read_text(&a.winpeshl)?;
     recipe.startup.startnet_cmd = read_text(&a.startnet)?;
-    recipe.compression = a.compression.as_deref().map(str::parse::<Compression>).transpose()?;
+    recipe.compression = a
+        .compression
+        .as_deref()
+        .map(str::parse::<Compression>)
+        .transpose()?;
     recipe.keep_other_images = a.keep_other_images;
     recipe.deterministic = a.deterministic;
     let report = build_variants(&recipe, &variants, &stderr_progress())?;
@@ -321,24 +372,40 @@ fn image_build(a: BuildArgs) -> Result<()> {
 }
 
 fn stderr_progress() -> Control {
-    Control::new(Arc::new(|phase: Phase, item: &str, done: u64, total: u64| {
-        if phase == Phase::WritingImage && total > 0 && done == total {
-            eprintln!("  wrote {item} ({done} bytes of file data)");
-        }
-    }))
+    Control::new(Arc::new(
+        |phase: Phase, item: &str, done: u64, total: u64| {
+            if phase == Phase::WritingImage && total > 0 && done == total {
+                eprintln!("  wrote {item} ({done} bytes of file data)");
+            }
+        },
+    ))
 }
 
 fn print_report(report: &BuildReport) {
-    println!("base {} image {} ({})", report.base.display(), report.base_index, report.compression);
+    println!(
+        "base {} image {} ({})",
+        report.base.display(),
+        report.base_index,
+        report.compression
+    );
     for o in &report.outputs {
-        println!("  {}  {} bytes  boot index {}  \"{}\"  tools: {}", o.path.display(), o.bytes, o.boot_index, o.name, o.tools);
+        println!(
+            "  {}  {} bytes  boot index {}  \"{}\"  tools: {}",
+            o.path.display(),
+            o.bytes,
+            o.boot_index,
+            o.name,
+            o.tools
+        );
     }
 }
 
 fn plan_cmd(a: PlanArgs) -> Result<()> {
     let mut facts = match &a.site {
-        Some(f) => serde_json::from_str::<SiteFacts>(&std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?)
-            .with_context(|| format!("site facts in {}", f.display()))?,
+        Some(f) => serde_json::from_str::<SiteFacts>(
+            &std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+        )
+        .with_context(|| format!("site facts in {}", f.display()))?,
         None => SiteFacts::default(),
     };
     if let Some(i) = &a.infrastructure {
@@ -393,7 +460,11 @@ fn demo(dir: &Path) -> Result<()> {
     println!(
         "   media {}, bootable stand-in UEFI loader: {}",
         fx.media.display(),
-        if fx.bootable_uefi_loader { "yes (GRUB prints DART-BOOT-OK)" } else { "no (grub-mkstandalone missing)" }
+        if fx.bootable_uefi_loader {
+            "yes (GRUB prints DART-BOOT-OK)"
+        } else {
+            "no (grub-mkstandalone missing)"
+        }
     );
     image_info(&fx.base_wim, false)?;
     MediaSet::from_dir(&fx.media)?.validate(Architecture::X64, Firmware::Both)?;
@@ -409,7 +480,12 @@ fn demo(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(&images).with_context(|| format!("creating {}", images.display()))?;
     let variants = ["remote", "end-user", "full"]
         .iter()
-        .map(|l| Ok(ImageVariant { name: Some(format!("DaRT10 {l}")), ..ImageVariant::new(levels.get(l)?, images.join(format!("dart-{l}.wim"))) }))
+        .map(|l| {
+            Ok(ImageVariant {
+                name: Some(format!("DaRT10 {l}")),
+                ..ImageVariant::new(levels.get(l)?, images.join(format!("dart-{l}.wim")))
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     let report = build_variants(&recipe, &variants, &stderr_progress())?;
     print_report(&report);

@@ -115,10 +115,20 @@ pub enum HeaderError {
 impl fmt::Display for HeaderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HeaderError::TooShort(n) => write!(f, "only {n} bytes, a WIM header needs {HEADER_SIZE}"),
-            HeaderError::BadMagic(m) => write!(f, "starts with {m:02x?}, not the WIM magic \"MSWIM\""),
-            HeaderError::BadHeaderSize(n) => write!(f, "header size field is {n}, expected {HEADER_SIZE}"),
-            HeaderError::ResourceOutOfFile { which, end, file_len } => {
+            HeaderError::TooShort(n) => {
+                write!(f, "only {n} bytes, a WIM header needs {HEADER_SIZE}")
+            }
+            HeaderError::BadMagic(m) => {
+                write!(f, "starts with {m:02x?}, not the WIM magic \"MSWIM\"")
+            }
+            HeaderError::BadHeaderSize(n) => {
+                write!(f, "header size field is {n}, expected {HEADER_SIZE}")
+            }
+            HeaderError::ResourceOutOfFile {
+                which,
+                end,
+                file_len,
+            } => {
                 write!(f, "the {which} ends at byte {end} but the file has only {file_len} bytes (truncated?)")
             }
             HeaderError::Inconsistent(what) => write!(f, "inconsistent header: {what}"),
@@ -182,10 +192,14 @@ impl WimHeader {
             integrity: reshdr_at(head, 124),
         };
         if header.boot_index > header.image_count {
-            return Err(HeaderError::Inconsistent("boot index is above the image count"));
+            return Err(HeaderError::Inconsistent(
+                "boot index is above the image count",
+            ));
         }
         if header.part_number == 0 || header.part_number > header.total_parts {
-            return Err(HeaderError::Inconsistent("part number is 0 or above the part count"));
+            return Err(HeaderError::Inconsistent(
+                "part number is 0 or above the part count",
+            ));
         }
         Ok(header)
     }
@@ -202,7 +216,12 @@ impl WimHeader {
         out[40..42].copy_from_slice(&self.part_number.to_le_bytes());
         out[42..44].copy_from_slice(&self.total_parts.to_le_bytes());
         out[44..48].copy_from_slice(&self.image_count.to_le_bytes());
-        for (at, r) in [(48, &self.blob_table), (72, &self.xml_data), (96, &self.boot_metadata), (124, &self.integrity)] {
+        for (at, r) in [
+            (48, &self.blob_table),
+            (72, &self.xml_data),
+            (96, &self.boot_metadata),
+            (124, &self.integrity),
+        ] {
             let mut a = [0u8; ResourceHeader::SIZE];
             r.write(&mut a);
             out[at..at + ResourceHeader::SIZE].copy_from_slice(&a);
@@ -224,9 +243,13 @@ impl WimHeader {
             if r.size_in_wim == 0 {
                 continue;
             }
-            let end = r.offset.checked_add(r.size_in_wim).unwrap_or(u64::MAX);
+            let end = r.offset.saturating_add(r.size_in_wim);
             if end > file_len {
-                return Err(HeaderError::ResourceOutOfFile { which, end, file_len });
+                return Err(HeaderError::ResourceOutOfFile {
+                    which,
+                    end,
+                    file_len,
+                });
             }
         }
         Ok(())
@@ -272,7 +295,8 @@ fn utf16le(s: &str) -> Vec<u8> {
 }
 
 fn is_utf16_hex(b: &[u8]) -> bool {
-    b.chunks(2).all(|c| c.len() == 2 && c[1] == 0 && c[0].is_ascii_hexdigit())
+    b.chunks(2)
+        .all(|c| c.len() == 2 && c[1] == 0 && c[0].is_ascii_hexdigit())
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -282,17 +306,37 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Fuzzing entry point (also run over the seed corpus by `cargo test`):
+/// parses arbitrary bytes as a header and patches them as XML. Never panics.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    if let Ok(h) = WimHeader::parse(data) {
+        let _ = h.check_fits(data.len() as u64);
+        assert_eq!(
+            WimHeader::parse(&h.to_bytes()).as_ref(),
+            Ok(&h),
+            "header must round-trip"
+        );
+    }
+    let mut copy = data.to_vec();
+    let n = set_xml_timestamps(&mut copy, "LASTMODIFICATIONTIME", 0x01D0_0000_0000_0000);
+    assert_eq!(copy.len(), data.len());
+    assert!(n <= data.len());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
 
     fn arb_reshdr() -> impl Strategy<Value = ResourceHeader> {
-        (0u64..(1 << 56), any::<u8>(), any::<u64>(), any::<u64>()).prop_map(|(s, f, o, u)| ResourceHeader {
-            size_in_wim: s,
-            flags: f,
-            offset: o,
-            uncompressed_size: u,
+        (0u64..(1 << 56), any::<u8>(), any::<u64>(), any::<u64>()).prop_map(|(s, f, o, u)| {
+            ResourceHeader {
+                size_in_wim: s,
+                flags: f,
+                offset: o,
+                uncompressed_size: u,
+            }
         })
     }
 
@@ -304,21 +348,25 @@ mod tests {
             (1u16..8, 0u32..16),
             (arb_reshdr(), arb_reshdr(), arb_reshdr(), arb_reshdr()),
         )
-            .prop_map(|(pipable, (version, flags, chunk_size), guid, (parts, images), (b, x, m, i))| WimHeader {
-                pipable,
-                version,
-                flags,
-                chunk_size,
-                guid,
-                part_number: 1,
-                total_parts: parts,
-                image_count: images,
-                blob_table: b,
-                xml_data: x,
-                boot_metadata: m,
-                boot_index: images.min(1),
-                integrity: i,
-            })
+            .prop_map(
+                |(pipable, (version, flags, chunk_size), guid, (parts, images), (b, x, m, i))| {
+                    WimHeader {
+                        pipable,
+                        version,
+                        flags,
+                        chunk_size,
+                        guid,
+                        part_number: 1,
+                        total_parts: parts,
+                        image_count: images,
+                        blob_table: b,
+                        xml_data: x,
+                        boot_metadata: m,
+                        boot_index: images.min(1),
+                        integrity: i,
+                    }
+                },
+            )
     }
 
     proptest! {
@@ -361,7 +409,10 @@ mod tests {
         assert_eq!(WimHeader::parse(b"MSWIM"), Err(HeaderError::TooShort(5)));
         let mut bytes = [0u8; HEADER_SIZE];
         bytes[..4].copy_from_slice(b"MZ\x90\0");
-        assert!(matches!(WimHeader::parse(&bytes), Err(HeaderError::BadMagic(_))));
+        assert!(matches!(
+            WimHeader::parse(&bytes),
+            Err(HeaderError::BadMagic(_))
+        ));
     }
 
     #[test]
@@ -375,14 +426,25 @@ mod tests {
             part_number: 1,
             total_parts: 1,
             image_count: 1,
-            blob_table: ResourceHeader { size_in_wim: 100, flags: 0, offset: 1000, uncompressed_size: 100 },
+            blob_table: ResourceHeader {
+                size_in_wim: 100,
+                flags: 0,
+                offset: 1000,
+                uncompressed_size: 100,
+            },
             xml_data: ResourceHeader::default(),
             boot_metadata: ResourceHeader::default(),
             boot_index: 1,
             integrity: ResourceHeader::default(),
         };
         assert!(h.check_fits(1100).is_ok());
-        assert!(matches!(h.check_fits(1099), Err(HeaderError::ResourceOutOfFile { which: "blob table", .. })));
+        assert!(matches!(
+            h.check_fits(1099),
+            Err(HeaderError::ResourceOutOfFile {
+                which: "blob table",
+                ..
+            })
+        ));
     }
 
     #[test]

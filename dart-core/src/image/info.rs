@@ -71,7 +71,11 @@ impl FromStr for Compression {
             "xpress" | "fast" => Ok(Compression::Xpress),
             "lzx" | "maximum" => Ok(Compression::Lzx),
             "lzms" | "recovery" => Ok(Compression::Lzms),
-            _ => Err(Error::invalid("compression", s, "expected none, xpress, lzx or lzms")),
+            _ => Err(Error::invalid(
+                "compression",
+                s,
+                "expected none, xpress, lzx or lzms",
+            )),
         }
     }
 }
@@ -159,7 +163,11 @@ pub(crate) fn image_index(path: &Path, wim: &Wim, index: u32) -> Result<ImageInd
     let count = wim.info().image_count;
     ImageIndex::new(index)
         .filter(|_| index <= count)
-        .ok_or(Error::NoSuchImage { path: path.to_path_buf(), index, count })
+        .ok_or(Error::NoSuchImage {
+            path: path.to_path_buf(),
+            index,
+            count,
+        })
 }
 
 impl RecoveryImage {
@@ -168,7 +176,9 @@ impl RecoveryImage {
         let path = path.as_ref();
         let wim = wim::open(path)?;
         let header = wim.info();
-        let file_size = std::fs::metadata(path).map_err(|e| Error::read(path, e))?.len();
+        let file_size = std::fs::metadata(path)
+            .map_err(|e| Error::read(path, e))?
+            .len();
         let images = (1..=header.image_count)
             .map(|i| image_info(&wim, i))
             .collect::<Vec<_>>();
@@ -196,7 +206,11 @@ impl RecoveryImage {
         self.info
             .images
             .get((index as usize).wrapping_sub(1))
-            .ok_or(Error::NoSuchImage { path: self.info.path.clone(), index, count: self.info.image_count })
+            .ok_or(Error::NoSuchImage {
+                path: self.info.path.clone(),
+                index,
+                count: self.info.image_count,
+            })
     }
 
     /// The image a recipe uses when none is named: the boot image, else 1.
@@ -218,7 +232,9 @@ impl RecoveryImage {
                 if full.is_empty() || full == "/" {
                     return Ok(());
                 }
-                let dir = entry.file_attributes.contains(wimlib::FileAttributes::DIRECTORY);
+                let dir = entry
+                    .file_attributes
+                    .contains(wimlib::FileAttributes::DIRECTORY);
                 out.push(if dir { format!("{full}/") } else { full });
                 Ok(())
             })
@@ -246,14 +262,17 @@ fn image_info(wim: &Wim, i: u32) -> ImageInfo {
     };
     let edition_id = property(wim, idx, "WINDOWS/EDITIONID");
     let installation_type = property(wim, idx, "WINDOWS/INSTALLATIONTYPE");
-    let is_winpe = [&edition_id, &installation_type]
-        .iter()
-        .any(|v| v.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("WindowsPE")));
+    let is_winpe = [&edition_id, &installation_type].iter().any(|v| {
+        v.as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("WindowsPE"))
+    });
     ImageInfo {
         index: i,
         name: property(wim, idx, "NAME"),
         description: property(wim, idx, "DESCRIPTION"),
-        architecture: number(wim, idx, "WINDOWS/ARCH").and_then(|a| u32::try_from(a).ok()).and_then(Architecture::from_wim_arch_value),
+        architecture: number(wim, idx, "WINDOWS/ARCH")
+            .and_then(|a| u32::try_from(a).ok())
+            .and_then(Architecture::from_wim_arch_value),
         edition_id,
         installation_type,
         is_winpe,

@@ -21,6 +21,6 @@ pub use build::{build_image, build_variants, BuildReport, OutputReport};
 pub use capture::{capture, CaptureImage};
 pub use info::{Compression, ImageInfo, RecoveryImage, WimInfo};
 pub use recipe::{
-    ImageRecipe, ImageVariant, RemoteConnection, StartupConfig, CONVENTIONAL_REMOTE_PORT, DEFAULT_IMAGE_NAME,
-    MAX_WELCOME_MESSAGE, SCRATCH_SPACE_CHOICES,
+    ImageRecipe, ImageVariant, RemoteConnection, StartupConfig, CONVENTIONAL_REMOTE_PORT,
+    DEFAULT_IMAGE_NAME, MAX_WELCOME_MESSAGE, SCRATCH_SPACE_CHOICES,
 };

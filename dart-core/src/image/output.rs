@@ -29,7 +29,10 @@ impl PendingOutput {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = output
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".dart-partial")
@@ -40,7 +43,10 @@ impl PendingOutput {
                 source: e,
                 untouched: "nothing was written",
             })?;
-        Ok(PendingOutput { temp, output: output.to_path_buf() })
+        Ok(PendingOutput {
+            temp,
+            output: output.to_path_buf(),
+        })
     }
 
     /// The temporary file wimlib writes to.
@@ -52,9 +58,14 @@ impl PendingOutput {
     pub(crate) fn commit(self) -> Result<u64> {
         let file = self.temp.as_file();
         file.sync_all().map_err(|e| Error::write(&self.output, e))?;
-        let bytes = file.metadata().map_err(|e| Error::write(&self.output, e))?.len();
+        let bytes = file
+            .metadata()
+            .map_err(|e| Error::write(&self.output, e))?
+            .len();
         let output = self.output;
-        self.temp.persist(&output).map_err(|e| Error::write(&output, e.error))?;
+        self.temp
+            .persist(&output)
+            .map_err(|e| Error::write(&output, e.error))?;
         if let Some(dir) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
             // Make the rename durable; a failure here is not worth failing for.
             let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
@@ -69,7 +80,12 @@ pub(crate) fn watch(wim: &mut Wim, control: &Control, item: &str) {
     let cancel = control.cancel.clone();
     let item = item.to_string();
     wim.register_progress_callback(move |msg| {
-        if let ProgressMsg::WriteStreams { total_bytes, completed_bytes, .. } = msg {
+        if let ProgressMsg::WriteStreams {
+            total_bytes,
+            completed_bytes,
+            ..
+        } = msg
+        {
             progress.report(Phase::WritingImage, &item, *completed_bytes, *total_bytes);
         }
         if cancel.is_cancelled() {
@@ -81,13 +97,26 @@ pub(crate) fn watch(wim: &mut Wim, control: &Control, item: &str) {
 }
 
 /// Writes `image` (one image or all) into `pending`, mapping wimlib's errors.
-pub(crate) fn write(image: Image<'_>, pending: &PendingOutput, flags: WriteFlags, threads: u32, control: &Control) -> Result<()> {
+pub(crate) fn write(
+    image: Image<'_>,
+    pending: &PendingOutput,
+    flags: WriteFlags,
+    threads: u32,
+    control: &Control,
+) -> Result<()> {
     let c = wim::c_path(pending.path())?;
     image
-        .write(wim::tstr(&c), flags | WriteFlags::NO_CHECK_INTEGRITY, threads)
+        .write(
+            wim::tstr(&c),
+            flags | WriteFlags::NO_CHECK_INTEGRITY,
+            threads,
+        )
         .map_err(|e| {
             if control.cancel.is_cancelled() || e == wimlib::Error::AbortedByProgress {
-                Error::Cancelled { operation: "writing the image", untouched: "the partial output was removed" }
+                Error::Cancelled {
+                    operation: "writing the image",
+                    untouched: "the partial output was removed",
+                }
             } else {
                 Error::Wim {
                     operation: "writing",
@@ -101,18 +130,35 @@ pub(crate) fn write(image: Image<'_>, pending: &PendingOutput, flags: WriteFlags
 
 /// Sets every `CREATIONTIME`/`LASTMODIFICATIONTIME` in the written file's XML
 /// document to `unix_seconds` (the fields keep their width).
-pub(crate) fn pin_xml_times(pending: &PendingOutput, unix_seconds: i64, creation_too: bool) -> Result<()> {
+pub(crate) fn pin_xml_times(
+    pending: &PendingOutput,
+    unix_seconds: i64,
+    creation_too: bool,
+) -> Result<()> {
     let path = pending.path();
     let fail = |e: std::io::Error| Error::write(&pending.output, e);
-    let mut file = OpenOptions::new().read(true).write(true).open(path).map_err(fail)?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(fail)?;
     let mut head = [0u8; header::HEADER_SIZE];
     file.read_exact(&mut head).map_err(fail)?;
-    let hdr = WimHeader::parse(&head).map_err(|e| Error::CorruptWim { path: pending.output.clone(), detail: e.to_string() })?;
+    let hdr = WimHeader::parse(&head).map_err(|e| Error::CorruptWim {
+        path: pending.output.clone(),
+        detail: e.to_string(),
+    })?;
     let xml = hdr.xml_data;
     if xml.flags & RESHDR_FLAG_COMPRESSED != 0 || xml.size_in_wim > 64 << 20 {
-        return Err(Error::CorruptWim { path: pending.output.clone(), detail: "unexpected XML resource".into() });
+        return Err(Error::CorruptWim {
+            path: pending.output.clone(),
+            detail: "unexpected XML resource".into(),
+        });
     }
-    let len = usize::try_from(xml.size_in_wim).map_err(|_| Error::CorruptWim { path: pending.output.clone(), detail: "XML too large".into() })?;
+    let len = usize::try_from(xml.size_in_wim).map_err(|_| Error::CorruptWim {
+        path: pending.output.clone(),
+        detail: "XML too large".into(),
+    })?;
     let mut bytes = vec![0u8; len];
     file.seek(SeekFrom::Start(xml.offset)).map_err(fail)?;
     file.read_exact(&mut bytes).map_err(fail)?;

@@ -116,7 +116,12 @@ pub struct ImageVariant {
 impl ImageVariant {
     /// A variant with the recipe's name and description.
     pub fn new(tools: Tools, output: impl Into<PathBuf>) -> ImageVariant {
-        ImageVariant { tools, output: output.into(), name: None, description: None }
+        ImageVariant {
+            tools,
+            output: output.into(),
+            name: None,
+            description: None,
+        }
     }
 }
 
@@ -146,7 +151,11 @@ impl ImageRecipe {
     /// Checks every setting that does not need the file system.
     pub fn validate_settings(&self) -> Result<()> {
         if self.remote.port == Some(0) {
-            return Err(Error::invalid("remote connection port", 0, "ports run from 1 to 65535"));
+            return Err(Error::invalid(
+                "remote connection port",
+                0,
+                "ports run from 1 to 65535",
+            ));
         }
         if let Some(msg) = &self.remote.welcome_message {
             let n = msg.chars().count();
@@ -160,13 +169,24 @@ impl ImageRecipe {
         }
         if let Some(mb) = self.scratch_space_mb {
             if !SCRATCH_SPACE_CHOICES.contains(&mb) {
-                return Err(Error::invalid("scratch space", mb, "choose 32, 64, 128, 256 or 512 (MB)"));
+                return Err(Error::invalid(
+                    "scratch space",
+                    mb,
+                    "choose 32, 64, 128, 256 or 512 (MB)",
+                ));
             }
         }
         if self.base_index == Some(0) {
-            return Err(Error::invalid("base image index", 0, "image indexes start at 1"));
+            return Err(Error::invalid(
+                "base image index",
+                0,
+                "image indexes start at 1",
+            ));
         }
-        for (field, value) in [("image name", &self.name), ("image description", &self.description)] {
+        for (field, value) in [
+            ("image name", &self.name),
+            ("image description", &self.description),
+        ] {
             if let Some(v) = value {
                 check_xml_text(field, v)?;
             }
@@ -176,12 +196,19 @@ impl ImageRecipe {
 
     /// The image name a variant gets.
     pub fn name_for<'a>(&'a self, variant: &'a ImageVariant) -> &'a str {
-        variant.name.as_deref().or(self.name.as_deref()).unwrap_or(DEFAULT_IMAGE_NAME)
+        variant
+            .name
+            .as_deref()
+            .or(self.name.as_deref())
+            .unwrap_or(DEFAULT_IMAGE_NAME)
     }
 
     /// The description a variant gets.
     pub fn description_for<'a>(&'a self, variant: &'a ImageVariant) -> Option<&'a str> {
-        variant.description.as_deref().or(self.description.as_deref())
+        variant
+            .description
+            .as_deref()
+            .or(self.description.as_deref())
     }
 
     /// The payload directory of one tool.
@@ -203,8 +230,15 @@ pub(crate) fn check_xml_text(field: &'static str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::invalid(field, value, "it cannot be empty"));
     }
-    if value.chars().any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r') {
-        return Err(Error::invalid(field, value, "it cannot contain control characters"));
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
+    {
+        return Err(Error::invalid(
+            field,
+            value,
+            "it cannot contain control characters",
+        ));
     }
     Ok(())
 }
@@ -218,7 +252,11 @@ mod tests {
         let mut r = ImageRecipe::new("b.wim", "p");
         assert!(r.validate_settings().is_ok());
         r.scratch_space_mb = Some(100);
-        assert!(r.validate_settings().unwrap_err().to_string().contains("scratch space"));
+        assert!(r
+            .validate_settings()
+            .unwrap_err()
+            .to_string()
+            .contains("scratch space"));
         r.scratch_space_mb = Some(128);
         r.remote.port = Some(0);
         assert!(r.validate_settings().is_err());
@@ -226,7 +264,11 @@ mod tests {
         r.remote.welcome_message = Some("x".repeat(MAX_WELCOME_MESSAGE));
         assert!(r.validate_settings().is_ok());
         r.remote.welcome_message = Some("x".repeat(MAX_WELCOME_MESSAGE + 1));
-        assert!(r.validate_settings().unwrap_err().to_string().contains("2049 characters"));
+        assert!(r
+            .validate_settings()
+            .unwrap_err()
+            .to_string()
+            .contains("2049 characters"));
         r.remote.welcome_message = None;
         r.name = Some("bad\u{1}name".into());
         assert!(r.validate_settings().is_err());

@@ -117,11 +117,20 @@ mod tests {
         fs::create_dir_all(src.join("sub")).unwrap();
         fs::write(src.join("sub/a.txt"), b"a").unwrap();
         let stage = dir.path().join("stage");
-        add_tree(&src, &stage.join("DaRT/Tools/x"), StageMode::CopyWithTime(1_000_000_000)).unwrap();
+        add_tree(
+            &src,
+            &stage.join("DaRT/Tools/x"),
+            StageMode::CopyWithTime(1_000_000_000),
+        )
+        .unwrap();
         pin_times(&stage, 1_000_000_000).unwrap();
         for p in ["DaRT", "DaRT/Tools/x/sub", "DaRT/Tools/x/sub/a.txt"] {
             let m = fs::metadata(stage.join(p)).unwrap();
-            assert_eq!(m.modified().unwrap(), UNIX_EPOCH + Duration::from_secs(1_000_000_000), "{p}");
+            assert_eq!(
+                m.modified().unwrap(),
+                UNIX_EPOCH + Duration::from_secs(1_000_000_000),
+                "{p}"
+            );
         }
     }
 }

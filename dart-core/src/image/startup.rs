@@ -56,16 +56,24 @@ pub fn winpeshl_ini(tools: Tools) -> String {
 pub fn startnet_cmd(with_drivers: bool) -> String {
     let mut lines = vec!["@echo off".to_string(), "wpeinit".to_string()];
     if with_drivers {
-        lines.push(r#"for /r %SYSTEMDRIVE%\DaRT\Drivers %%i in (*.inf) do drvload "%%i""#.to_string());
+        lines.push(
+            r#"for /r %SYSTEMDRIVE%\DaRT\Drivers %%i in (*.inf) do drvload "%%i""#.to_string(),
+        );
     }
     crlf(&lines)
 }
 
 /// The tool shell: lists the tools and opens a prompt.
 pub fn tool_shell(tools: Tools) -> String {
-    let mut lines = vec!["@echo off".to_string(), "echo Diagnostics and Recovery Toolset".to_string()];
+    let mut lines = vec![
+        "@echo off".to_string(),
+        "echo Diagnostics and Recovery Toolset".to_string(),
+    ];
     for t in tools.infos() {
-        lines.push(format!("echo   {} - %SYSTEMDRIVE%\\DaRT\\Tools\\{}", t.display_name, t.name));
+        lines.push(format!(
+            "echo   {} - %SYSTEMDRIVE%\\DaRT\\Tools\\{}",
+            t.display_name, t.name
+        ));
     }
     lines.push("cmd /k".to_string());
     crlf(&lines)
@@ -88,7 +96,10 @@ pub fn dart_ini(recipe: &ImageRecipe, tools: Tools) -> String {
         });
         if let Some(msg) = &recipe.remote.welcome_message {
             // One line: escape backslashes and line breaks.
-            let escaped = msg.replace('\\', r"\\").replace("\r\n", r"\n").replace('\n', r"\n").replace('\r', r"\n");
+            let escaped = msg
+                .replace('\\', r"\\")
+                .replace("\r\n", r"\n")
+                .replace(['\n', '\r'], r"\n");
             lines.push(format!("WelcomeMessage={escaped}"));
         }
     }
@@ -97,15 +108,29 @@ pub fn dart_ini(recipe: &ImageRecipe, tools: Tools) -> String {
 
 /// Every configuration file a variant's image gets.
 pub fn config_files(recipe: &ImageRecipe, tools: Tools) -> Vec<ConfigFile> {
-    let StartupConfig { winpeshl_ini: winpeshl, startnet_cmd: startnet } = &recipe.startup;
+    let StartupConfig {
+        winpeshl_ini: winpeshl,
+        startnet_cmd: startnet,
+    } = &recipe.startup;
     vec![
-        ConfigFile { path: WINPESHL_PATH, contents: winpeshl.clone().unwrap_or_else(|| winpeshl_ini(tools)) },
+        ConfigFile {
+            path: WINPESHL_PATH,
+            contents: winpeshl.clone().unwrap_or_else(|| winpeshl_ini(tools)),
+        },
         ConfigFile {
             path: STARTNET_PATH,
-            contents: startnet.clone().unwrap_or_else(|| startnet_cmd(recipe.drivers.is_some())),
+            contents: startnet
+                .clone()
+                .unwrap_or_else(|| startnet_cmd(recipe.drivers.is_some())),
         },
-        ConfigFile { path: DART_INI_PATH, contents: dart_ini(recipe, tools) },
-        ConfigFile { path: "DaRT/DartShell.cmd", contents: tool_shell(tools) },
+        ConfigFile {
+            path: DART_INI_PATH,
+            contents: dart_ini(recipe, tools),
+        },
+        ConfigFile {
+            path: "DaRT/DartShell.cmd",
+            contents: tool_shell(tools),
+        },
     ]
 }
 

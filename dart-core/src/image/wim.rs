@@ -52,22 +52,32 @@ pub(crate) fn tstr(s: &CString) -> &TStr {
 /// foreign and truncated files get a precise error before wimlib sees them.
 pub(crate) fn check_file(path: &Path) -> Result<WimHeader> {
     let mut file = File::open(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound { what: "WIM file", path: path.to_path_buf() },
+        std::io::ErrorKind::NotFound => Error::NotFound {
+            what: "WIM file",
+            path: path.to_path_buf(),
+        },
         _ => Error::read(path, e),
     })?;
     let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
     if file.metadata().map(|m| m.is_dir()).unwrap_or(false) {
-        return Err(Error::NotAWim { path: path.to_path_buf(), reason: "it is a directory".into() });
+        return Err(Error::NotAWim {
+            path: path.to_path_buf(),
+            reason: "it is a directory".into(),
+        });
     }
     let mut head = Vec::with_capacity(super::header::HEADER_SIZE);
     file.by_ref()
         .take(super::header::HEADER_SIZE as u64)
         .read_to_end(&mut head)
         .map_err(|e| Error::read(path, e))?;
-    let header = WimHeader::parse(&head).map_err(|e| Error::NotAWim { path: path.to_path_buf(), reason: e.to_string() })?;
-    header
-        .check_fits(len)
-        .map_err(|e| Error::CorruptWim { path: path.to_path_buf(), detail: e.to_string() })?;
+    let header = WimHeader::parse(&head).map_err(|e| Error::NotAWim {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    header.check_fits(len).map_err(|e| Error::CorruptWim {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     Ok(header)
 }
 
@@ -75,7 +85,8 @@ pub(crate) fn check_file(path: &Path) -> Result<WimHeader> {
 pub(crate) fn open(path: &Path) -> Result<Wim> {
     check_file(path)?;
     let c = c_path(path)?;
-    lib().open_wim(tstr(&c), OpenFlags::empty())
+    lib()
+        .open_wim(tstr(&c), OpenFlags::empty())
         .map_err(|e| classify(path, "opening", e))
 }
 
@@ -83,7 +94,10 @@ pub(crate) fn open(path: &Path) -> Result<Wim> {
 pub(crate) fn classify(path: &Path, operation: &'static str, e: wimlib::Error) -> Error {
     use wimlib::Error as W;
     match e {
-        W::NotAWimFile => Error::NotAWim { path: path.to_path_buf(), reason: e.to_string() },
+        W::NotAWimFile => Error::NotAWim {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        },
         W::Decompression
         | W::InvalidHeader
         | W::InvalidLookupTableEntry
@@ -97,7 +111,10 @@ pub(crate) fn classify(path: &Path, operation: &'static str, e: wimlib::Error) -
         | W::MetadataNotFound
         | W::ResourceNotFound
         | W::Integrity
-        | W::WimIsIncomplete => Error::CorruptWim { path: path.to_path_buf(), detail: format!("{operation}: {e}") },
+        | W::WimIsIncomplete => Error::CorruptWim {
+            path: path.to_path_buf(),
+            detail: format!("{operation}: {e}"),
+        },
         _ => Error::Wim {
             operation,
             path: path.to_path_buf(),

@@ -1,0 +1,77 @@
+"""Save and deploy Windows PE recovery images (DaRT-style) from Python.
+
+Everything here comes from the extension module ``dart._dart``, a thin
+binding of the Rust library ``dart-core``:
+
+* ``RecoveryImage`` inspects a WIM; ``build_image`` / ``build_variants``
+  compose recovery images carrying a chosen set of ``Tools``;
+* ``MediaSet`` checks that a file tree can boot;
+* ``plan`` ranks the three deployment methods for a site;
+* ``generate_fixture`` writes synthetic WinPE-like media for tests and demos.
+
+Errors are raised as subclasses of ``DartError``. Long calls release the GIL;
+a ``progress`` callback that raises cancels the call (``CancelledError``, with
+the callback's exception as ``__cause__``) and Ctrl-C cancels it too (the
+``KeyboardInterrupt`` propagates); either way no partial output is left.
+"""
+
+import enum
+
+from dart import _dart
+from dart._dart import (
+    CancelledError,
+    DartError,
+    ImageError,
+    ImageInfo,
+    InvalidInputError,
+    IoError,
+    MediaError,
+    MediaSet,
+    NotFoundError,
+    RecoveryImage,
+    ToolError,
+    build_image,
+    build_variants,
+    generate_fixture,
+    parse_tools,
+    plan,
+    support_level,
+    support_levels,
+    tool_flags,
+    tool_info,
+    version,
+)
+
+Tools = enum.IntFlag("Tools", _dart.tool_flags(), module=__name__)
+Tools.__doc__ = """A set of DaRT recovery tools, one flag per tool.
+
+Combine with ``|``: ``Tools.EXPLORER | Tools.LOCKSMITH``. Functions that take
+tools also accept a comma-separated string of names (``"explorer,locksmith"``).
+"""
+
+__version__: str = _dart.__version__
+
+__all__ = [
+    "CancelledError",
+    "DartError",
+    "ImageError",
+    "ImageInfo",
+    "InvalidInputError",
+    "IoError",
+    "MediaError",
+    "MediaSet",
+    "NotFoundError",
+    "RecoveryImage",
+    "ToolError",
+    "Tools",
+    "build_image",
+    "build_variants",
+    "generate_fixture",
+    "parse_tools",
+    "plan",
+    "support_level",
+    "support_levels",
+    "tool_flags",
+    "tool_info",
+    "version",
+]

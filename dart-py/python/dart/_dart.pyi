@@ -1,0 +1,298 @@
+"""Save and deploy Windows PE recovery images (the extension module of `dart`)."""
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypedDict, final
+
+from typing_extensions import TypeAlias
+
+_StrPath: TypeAlias = str | os.PathLike[str]
+# Tools as flags (an int or ``dart.Tools``) or as names ("explorer,locksmith").
+_ToolsArg: TypeAlias = int | str
+# progress(phase, item, done, total); raising cancels the call.
+_Progress: TypeAlias = Callable[[str, str, int, int], object]
+
+__version__: str
+
+class DartError(Exception):
+    """Base class of every error the dart library raises."""
+
+class NotFoundError(DartError):
+    """An input file or directory does not exist."""
+
+class IoError(DartError):
+    """The operating system refused a read or a write."""
+
+class ImageError(DartError):
+    """A WIM file is not a WIM, is damaged or lacks the image asked for, or composing it failed."""
+
+class ToolError(DartError):
+    """A tool or support level name is unknown, or a selected tool has no payload."""
+
+class InvalidInputError(DartError):
+    """A setting or argument has a value it does not accept."""
+
+class MediaError(DartError):
+    """A media set lacks a file it needs to boot."""
+
+class CancelledError(DartError):
+    """A long operation was cancelled; its partial output was removed."""
+
+class _ToolInfo(TypedDict):
+    name: str
+    display_name: str
+    powershell_switch: str
+    flag: int
+    sensitive: bool
+    image_path: str
+
+class _Fixture(TypedDict):
+    media: str
+    base_wim: str
+    payloads: str
+    drivers: str
+    bootable_uefi_loader: bool
+
+class _OutputReport(TypedDict):
+    path: str
+    tools: list[str]
+    name: str
+    boot_index: int
+    bytes: int
+
+class _BuildReport(TypedDict):
+    base: str
+    base_index: int
+    compression: str
+    outputs: list[_OutputReport]
+
+class _ImageInfoDict(TypedDict):
+    index: int
+    name: str | None
+    description: str | None
+    architecture: str | None
+    edition_id: str | None
+    installation_type: str | None
+    is_winpe: bool
+    total_bytes: int
+    file_count: int
+    dir_count: int
+    dart_tools: list[str] | None
+
+class _WimInfo(TypedDict):
+    path: str
+    guid: str
+    image_count: int
+    boot_index: int | None
+    compression: str
+    chunk_size: int
+    file_size: int
+    images: list[_ImageInfoDict]
+
+class _Finding(TypedDict):
+    id: str
+    method: str
+    side: str
+    text: str
+    weight: int
+
+class _Assessment(TypedDict):
+    method: str
+    score: int
+    advantages: list[_Finding]
+    disadvantages: list[_Finding]
+    ruled_out: bool
+
+class _Plan(TypedDict):
+    facts: dict[str, Any]
+    ranking: list[_Assessment]
+    recommended: list[str]
+    rationale: list[str]
+
+def version() -> str:
+    """The library version."""
+
+def tool_flags() -> list[tuple[str, int]]:
+    """Every tool flag as ``(NAME, value)``, in flag order."""
+
+def tool_info() -> list[_ToolInfo]:
+    """What the library knows about every tool, in flag order."""
+
+def parse_tools(names: str) -> int:
+    """Parses a tool list (``"explorer, Registry Editor"``, ``"all"``, ``"none"``) into flags."""
+
+def support_level(name: str, definitions_json: str | None = None) -> int:
+    """The tools of a built-in or defined support level, as flags."""
+
+def support_levels() -> dict[str, int]:
+    """The built-in support levels, name to flags."""
+
+def plan(facts: dict[str, Any] | None = None, /, **kwargs: Any) -> _Plan:
+    """Ranks the three deployment methods for a site and recommends a combination.
+
+    The site facts (see dart-core's ``SiteFacts``) are given as one dict or as
+    keywords, not both; unknown facts raise ``InvalidInputError``.
+    """
+
+def generate_fixture(
+    dir: _StrPath,
+    *,
+    base_bytes: int | None = None,
+    payload_bytes: int | None = None,
+    grub: bool = True,
+    compression: str | None = None,
+) -> _Fixture:
+    """Writes a synthetic WinPE-like media set, tool payloads and drivers under ``dir``."""
+
+def build_image(
+    base: _StrPath,
+    payloads: _StrPath,
+    tools: _ToolsArg,
+    output: _StrPath,
+    *,
+    base_index: int | None = None,
+    drivers: _StrPath | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    remote_port: int | None = None,
+    remote_message: str | None = None,
+    scratch_space_mb: int | None = None,
+    winpeshl_ini: str | None = None,
+    startnet_cmd: str | None = None,
+    compression: str | None = None,
+    keep_other_images: bool = False,
+    deterministic: int | None = None,
+    threads: int = 0,
+    progress: _Progress | None = None,
+) -> _BuildReport:
+    """Builds one recovery image; returns the build report.
+
+    Everything is checked before anything is written; on any error no output
+    file is created or changed. The GIL is released while the image is built.
+    ``progress(phase, item, done, total)`` is called from time to time; if it
+    raises, the build is cancelled and ``CancelledError`` is raised with the
+    callback's exception as ``__cause__``. Ctrl-C cancels the build as well
+    and the ``KeyboardInterrupt`` propagates. A cancelled build leaves no
+    output.
+    """
+
+def build_variants(
+    base: _StrPath,
+    payloads: _StrPath,
+    variants: Sequence[tuple[_ToolsArg, _StrPath]],
+    *,
+    base_index: int | None = None,
+    drivers: _StrPath | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    remote_port: int | None = None,
+    remote_message: str | None = None,
+    scratch_space_mb: int | None = None,
+    winpeshl_ini: str | None = None,
+    startnet_cmd: str | None = None,
+    compression: str | None = None,
+    keep_other_images: bool = False,
+    deterministic: int | None = None,
+    threads: int = 0,
+    progress: _Progress | None = None,
+) -> _BuildReport:
+    """Builds several variants (support levels) of a recovery image in one pass.
+
+    ``variants`` holds ``(tools, output)`` tuples. The keywords, progress and
+    cancellation are as for ``build_image``.
+    """
+
+@final
+class ImageInfo:
+    """One image inside a WIM file."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def description(self) -> str | None: ...
+    @property
+    def architecture(self) -> str | None: ...
+    @property
+    def edition_id(self) -> str | None: ...
+    @property
+    def installation_type(self) -> str | None: ...
+    @property
+    def is_winpe(self) -> bool: ...
+    @property
+    def total_bytes(self) -> int: ...
+    @property
+    def file_count(self) -> int: ...
+    @property
+    def dir_count(self) -> int: ...
+    @property
+    def dart_tools(self) -> int | None: ...
+
+@final
+class RecoveryImage:
+    """An opened, inspected WIM file (opened read-only)."""
+
+    def __new__(cls, path: _StrPath) -> RecoveryImage: ...
+    @staticmethod
+    def open(path: _StrPath) -> RecoveryImage: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def guid(self) -> str: ...
+    @property
+    def image_count(self) -> int: ...
+    @property
+    def boot_index(self) -> int | None: ...
+    @property
+    def default_index(self) -> int: ...
+    @property
+    def compression(self) -> str: ...
+    @property
+    def chunk_size(self) -> int: ...
+    @property
+    def file_size(self) -> int: ...
+    @property
+    def images(self) -> list[ImageInfo]: ...
+    def image(self, index: int) -> ImageInfo: ...
+    def list_files(self, index: int) -> list[str]: ...
+    def to_dict(self) -> _WimInfo: ...
+
+@final
+class MediaSet:
+    """A bootable file tree on disk."""
+
+    def __new__(cls, path: _StrPath) -> MediaSet: ...
+    @property
+    def root(self) -> str: ...
+    def files(self) -> list[tuple[str, int]]: ...
+    @property
+    def total_bytes(self) -> int: ...
+    @property
+    def boot_wim(self) -> str | None: ...
+    def uefi_architectures(self) -> list[str]: ...
+    def validate(self, arch: str, firmware: str = "both") -> None: ...
+
+__all__ = [
+    "DartError",
+    "NotFoundError",
+    "IoError",
+    "ImageError",
+    "ToolError",
+    "InvalidInputError",
+    "MediaError",
+    "CancelledError",
+    "version",
+    "tool_flags",
+    "tool_info",
+    "parse_tools",
+    "support_level",
+    "support_levels",
+    "plan",
+    "generate_fixture",
+    "build_image",
+    "build_variants",
+    "RecoveryImage",
+    "ImageInfo",
+    "MediaSet",
+]
