@@ -291,7 +291,7 @@ def test_bad_base_index_is_an_image_error(fixture: dict[str, Any], tmp_path: Pat
 def test_unknown_tool_is_a_tool_error(fixture: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(dart.ToolError, match="telnet"):
         dart.build_image(fixture["base_wim"], fixture["payloads"], "explorer,telnet", tmp_path / "o.wim")
-    with pytest.raises(dart.ToolError, match="unknown tool flags"):
+    with pytest.raises(dart.ToolError, match="unknown tool .flags 0x100000"):
         dart.build_image(fixture["base_wim"], fixture["payloads"], 1 << 20, tmp_path / "o.wim")
     with pytest.raises(TypeError):
         dart.build_image(fixture["base_wim"], fixture["payloads"], 1.5, tmp_path / "o.wim")  # type: ignore[arg-type]
