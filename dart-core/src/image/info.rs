@@ -180,6 +180,7 @@ impl RecoveryImage {
             .map_err(|e| Error::read(path, e))?
             .len();
         let images = (1..=header.image_count)
+            .filter_map(ImageIndex::new)
             .map(|i| image_info(&wim, i))
             .collect::<Vec<_>>();
         Ok(RecoveryImage {
@@ -244,22 +245,7 @@ impl RecoveryImage {
     }
 }
 
-fn image_info(wim: &Wim, i: u32) -> ImageInfo {
-    let Some(idx) = ImageIndex::new(i) else {
-        return ImageInfo {
-            index: i,
-            name: None,
-            description: None,
-            architecture: None,
-            edition_id: None,
-            installation_type: None,
-            is_winpe: false,
-            total_bytes: 0,
-            file_count: 0,
-            dir_count: 0,
-            dart_tools: None,
-        };
-    };
+fn image_info(wim: &Wim, idx: ImageIndex) -> ImageInfo {
     let edition_id = property(wim, idx, "WINDOWS/EDITIONID");
     let installation_type = property(wim, idx, "WINDOWS/INSTALLATIONTYPE");
     let is_winpe = [&edition_id, &installation_type].iter().any(|v| {
@@ -267,7 +253,7 @@ fn image_info(wim: &Wim, i: u32) -> ImageInfo {
             .is_some_and(|s| s.eq_ignore_ascii_case("WindowsPE"))
     });
     ImageInfo {
-        index: i,
+        index: idx.get(),
         name: property(wim, idx, "NAME"),
         description: property(wim, idx, "DESCRIPTION"),
         architecture: number(wim, idx, "WINDOWS/ARCH")
