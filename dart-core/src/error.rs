@@ -132,6 +132,80 @@ pub enum Error {
         needed_for: String,
     },
 
+    /// Reading, writing or flushing a block device or disk image failed.
+    #[error("{action} {device} at byte {offset} failed: {source}; {state}")]
+    Device {
+        /// What was being done ("reading", "writing", "flushing", "opening").
+        action: &'static str,
+        /// The device or image file.
+        device: PathBuf,
+        /// The byte offset of the request.
+        offset: u64,
+        /// The operating system's error.
+        source: std::io::Error,
+        /// The state the target was left in.
+        state: &'static str,
+    },
+
+    /// A write target that must not be written: mounted, in use, or the
+    /// running system's disk.
+    #[error("refusing to write to {device}: {reason}; nothing was written")]
+    UnsafeTarget {
+        /// The device.
+        device: PathBuf,
+        /// Why, naming the mount point, holder or partition.
+        reason: String,
+    },
+
+    /// A target (device, image file or partition) is too small.
+    #[error("{target} holds {available} bytes but {needed} bytes are needed for {what}; nothing was written")]
+    TargetTooSmall {
+        /// The device, image file or partition.
+        target: String,
+        /// What had to fit.
+        what: String,
+        /// Bytes needed.
+        needed: u64,
+        /// Bytes available.
+        available: u64,
+    },
+
+    /// A disk has no free region big enough for a new partition.
+    #[error("disk {disk} has no free region of {needed} bytes for {what}; free regions: {free}; nothing was written")]
+    NoFreeSpace {
+        /// The disk.
+        disk: PathBuf,
+        /// What the region was for.
+        what: String,
+        /// Bytes needed.
+        needed: u64,
+        /// The free regions, as "start..end (size)" list, or "none".
+        free: String,
+    },
+
+    /// A file too big for the target file system.
+    #[error("{file} is {size} bytes but {fs} holds files of at most {limit} bytes; nothing was written")]
+    FileTooLarge {
+        /// The file.
+        file: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The file system ("FAT32").
+        fs: &'static str,
+        /// The largest size it holds.
+        limit: u64,
+    },
+
+    /// A partition table or file system on a disk that cannot be used:
+    /// damaged, ambiguous, or of an unknown kind.
+    #[error("disk {disk}: {detail}; nothing was written")]
+    DiskLayout {
+        /// The disk or image file.
+        disk: PathBuf,
+        /// What is wrong, in one sentence.
+        detail: String,
+    },
+
     /// A long operation was cancelled by the caller.
     #[error("{operation} was cancelled; {untouched}")]
     Cancelled {
@@ -160,6 +234,9 @@ pub enum ErrorKind {
     Media,
     /// The caller cancelled the operation.
     Cancelled,
+    /// A disk or device: I/O failed, it is unsafe to write, too small, full,
+    /// or its partition table or file system cannot be used.
+    Disk,
 }
 
 impl Error {
@@ -178,6 +255,12 @@ impl Error {
             Error::InvalidSetting { .. } => ErrorKind::InvalidInput,
             Error::MissingMediaFile { .. } => ErrorKind::Media,
             Error::Cancelled { .. } => ErrorKind::Cancelled,
+            Error::Device { .. }
+            | Error::UnsafeTarget { .. }
+            | Error::TargetTooSmall { .. }
+            | Error::NoFreeSpace { .. }
+            | Error::DiskLayout { .. } => ErrorKind::Disk,
+            Error::FileTooLarge { .. } => ErrorKind::Media,
         }
     }
 

@@ -19,6 +19,7 @@
 //! | [`progress`] | progress reports and cancellation |
 
 pub mod arch;
+pub mod disk;
 pub mod error;
 pub mod fixture;
 pub mod image;
