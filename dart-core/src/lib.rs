@@ -20,6 +20,7 @@
 
 pub mod arch;
 pub mod disk;
+pub mod partition;
 pub mod error;
 pub mod fixture;
 pub mod image;
