@@ -25,17 +25,21 @@
 //! ```
 
 pub mod fault;
+pub mod linux;
+pub mod safety;
 
 mod aligned;
 mod file;
 mod io;
 mod memory;
+mod open;
 mod region;
 
 pub use aligned::{AlignedBuf, DIRECT_ALIGN};
 pub use file::FileDevice;
 pub use io::DeviceIo;
 pub use memory::MemoryDevice;
+pub use open::{open_read, open_target, TargetSpec};
 pub use region::Region;
 
 use std::path::Path;

@@ -403,8 +403,8 @@ impl fmt::Display for Layout {
         )?;
         writeln!(
             f,
-            "{:>3}  {:>12}  {:>12}  {:>10}  {:<20} {}",
-            "#", "start LBA", "end LBA", "size", "type", "name / flags"
+            "{:>3}  {:>12}  {:>12}  {:>10}  {:<20} name / flags",
+            "#", "start LBA", "end LBA", "size", "type"
         )?;
         for p in &self.partitions {
             let mut notes = Vec::new();

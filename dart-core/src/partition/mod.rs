@@ -28,5 +28,5 @@ pub mod recovery;
 pub use apply::{apply, ApplyReport};
 pub use kind::{GptAttributes, PartitionKind};
 pub use layout::{human, FreeRegion, Layout, Partition, Scheme, MIB};
-pub use read::{read_disk, read_layout, DiskState, GptCopy};
+pub use read::{read_disk, read_disk_at, read_layout, DiskState, GptCopy};
 pub use recovery::{plan_recovery, RecoveryOptions, RecoveryPlan};

@@ -249,3 +249,9 @@ fn mbr_layout(dev: &dyn BlockDevice, mbr: &Mbr, sectors: u64) -> Result<Layout> 
         partitions,
     })
 }
+
+/// [`read_disk`] for the disk or image at `path`, opened read-only.
+pub fn read_disk_at(path: &std::path::Path) -> Result<DiskState> {
+    let mut dev = crate::disk::open_read(path)?;
+    read_disk(&mut *dev)
+}
