@@ -184,7 +184,9 @@ pub enum Error {
     },
 
     /// A file too big for the target file system.
-    #[error("{file} is {size} bytes but {fs} holds files of at most {limit} bytes; nothing was written")]
+    #[error(
+        "{file} is {size} bytes but {fs} holds files of at most {limit} bytes; nothing was written"
+    )]
     FileTooLarge {
         /// The file.
         file: PathBuf,

@@ -14,19 +14,23 @@
 //! | [`tools`] | [`Tools`](tools::Tools), tool metadata, [`SupportLevels`](tools::SupportLevels) |
 //! | [`image`] | [`RecoveryImage`](image::RecoveryImage), composing images |
 //! | [`media`] | [`MediaSet`](media::MediaSet): the bootable file tree |
+//! | [`fat`] | FAT32 volumes: [`write_volume`](fat::write_volume), crash-safe [`update_files`](fat::update_files) |
 //! | [`plan`] | the method advisor |
 //! | [`fixture`] | synthetic WinPE-like media for tests and demos |
 //! | [`progress`] | progress reports and cancellation |
 
 pub mod arch;
+pub mod deploy;
 pub mod disk;
-pub mod partition;
 pub mod error;
+pub mod fat;
 pub mod fixture;
 pub mod image;
 pub mod media;
+pub mod partition;
 pub mod plan;
 pub mod progress;
+pub mod qemu;
 pub mod tools;
 
 pub use error::{Error, ErrorKind, Result};

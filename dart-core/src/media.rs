@@ -190,6 +190,57 @@ impl MediaSet {
     }
 }
 
+/// Assembles a media tree in `out`: every file of `base` (hard-linked when
+/// possible, else copied), with `sources/boot.wim` replaced by `boot_wim`,
+/// the recovery image to deploy. `out` must not exist yet.
+///
+/// ```no_run
+/// use dart_core::media::assemble;
+/// let media = assemble("winpe-media".as_ref(), "dart-end-user.wim".as_ref(), "deploy".as_ref())?;
+/// assert!(media.boot_wim().is_some());
+/// # Ok::<(), dart_core::Error>(())
+/// ```
+pub fn assemble(base: &Path, boot_wim: &Path, out: &Path) -> Result<MediaSet> {
+    let set = MediaSet::from_dir(base)?;
+    if !boot_wim.is_file() {
+        return Err(Error::NotFound {
+            what: "recovery image",
+            path: boot_wim.to_path_buf(),
+        });
+    }
+    if out.exists() {
+        return Err(Error::invalid(
+            "output directory",
+            out.display(),
+            "it already exists; choose a new directory",
+        ));
+    }
+    let mut files: Vec<(PathBuf, PathBuf)> = set
+        .files
+        .iter()
+        .filter(|(key, _)| key.as_str() != BOOT_WIM)
+        .map(|(_, f)| (set.disk_path(f), out.join(&f.path)))
+        .collect();
+    let wim_rel = set
+        .find(BOOT_WIM)
+        .map_or(BOOT_WIM.to_string(), |f| f.path.clone());
+    files.push((boot_wim.to_path_buf(), out.join(wim_rel)));
+    let copied = files.iter().try_for_each(|(from, to)| {
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+        }
+        if std::fs::hard_link(from, to).is_err() {
+            std::fs::copy(from, to).map_err(|e| Error::write(to, e))?;
+        }
+        Ok(())
+    });
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(out);
+        return Err(e);
+    }
+    MediaSet::from_dir(out)
+}
+
 fn normalise(path: &str) -> String {
     path.replace('\\', "/")
         .trim_start_matches('/')

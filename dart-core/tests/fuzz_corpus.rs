@@ -32,3 +32,8 @@ fn tool_list_corpus() {
 fn site_facts_corpus() {
     run_corpus("site_facts", dart_core::plan::fuzz_one);
 }
+
+#[test]
+fn partition_table_corpus() {
+    run_corpus("partition_table", dart_core::partition::fuzz_one);
+}

@@ -89,7 +89,9 @@ proptest! {
 /// A GPT "Windows" disk: an OS partition and free space after it.
 fn os_disk(scheme: Scheme, ss: u32, mib: u64) -> (MemoryDevice, Layout) {
     let mut layout = Layout::new(scheme, mib * MIB, ss);
-    layout.add(PartitionKind::BasicData, 8 * MIB, "Windows").unwrap();
+    layout
+        .add(PartitionKind::BasicData, 8 * MIB, "Windows")
+        .unwrap();
     let mut disk = MemoryDevice::new((mib * MIB) as usize, ss);
     apply(&mut disk, &layout).unwrap();
     (disk, layout)
@@ -106,11 +108,16 @@ fn crash_everywhere(start: &MemoryDevice, old: Option<&Layout>, new: &Layout) ->
     for k in 0..ops {
         let mut dev = FaultyDevice::new(start.clone());
         dev.crash_at(Some(k));
-        assert!(apply(&mut dev, new).is_err(), "crash at {k} was not reported");
+        assert!(
+            apply(&mut dev, new).is_err(),
+            "crash at {k} was not reported"
+        );
         for image in [dev.image_flushed_only(), dev.image_with_unflushed()] {
             let mut after = MemoryDevice::from_bytes(image, start.sector_size());
             let got = read_disk(&mut after).map(|s| s.layout).ok();
-            let ok = got.as_ref() == Some(new) || (got.is_some() && got.as_ref() == old) || (old.is_none() && got.is_none());
+            let ok = got.as_ref() == Some(new)
+                || (got.is_some() && got.as_ref() == old)
+                || (old.is_none() && got.is_none());
             assert!(ok, "crash at operation {k} of {ops}: disk reads as {got:?}");
         }
     }
@@ -125,13 +132,16 @@ fn a_crash_at_any_write_or_flush_leaves_the_old_or_the_new_table() {
         for scheme in [Scheme::Gpt, Scheme::Mbr] {
             let (disk, old) = os_disk(scheme, ss, 32);
             let mut new = old.clone();
-            new.add(PartitionKind::WindowsRecovery, 4 * MIB, "DaRT Recovery").unwrap();
+            new.add(PartitionKind::WindowsRecovery, 4 * MIB, "DaRT Recovery")
+                .unwrap();
             points += crash_everywhere(&disk, Some(&old), &new);
         }
         // Re-partition an MBR disk as GPT and a GPT disk as MBR (USB sticks).
         let (mbr_disk, mbr_old) = os_disk(Scheme::Mbr, ss, 32);
         let mut gpt_new = Layout::new(Scheme::Gpt, 32 * MIB, ss);
-        gpt_new.add(PartitionKind::EfiSystem, 30 * MIB, "DART").unwrap();
+        gpt_new
+            .add(PartitionKind::EfiSystem, 30 * MIB, "DART")
+            .unwrap();
         points += crash_everywhere(&mbr_disk, Some(&mbr_old), &gpt_new);
         let (gpt_disk, gpt_old) = os_disk(Scheme::Gpt, ss, 32);
         let mut mbr_new = Layout::new(Scheme::Mbr, 32 * MIB, ss);
@@ -156,28 +166,56 @@ fn write_image(layout: &Layout) -> (tempfile::TempDir, std::path::PathBuf) {
 #[test]
 fn sgdisk_and_sfdisk_accept_what_we_write() {
     let mut layout = Layout::new(Scheme::Gpt, 64 * MIB, 512);
-    layout.add(PartitionKind::EfiSystem, 10 * MIB, "EFI").unwrap();
-    layout.add(PartitionKind::BasicData, 20 * MIB, "Windows").unwrap();
-    let rec = layout.add(PartitionKind::WindowsRecovery, 10 * MIB, "DaRT Recovery").unwrap();
+    layout
+        .add(PartitionKind::EfiSystem, 10 * MIB, "EFI")
+        .unwrap();
+    layout
+        .add(PartitionKind::BasicData, 20 * MIB, "Windows")
+        .unwrap();
+    let rec = layout
+        .add(PartitionKind::WindowsRecovery, 10 * MIB, "DaRT Recovery")
+        .unwrap();
     layout.partitions[2].attributes = dart_core::partition::GptAttributes::WINDOWS_RECOVERY;
     let (_d, path) = write_image(&layout);
-    let out = Command::new("sgdisk").arg("-v").arg(&path).output().expect("sgdisk (gdisk package)");
+    let out = Command::new("sgdisk")
+        .arg("-v")
+        .arg(&path)
+        .output()
+        .expect("sgdisk (gdisk package)");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && text.contains("No problems found"), "{text}");
-    let out = Command::new("sgdisk").args(["-i", &rec.number.to_string()]).arg(&path).output().unwrap();
+    assert!(
+        out.status.success() && text.contains("No problems found"),
+        "{text}"
+    );
+    let out = Command::new("sgdisk")
+        .args(["-i", &rec.number.to_string()])
+        .arg(&path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_uppercase();
-    assert!(text.contains("DE94BBA4-06D1-4D40-A16A-BFD50179D6AC"), "{text}");
+    assert!(
+        text.contains("DE94BBA4-06D1-4D40-A16A-BFD50179D6AC"),
+        "{text}"
+    );
     assert!(text.contains("8000000000000001"), "{text}");
 
     let mut mbr = Layout::new(Scheme::Mbr, 64 * MIB, 512);
     mbr.add(PartitionKind::Fat32, 30 * MIB, "").unwrap();
     mbr.partitions[0].bootable = true;
-    mbr.add(PartitionKind::WindowsRecovery, 10 * MIB, "").unwrap();
+    mbr.add(PartitionKind::WindowsRecovery, 10 * MIB, "")
+        .unwrap();
     let (_d2, path) = write_image(&mbr);
-    let out = Command::new("sfdisk").arg("--dump").arg(&path).output().unwrap();
+    let out = Command::new("sfdisk")
+        .arg("--dump")
+        .arg(&path)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("label: dos"), "{text}");
-    assert!(text.contains("start=        2048, size=       61440, type=c, bootable"), "{text}");
+    assert!(
+        text.contains("start=        2048, size=       61440, type=c, bootable"),
+        "{text}"
+    );
     assert!(text.contains("type=27"), "{text}");
 }
 
@@ -193,7 +231,10 @@ fn disagreeing_gpt_copies_are_refused() {
     disk.bytes_mut()[tail..].copy_from_slice(&scratch.bytes()[tail..]);
     let before = disk.bytes().to_vec();
     let err = read_layout(&mut disk).unwrap_err().to_string();
-    assert!(err.contains("primary and backup") && err.contains("nothing was written"), "{err}");
+    assert!(
+        err.contains("primary and backup") && err.contains("nothing was written"),
+        "{err}"
+    );
     let err = plan_recovery(&mut disk, 2 * MIB, &RecoveryOptions::default()).unwrap_err();
     assert!(err.to_string().contains("corrupt GPT"), "{err}");
     assert_eq!(disk.bytes(), &before[..]);
@@ -205,7 +246,11 @@ fn a_damaged_primary_falls_back_to_the_backup() {
     disk.bytes_mut()[512 + 60] ^= 0xFF;
     let state = read_disk(&mut disk).unwrap();
     assert_eq!(state.layout, old);
-    assert!(state.warnings()[0].contains("checksum"), "{:?}", state.warnings());
+    assert!(
+        state.warnings()[0].contains("checksum"),
+        "{:?}",
+        state.warnings()
+    );
 }
 
 #[test]
@@ -217,7 +262,12 @@ fn unknown_schemes_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let img = dir.path().join("floppy.img");
     std::fs::write(&img, vec![0u8; 4 << 20]).unwrap();
-    assert!(Command::new("mkfs.fat").arg(&img).output().unwrap().status.success());
+    assert!(Command::new("mkfs.fat")
+        .arg(&img)
+        .output()
+        .unwrap()
+        .status
+        .success());
     let mut dev = FileDevice::open(&img, 512).unwrap();
     let err = read_layout(&mut dev).unwrap_err().to_string();
     assert!(err.contains("file system boot sector"), "{err}");
@@ -226,18 +276,41 @@ fn unknown_schemes_are_named() {
 #[test]
 fn recovery_plan_uses_free_space_and_names_the_shortfall() {
     let (mut disk, old) = os_disk(Scheme::Gpt, 512, 64);
-    let plan = plan_recovery(&mut disk, 10 * MIB, &RecoveryOptions { size: None, headroom: Some(MIB) }).unwrap();
+    let plan = plan_recovery(
+        &mut disk,
+        10 * MIB,
+        &RecoveryOptions {
+            size: None,
+            headroom: Some(MIB),
+        },
+    )
+    .unwrap();
     assert_eq!(plan.before, old);
     assert_eq!(plan.partition.size, 11 * MIB);
     assert_eq!(plan.partition.start, 9 * MIB);
     assert_eq!(plan.partition.attributes.bits(), 0x8000_0000_0000_0001);
     assert!(plan.to_string().contains("Windows recovery"));
-    let err = plan_recovery(&mut disk, 60 * MIB, &RecoveryOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("no free region") && err.contains("bytes 9437184..") && err.contains("nothing was written"), "{err}");
+    let err = plan_recovery(&mut disk, 60 * MIB, &RecoveryOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no free region")
+            && err.contains("bytes 9437184..")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
 
     // A BitLocker volume is reported.
     disk.bytes_mut()[(MIB + 3) as usize..(MIB + 11) as usize].copy_from_slice(b"-FVE-FS-");
-    let plan = plan_recovery(&mut disk, 10 * MIB, &RecoveryOptions { size: Some(20 * MIB), headroom: None }).unwrap();
+    let plan = plan_recovery(
+        &mut disk,
+        10 * MIB,
+        &RecoveryOptions {
+            size: Some(20 * MIB),
+            headroom: None,
+        },
+    )
+    .unwrap();
     assert_eq!(plan.bitlocker, vec![1]);
     assert!(plan.notes.iter().any(|n| n.contains("BitLocker")));
 }
@@ -246,7 +319,10 @@ fn recovery_plan_uses_free_space_and_names_the_shortfall() {
 fn an_interrupted_add_is_resumed_not_refused() {
     let (disk, _old) = os_disk(Scheme::Gpt, 512, 64);
     let mut d = disk.clone();
-    let opts = RecoveryOptions { size: None, headroom: Some(MIB) };
+    let opts = RecoveryOptions {
+        size: None,
+        headroom: Some(MIB),
+    };
     let plan = plan_recovery(&mut d, 10 * MIB, &opts).unwrap();
     // Crash right after the backup header is flushed (writes: array, header).
     let mut dev = FaultyDevice::new(disk);

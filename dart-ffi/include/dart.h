@@ -8,6 +8,11 @@
 #include <stdint.h>
 
 /*
+ "Use the library's default" for a size argument.
+ */
+#define DART_SIZE_DEFAULT UINT64_MAX
+
+/*
  Tool flag: Computer Management.
  */
 #define DART_TOOL_COMPUTER_MANAGEMENT (1 << 0)
@@ -134,6 +139,11 @@ enum dart_result
    The library panicked (a bug); the call had no effect that can be relied on.
    */
   DART_ERR_PANIC = 10,
+  /*
+   A disk or device: I/O failed, it is mounted or in use, too small, full,
+   or its partition table or file system cannot be used.
+   */
+  DART_ERR_DISK = 11,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -170,6 +180,82 @@ typedef bool (*dart_progress_fn)(void *user,
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Writes a bootable USB stick from the media directory `media_dir` onto
+ `target`: a block device or existing image file (`create_size` =
+ `DART_SIZE_DEFAULT`), or a new image file of `create_size` bytes.
+ `scheme` is "mbr" (default when NULL) or "gpt"; `label` may be NULL
+ ("DART"). `progress` may be NULL; returning `false` from it cancels.
+ `report_json` may be NULL.
+
+ A mounted or in-use device, or the running system's disk, is refused
+ with `DART_ERR_DISK` before anything is written.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_usb_write(const char *media_dir,
+                           const char *target,
+                           uint64_t create_size,
+                           const char *scheme,
+                           const char *label,
+                           dart_progress_fn progress,
+                           void *user,
+                           char **report_json);
+
+/*
+ Reads the partition table of a disk or image: `out` receives JSON with
+ the layout firmware would use and both GPT copies.
+
+ # Safety
+ `disk` is nul-terminated; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_disk_read_json(const char *disk, char **out);
+
+/*
+ Plans a recovery partition for `media_dir` on `disk` without writing:
+ `out` receives the plan (layout before and after, BitLocker volumes,
+ notes) as JSON. `size` and `headroom` are bytes or `DART_SIZE_DEFAULT`.
+
+ # Safety
+ Strings are nul-terminated; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_recovery_plan_json(const char *disk,
+                                    const char *media_dir,
+                                    uint64_t size,
+                                    uint64_t headroom,
+                                    char **out);
+
+/*
+ Adds a recovery partition holding `media_dir` to `disk` in free space
+ (plan as in `dart_recovery_plan_json`, then write). `report_json` may
+ be NULL.
+
+ # Safety
+ Strings are nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_recovery_add(const char *disk,
+                              const char *media_dir,
+                              uint64_t size,
+                              uint64_t headroom,
+                              dart_progress_fn progress,
+                              void *user,
+                              char **report_json);
+
+/*
+ Replaces the media on `disk`'s recovery partition in place with
+ `media_dir` (unchanged files are skipped; each file is old or new after
+ a crash). `report_json` may be NULL.
+
+ # Safety
+ Strings are nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_recovery_update(const char *disk,
+                                 const char *media_dir,
+                                 dart_progress_fn progress,
+                                 void *user,
+                                 char **report_json);
 
 /*
  The message of the last error on this thread ("" if none). The pointer

@@ -33,6 +33,9 @@ pub enum dart_result {
     DART_ERR_UTF8 = 9,
     /// The library panicked (a bug); the call had no effect that can be relied on.
     DART_ERR_PANIC = 10,
+    /// A disk or device: I/O failed, it is mounted or in use, too small, full,
+    /// or its partition table or file system cannot be used.
+    DART_ERR_DISK = 11,
 }
 
 thread_local! {
@@ -98,6 +101,7 @@ fn code_of(kind: ErrorKind) -> dart_result {
         ErrorKind::InvalidInput => dart_result::DART_ERR_INVALID_INPUT,
         ErrorKind::Media => dart_result::DART_ERR_MEDIA,
         ErrorKind::Cancelled => dart_result::DART_ERR_CANCELLED,
+        ErrorKind::Disk => dart_result::DART_ERR_DISK,
         _ => dart_result::DART_ERR_IO,
     }
 }

@@ -463,7 +463,7 @@ impl Progress for CProgress {
     }
 }
 
-fn control_for(progress: dart_progress_fn, user: *mut c_void) -> Control {
+pub(crate) fn control_for(progress: dart_progress_fn, user: *mut c_void) -> Control {
     let mut control = Control::default();
     if let Some(callback) = progress {
         let adapter = CProgress {

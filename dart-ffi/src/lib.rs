@@ -17,8 +17,10 @@
 
 #![allow(non_camel_case_types)]
 
+mod deploy;
 mod guard;
 mod handles;
 
+pub use deploy::*;
 pub use guard::{dart_last_error_message, dart_result, dart_string_free, dart_version};
 pub use handles::*;

@@ -58,6 +58,13 @@ create_exception!(
     "A long operation was cancelled; its partial output was removed."
 );
 
+create_exception!(
+    dart._dart,
+    DiskError,
+    DartError,
+    "A disk or device: mounted or in use, too small, full, unreadable, or its partition table or file system cannot be used."
+);
+
 /// The exception of a core error's kind, carrying the core error's message.
 pub(crate) fn to_py(error: Error) -> PyErr {
     let message = error.to_string();
@@ -69,6 +76,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
         ErrorKind::InvalidInput => InvalidInputError::new_err(message),
         ErrorKind::Media => MediaError::new_err(message),
         ErrorKind::Cancelled => CancelledError::new_err(message),
+        ErrorKind::Disk => DiskError::new_err(message),
         _ => DartError::new_err(message),
     }
 }

@@ -21,14 +21,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 mod convert;
+mod deploy;
 mod error;
 mod image;
 mod media;
 mod run;
 
 use error::{
-    CancelledError, DartError, ImageError, InvalidInputError, IoError, MediaError, NotFoundError,
-    ToolError,
+    CancelledError, DartError, DiskError, ImageError, InvalidInputError, IoError, MediaError,
+    NotFoundError, ToolError,
 };
 
 /// The library version.
@@ -163,6 +164,7 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
     m.add("MediaError", py.get_type::<MediaError>())?;
     m.add("CancelledError", py.get_type::<CancelledError>())?;
+    m.add("DiskError", py.get_type::<DiskError>())?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(tool_flags, m)?)?;
     m.add_function(wrap_pyfunction!(tool_info, m)?)?;
@@ -173,6 +175,11 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(generate_fixture, m)?)?;
     m.add_function(wrap_pyfunction!(image::build_image, m)?)?;
     m.add_function(wrap_pyfunction!(image::build_variants, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::write_usb, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::read_disk, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::plan_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::add_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::update_recovery, m)?)?;
     m.add_class::<image::RecoveryImage>()?;
     m.add_class::<image::ImageInfo>()?;
     m.add_class::<media::MediaSet>()?;

@@ -5,10 +5,16 @@
 //! dart image build --base WIM --payloads DIR (--tools LIST | --level NAME) -o OUT [options]
 //! dart image build --base WIM --payloads DIR --variant LEVEL=OUT --variant LEVEL=OUT ...
 //! dart media check DIR [--arch x64] [--firmware both]
+//! dart media usb --media DIR [--scheme mbr|gpt] (--device DEV | -o FILE --size SIZE)
+//! dart partition show DISK [--json]
+//! dart partition add-recovery --disk DISK --media DIR [--size SIZE] [--dry-run]
+//! dart partition update-recovery --disk DISK --media DIR
 //! dart plan [--json] [--site FILE] [--active-directory ...]
 //! dart fixture DIR
-//! dart demo [DIR]
+//! dart demo [DIR]   (fixture, images, plan, USB images, recovery partition, QEMU boots)
 //! ```
+
+mod disk_cmds;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,11 +23,14 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dart_core::arch::Architecture;
+use dart_core::deploy::{add_recovery_at, update_recovery_at, write_usb_to, UsbOptions};
+use dart_core::fat::FatOptions;
 use dart_core::fixture::{self, FixtureOptions};
 use dart_core::image::{
     build_variants, BuildReport, Compression, ImageRecipe, ImageVariant, RecoveryImage,
 };
 use dart_core::media::{Firmware, MediaSet};
+use dart_core::partition::{RecoveryOptions, Scheme};
 use dart_core::plan::{self, Infrastructure, SiteFacts, Staff};
 use dart_core::progress::{Control, Phase};
 use dart_core::tools::{SupportLevels, Tools};
@@ -45,6 +54,9 @@ enum Command {
     /// Check bootable media trees.
     #[command(subcommand)]
     Media(MediaCommand),
+    /// Partition tables and the recovery partition.
+    #[command(subcommand)]
+    Partition(disk_cmds::PartitionCommand),
     /// Rank the deployment methods for a site.
     Plan(PlanArgs),
     /// Write a synthetic WinPE-like media set, tool payloads and drivers.
@@ -159,6 +171,8 @@ enum MediaCommand {
         #[arg(long, default_value = "both")]
         firmware: String,
     },
+    /// Write a bootable USB stick or USB disk image.
+    Usb(disk_cmds::UsbArgs),
 }
 
 #[derive(Args)]
@@ -244,6 +258,8 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Media(MediaCommand::Usb(args)) => disk_cmds::media_usb(args),
+        Command::Partition(cmd) => disk_cmds::partition(cmd),
         Command::Plan(args) => plan_cmd(args),
         Command::Fixture {
             dir,
@@ -502,6 +518,127 @@ fn demo(dir: &Path) -> Result<()> {
         ..SiteFacts::default()
     };
     print_plan(&plan::plan(&facts));
-    println!("== demo finished: images in {}", images.display());
+
+    let deploy_media = dir.join("deploy-media");
+    let _ = std::fs::remove_dir_all(&deploy_media);
+    dart_core::media::assemble(&fx.media, &report.outputs[1].path, &deploy_media)?;
+    println!(
+        "== 4. removable media: USB stick images (end-user image) from {}",
+        deploy_media.display()
+    );
+    let mut booted = Vec::new();
+    for scheme in [Scheme::Mbr, Scheme::Gpt] {
+        let img = dir.join(format!("usb-{}.img", scheme.name()));
+        let _ = std::fs::remove_file(&img);
+        let opts = UsbOptions {
+            scheme,
+            ..UsbOptions::default()
+        };
+        let r = write_usb_to(
+            &img,
+            Some(128 << 20),
+            &deploy_media,
+            &opts,
+            &disk_cmds::disk_progress(),
+        )?;
+        println!("{}", r.layout);
+        println!(
+            "   wrote {} ({} files on FAT32)",
+            img.display(),
+            r.fat.files
+        );
+        booted.push(prove_boot(&img)?);
+    }
+
+    println!("== 5. recovery partition on a local disk (GPT, an OS partition, free space)");
+    let disk = dir.join("disk.img");
+    let os = demo_os_disk(&disk)?;
+    let os_hash = hash_part(&disk, os)?;
+    let opts = RecoveryOptions {
+        size: None,
+        headroom: Some(32 << 20),
+    };
+    let rep = add_recovery_at(
+        &disk,
+        &deploy_media,
+        &opts,
+        &FatOptions::default(),
+        &disk_cmds::disk_progress(),
+    )?;
+    print!("{}", rep.plan);
+    booted.push(prove_boot(&disk)?);
+    let upd = update_recovery_at(
+        &disk,
+        &deploy_media,
+        &FatOptions::default(),
+        &Control::default(),
+    )?;
+    println!(
+        "   update in place with the same media: {}",
+        serde_json::to_string(&upd)?
+    );
+    if hash_part(&disk, os)? != os_hash {
+        bail!("the OS partition of {} changed", disk.display());
+    }
+    println!("   the OS partition's bytes are unchanged (SHA-256 before = after)");
+
+    println!(
+        "== demo finished: images in {}, USB images and disk in {}",
+        images.display(),
+        dir.display()
+    );
+    if booted.iter().all(|b| *b) {
+        println!("   every deployment booted under QEMU + OVMF (DART-BOOT-OK)");
+    }
     Ok(())
+}
+
+/// Boots an image under QEMU + OVMF when they are installed.
+fn prove_boot(img: &Path) -> Result<bool> {
+    if !Path::new(dart_core::qemu::OVMF_CODE).exists() {
+        println!("   boot check skipped: OVMF is not installed (apt: ovmf qemu-system-x86)");
+        return Ok(false);
+    }
+    let check = dart_core::qemu::boot(
+        img,
+        dart_core::qemu::Attach::Disk,
+        dart_core::qemu::Firmware::Uefi,
+        std::time::Duration::from_secs(180),
+    )?;
+    if !check.marker_seen {
+        bail!(
+            "{} did not boot under QEMU + OVMF:\n{}",
+            img.display(),
+            check.console_tail
+        );
+    }
+    println!(
+        "   QEMU + OVMF booted {}: {} after {:.1}s",
+        img.display(),
+        dart_core::fixture::BOOT_MARKER,
+        check.seconds
+    );
+    Ok(true)
+}
+
+/// A 256 MiB GPT disk with a 64 MiB "Windows" partition full of a pattern.
+fn demo_os_disk(path: &Path) -> Result<(u64, u64)> {
+    use dart_core::disk::{BlockDevice, FileDevice};
+    use dart_core::partition::{apply, Layout, PartitionKind};
+    let _ = std::fs::remove_file(path);
+    let mut dev = FileDevice::create(path, 256 << 20, 512)?;
+    let mut layout = Layout::new(Scheme::Gpt, 256 << 20, 512);
+    let os = layout.add(PartitionKind::BasicData, 64 << 20, "Windows")?;
+    apply(&mut dev, &layout)?;
+    let pattern: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
+    for m in 0..64u64 {
+        dev.write_at(os.start + (m << 20), &pattern)?;
+    }
+    dev.flush()?;
+    Ok((os.start, os.size))
+}
+
+fn hash_part(disk: &Path, (start, len): (u64, u64)) -> Result<[u8; 32]> {
+    let mut dev = dart_core::disk::FileDevice::open(disk, 512)?;
+    Ok(dart_core::disk::hash_range(&mut dev, start, len)?)
 }

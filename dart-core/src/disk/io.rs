@@ -69,7 +69,10 @@ impl<D: BlockDevice> Seek for DeviceIo<D> {
                 self.pos = p;
                 Ok(p)
             }
-            None => Err(io::Error::new(io::ErrorKind::InvalidInput, "seek before the start of the device")),
+            None => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the device",
+            )),
         }
     }
 }

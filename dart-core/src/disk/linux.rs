@@ -256,7 +256,7 @@ impl BlockDevice for LinuxBlockDevice {
 ///
 /// [`File`] implements it with `pread`/`pwrite`; the tests implement it with
 /// a model that checks every request is aligned.
-trait RawIo {
+pub(crate) trait RawIo {
     fn pread(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
     fn pwrite(&self, buf: &[u8], offset: u64) -> io::Result<usize>;
 }
@@ -335,7 +335,7 @@ fn bounce_for(span: u64, sector: usize) -> AlignedBuf {
 
 /// Reads `buf.len()` bytes at `offset`, directly when aligned, else through a
 /// bounce buffer.
-fn read_any<R: RawIo + ?Sized>(
+pub(crate) fn read_any<R: RawIo + ?Sized>(
     io: &R,
     sector: usize,
     offset: u64,
@@ -366,7 +366,12 @@ fn read_any<R: RawIo + ?Sized>(
 
 /// Writes `buf` at `offset`, directly when aligned, else through a bounce
 /// buffer with a read-modify-write of partial sectors at the edges.
-fn write_any<R: RawIo + ?Sized>(io: &R, sector: usize, offset: u64, buf: &[u8]) -> io::Result<()> {
+pub(crate) fn write_any<R: RawIo + ?Sized>(
+    io: &R,
+    sector: usize,
+    offset: u64,
+    buf: &[u8],
+) -> io::Result<()> {
     if buf.is_empty() {
         return Ok(());
     }

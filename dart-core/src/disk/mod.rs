@@ -120,7 +120,13 @@ impl<D: BlockDevice + ?Sized> BlockDevice for Box<D> {
 }
 
 /// Checks that `offset..offset+len` lies inside a device of `size` bytes.
-pub(crate) fn check_range(name: &Path, action: &'static str, offset: u64, len: usize, size: u64) -> Result<()> {
+pub(crate) fn check_range(
+    name: &Path,
+    action: &'static str,
+    offset: u64,
+    len: usize,
+    size: u64,
+) -> Result<()> {
     let end = offset.checked_add(len as u64);
     match end {
         Some(end) if end <= size => Ok(()),
@@ -130,7 +136,9 @@ pub(crate) fn check_range(name: &Path, action: &'static str, offset: u64, len: u
             offset,
             source: std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                format!("{len} bytes at offset {offset} run past the end of the device ({size} bytes)"),
+                format!(
+                    "{len} bytes at offset {offset} run past the end of the device ({size} bytes)"
+                ),
             ),
             state: "nothing was written",
         }),

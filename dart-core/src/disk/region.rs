@@ -28,7 +28,13 @@ impl<D: BlockDevice> Region<D> {
     pub fn new(inner: D, start: u64, len: u64) -> Result<Region<D>> {
         check_range(inner.name(), "opening a region of", start, 0, inner.len())?;
         let usize_len = usize::try_from(len).unwrap_or(usize::MAX);
-        check_range(inner.name(), "opening a region of", start, usize_len, inner.len())?;
+        check_range(
+            inner.name(),
+            "opening a region of",
+            start,
+            usize_len,
+            inner.len(),
+        )?;
         Ok(Region { inner, start, len })
     }
 

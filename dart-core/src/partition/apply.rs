@@ -76,7 +76,10 @@ pub fn apply(dev: &mut dyn BlockDevice, layout: &Layout) -> Result<ApplyReport> 
     let old = read_disk(dev).ok();
     let mut w = Writer {
         dev,
-        report: ApplyReport { writes: 0, flushes: 0 },
+        report: ApplyReport {
+            writes: 0,
+            flushes: 0,
+        },
     };
     match layout.scheme {
         Scheme::Gpt => write_gpt(&mut w, layout, boot_code)?,

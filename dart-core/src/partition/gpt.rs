@@ -102,7 +102,12 @@ impl GptHeader {
     /// Parses a header sector found at `lba` on a disk of `sectors` sectors
     /// of `sector_size` bytes. Checks signature, size, checksum, that the
     /// header says it lives at `lba`, and that every LBA is on the disk.
-    pub fn parse(sector: &[u8], lba: u64, sectors: u64, sector_size: u32) -> Result<GptHeader, HeaderProblem> {
+    pub fn parse(
+        sector: &[u8],
+        lba: u64,
+        sectors: u64,
+        sector_size: u32,
+    ) -> Result<GptHeader, HeaderProblem> {
         if sector.len() < 512 || &sector[..8] != SIGNATURE {
             return Err(HeaderProblem::NoSignature);
         }
@@ -182,14 +187,19 @@ impl GptHeader {
 pub fn parse_entries(array: &[u8], header: &GptHeader) -> Result<Vec<GptEntry>, String> {
     let mut out = Vec::new();
     let size = header.entry_size as usize;
-    for (i, raw) in array.chunks_exact(size).take(header.num_entries as usize).enumerate() {
+    for (i, raw) in array
+        .chunks_exact(size)
+        .take(header.num_entries as usize)
+        .enumerate()
+    {
         let type_guid = guid_at(raw, 0);
         if type_guid.is_nil() {
             continue;
         }
         let first_lba = u64_at(raw, 32);
         let last_lba = u64_at(raw, 40);
-        if first_lba > last_lba || first_lba < header.first_usable || last_lba > header.last_usable {
+        if first_lba > last_lba || first_lba < header.first_usable || last_lba > header.last_usable
+        {
             return Err(format!(
                 "GPT entry {} spans LBA {first_lba}..={last_lba}, outside the usable LBAs {}..={}",
                 i + 1,
@@ -260,8 +270,14 @@ mod tests {
         assert_eq!(GptHeader::parse(&s, 1, 2048, 512), Ok(h.clone()));
         let mut bad = s.clone();
         bad[60] ^= 1;
-        assert_eq!(GptHeader::parse(&bad, 1, 2048, 512), Err(HeaderProblem::BadHeaderCrc));
-        assert_eq!(GptHeader::parse(&s, 2047, 2048, 512), Err(HeaderProblem::BadField("MyLBA")));
+        assert_eq!(
+            GptHeader::parse(&bad, 1, 2048, 512),
+            Err(HeaderProblem::BadHeaderCrc)
+        );
+        assert_eq!(
+            GptHeader::parse(&s, 2047, 2048, 512),
+            Err(HeaderProblem::BadField("MyLBA"))
+        );
     }
 
     proptest! {

@@ -185,7 +185,10 @@ mod tests {
             assert_eq!(PartitionKind::from_gpt(kind.gpt_type().unwrap()), kind);
         }
         assert_eq!(PartitionKind::from_mbr(0x0C), PartitionKind::Fat32);
-        assert_eq!(PartitionKind::from_mbr(0x27), PartitionKind::WindowsRecovery);
+        assert_eq!(
+            PartitionKind::from_mbr(0x27),
+            PartitionKind::WindowsRecovery
+        );
         assert_eq!(PartitionKind::WindowsRecovery.mbr_type(), Some(0x27));
         assert_eq!(PartitionKind::from_mbr(0x42), PartitionKind::OtherMbr(0x42));
     }

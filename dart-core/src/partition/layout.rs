@@ -146,7 +146,11 @@ impl Layout {
             scheme,
             sector_size,
             disk_size,
-            disk_guid: if scheme == Scheme::Gpt { guid } else { Uuid::nil() },
+            disk_guid: if scheme == Scheme::Gpt {
+                guid
+            } else {
+                Uuid::nil()
+            },
             mbr_signature: sig,
             partitions: Vec::new(),
         }
@@ -214,7 +218,12 @@ impl Layout {
             let start = r.start.next_multiple_of(MIB);
             (start.checked_add(size)? <= r.start + r.size).then_some(start)
         };
-        let last_end = self.partitions.iter().map(Partition::end).max().unwrap_or(0);
+        let last_end = self
+            .partitions
+            .iter()
+            .map(Partition::end)
+            .max()
+            .unwrap_or(0);
         regions
             .iter()
             .filter(|r| r.start >= last_end)
@@ -308,7 +317,10 @@ impl Layout {
         }
         let ss = u64::from(self.sector_size);
         if self.scheme == Scheme::Gpt && self.sectors() < 2 * (2 + self.gpt_array_sectors()) {
-            return Err(bad(format!("{} bytes is too small for a GPT", self.disk_size)));
+            return Err(bad(format!(
+                "{} bytes is too small for a GPT",
+                self.disk_size
+            )));
         }
         let max = match self.scheme {
             Scheme::Mbr => 4,
@@ -321,7 +333,13 @@ impl Layout {
             if p.number == 0 || p.number > max {
                 return Err(bad(format!("{which} is numbered outside 1..={max}")));
             }
-            if self.partitions.iter().filter(|q| q.number == p.number).count() > 1 {
+            if self
+                .partitions
+                .iter()
+                .filter(|q| q.number == p.number)
+                .count()
+                > 1
+            {
                 return Err(bad(format!("{which} appears twice")));
             }
             if p.size == 0 || p.start % ss != 0 || p.size % ss != 0 {
@@ -440,7 +458,9 @@ mod tests {
     fn add_aligns_and_check_catches_overlap() {
         let mut l = Layout::new(Scheme::Gpt, 100 * MIB, 512);
         let a = l.add(PartitionKind::BasicData, 10 * MIB, "a").unwrap();
-        let b = l.add(PartitionKind::WindowsRecovery, 5 * MIB + 1, "b").unwrap();
+        let b = l
+            .add(PartitionKind::WindowsRecovery, 5 * MIB + 1, "b")
+            .unwrap();
         assert_eq!((a.start, b.start), (MIB, 11 * MIB));
         assert_eq!(b.size, 5 * MIB + 512);
         l.check().unwrap();
@@ -452,9 +472,14 @@ mod tests {
     fn no_space_error_lists_free_regions() {
         let mut l = Layout::new(Scheme::Mbr, 20 * MIB, 512);
         l.add(PartitionKind::Fat32, 10 * MIB, "").unwrap();
-        let err = l.add(PartitionKind::WindowsRecovery, 15 * MIB, "").unwrap_err();
+        let err = l
+            .add(PartitionKind::WindowsRecovery, 15 * MIB, "")
+            .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("15728640 bytes") && msg.contains("bytes 11534336..20971520"), "{msg}");
+        assert!(
+            msg.contains("15728640 bytes") && msg.contains("bytes 11534336..20971520"),
+            "{msg}"
+        );
     }
 
     #[test]

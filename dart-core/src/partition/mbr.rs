@@ -118,9 +118,12 @@ pub fn looks_like_volume_boot_record(sector: &[u8]) -> bool {
     };
     let jump = s[0] == 0xEB && s[2] == 0x90 || s[0] == 0xE9;
     let bps = u16::from_le_bytes([s[11], s[12]]);
-    let fs_name = [&s[3..11], &s[54..62], &s[82..90]]
-        .iter()
-        .any(|f| f.starts_with(b"NTFS") || f.starts_with(b"FAT") || f.starts_with(b"EXFAT") || f.starts_with(b"-FVE-FS-"));
+    let fs_name = [&s[3..11], &s[54..62], &s[82..90]].iter().any(|f| {
+        f.starts_with(b"NTFS")
+            || f.starts_with(b"FAT")
+            || f.starts_with(b"EXFAT")
+            || f.starts_with(b"-FVE-FS-")
+    });
     jump && (matches!(bps, 512 | 1024 | 2048 | 4096) || fs_name)
 }
 
@@ -134,7 +137,11 @@ fn chs(lba: u32) -> [u8; 3] {
     }
     let head = (lba / spt) % heads;
     let sector = lba % spt + 1;
-    [head as u8, (sector as u8) | (((cyl >> 8) as u8) << 6), cyl as u8]
+    [
+        head as u8,
+        (sector as u8) | (((cyl >> 8) as u8) << 6),
+        cyl as u8,
+    ]
 }
 
 #[cfg(test)]

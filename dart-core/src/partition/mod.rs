@@ -30,3 +30,23 @@ pub use kind::{GptAttributes, PartitionKind};
 pub use layout::{human, FreeRegion, Layout, Partition, Scheme, MIB};
 pub use read::{read_disk, read_disk_at, read_layout, DiskState, GptCopy};
 pub use recovery::{plan_recovery, RecoveryOptions, RecoveryPlan};
+
+/// Fuzzing entry point (also run over the seed corpus by `cargo test`): any
+/// bytes as a 512-byte-sector disk through the table reader and the
+/// recovery planner, which must not panic and must only report partitions
+/// inside the disk.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let mut bytes = data.to_vec();
+    bytes.resize(data.len().next_multiple_of(512).max(4 * 512), 0);
+    let mut disk = crate::disk::MemoryDevice::from_bytes(bytes, 512);
+    let len = crate::disk::BlockDevice::len(&disk);
+    if let Ok(state) = read_disk(&mut disk) {
+        for p in &state.layout.partitions {
+            assert!(p.end() <= len, "partition {} ends past the disk", p.number);
+        }
+        let _ = state.warnings();
+        let _ = state.layout.to_string();
+    }
+    let _ = plan_recovery(&mut disk, 4096, &RecoveryOptions::default());
+}

@@ -50,8 +50,14 @@ impl DiskState {
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         for (name, copy) in [("primary", &self.primary), ("backup", &self.backup)] {
-            if let Some(GptCopy { header_lba, layout: Err(why) }) = copy {
-                w.push(format!("the {name} GPT at LBA {header_lba} is unusable: {why}"));
+            if let Some(GptCopy {
+                header_lba,
+                layout: Err(why),
+            }) = copy
+            {
+                w.push(format!(
+                    "the {name} GPT at LBA {header_lba} is unusable: {why}"
+                ));
             }
         }
         if !self.copies_agree() {
@@ -76,11 +82,17 @@ fn layout_error(dev: &dyn BlockDevice, detail: String) -> Error {
 pub fn read_disk(dev: &mut dyn BlockDevice) -> Result<DiskState> {
     let ss = dev.sector_size();
     if ss != 512 && ss != 4096 {
-        return Err(layout_error(dev, format!("sector size {ss} is neither 512 nor 4096 bytes")));
+        return Err(layout_error(
+            dev,
+            format!("sector size {ss} is neither 512 nor 4096 bytes"),
+        ));
     }
     let sectors = dev.len() / u64::from(ss);
     if sectors < 3 {
-        return Err(layout_error(dev, format!("{} bytes is too small to hold a partition table", dev.len())));
+        return Err(layout_error(
+            dev,
+            format!("{} bytes is too small to hold a partition table", dev.len()),
+        ));
     }
     let lba0 = read_vec(dev, 0, ss as usize)?;
     let Some(mbr) = Mbr::parse(&lba0) else {
@@ -111,15 +123,16 @@ pub fn read_disk(dev: &mut dyn BlockDevice) -> Result<DiskState> {
     if backup.0.layout.is_err() && alt != sectors - 1 {
         backup = read_copy(dev, sectors - 1, sectors)?;
     }
-    let layout = match (&primary.0.layout, &backup.0.layout) {
-        (Ok(l), _) | (Err(_), Ok(l)) => l.clone(),
-        (Err(p), Err(b)) => {
-            return Err(layout_error(
+    let layout =
+        match (&primary.0.layout, &backup.0.layout) {
+            (Ok(l), _) | (Err(_), Ok(l)) => l.clone(),
+            (Err(p), Err(b)) => return Err(layout_error(
                 dev,
-                format!("corrupt GPT: the primary copy is unusable ({p}) and so is the backup ({b})"),
-            ))
-        }
-    };
+                format!(
+                    "corrupt GPT: the primary copy is unusable ({p}) and so is the backup ({b})"
+                ),
+            )),
+        };
     let mut layout = layout;
     layout.mbr_signature = mbr.signature;
     Ok(DiskState {
@@ -149,26 +162,60 @@ pub fn read_layout(dev: &mut dyn BlockDevice) -> Result<Layout> {
     Ok(state.layout)
 }
 
-fn read_copy(dev: &mut dyn BlockDevice, lba: u64, sectors: u64) -> Result<(GptCopy, Option<GptHeader>)> {
+fn read_copy(
+    dev: &mut dyn BlockDevice,
+    lba: u64,
+    sectors: u64,
+) -> Result<(GptCopy, Option<GptHeader>)> {
     let ss = dev.sector_size();
     let sector = read_vec(dev, lba * u64::from(ss), ss as usize)?;
     let header = match GptHeader::parse(&sector, lba, sectors, ss) {
         Ok(h) => h,
         Err(HeaderProblem::NoSignature) => {
-            return Ok((GptCopy { header_lba: lba, layout: Err("no GPT header".into()) }, None))
+            return Ok((
+                GptCopy {
+                    header_lba: lba,
+                    layout: Err("no GPT header".into()),
+                },
+                None,
+            ))
         }
-        Err(p) => return Ok((GptCopy { header_lba: lba, layout: Err(p.to_string()) }, None)),
+        Err(p) => {
+            return Ok((
+                GptCopy {
+                    header_lba: lba,
+                    layout: Err(p.to_string()),
+                },
+                None,
+            ))
+        }
     };
-    let array = read_vec(dev, header.entries_lba * u64::from(ss), header.array_bytes() as usize)?;
+    let array = read_vec(
+        dev,
+        header.entries_lba * u64::from(ss),
+        header.array_bytes() as usize,
+    )?;
     let layout = if crc32fast::hash(&array) != header.entries_crc {
         Err("partition array checksum mismatch".to_string())
     } else {
-        parse_entries(&array, &header).and_then(|entries| gpt_layout(&header, &entries, ss, sectors))
+        parse_entries(&array, &header)
+            .and_then(|entries| gpt_layout(&header, &entries, ss, sectors))
     };
-    Ok((GptCopy { header_lba: lba, layout }, Some(header)))
+    Ok((
+        GptCopy {
+            header_lba: lba,
+            layout,
+        },
+        Some(header),
+    ))
 }
 
-fn gpt_layout(h: &GptHeader, entries: &[GptEntry], ss: u32, sectors: u64) -> std::result::Result<Layout, String> {
+fn gpt_layout(
+    h: &GptHeader,
+    entries: &[GptEntry],
+    ss: u32,
+    sectors: u64,
+) -> std::result::Result<Layout, String> {
     let ss64 = u64::from(ss);
     let layout = Layout {
         scheme: Scheme::Gpt,
@@ -194,7 +241,10 @@ fn gpt_layout(h: &GptHeader, entries: &[GptEntry], ss: u32, sectors: u64) -> std
     sorted.sort_by_key(|p| p.start);
     for pair in sorted.windows(2) {
         if pair[1].start < pair[0].end() {
-            return Err(format!("partitions {} and {} overlap", pair[0].number, pair[1].number));
+            return Err(format!(
+                "partitions {} and {} overlap",
+                pair[0].number, pair[1].number
+            ));
         }
     }
     Ok(layout)
@@ -236,7 +286,10 @@ fn mbr_layout(dev: &dyn BlockDevice, mbr: &Mbr, sectors: u64) -> Result<Layout> 
         if pair[1].start < pair[0].end() {
             return Err(layout_error(
                 dev,
-                format!("MBR partitions {} and {} overlap", pair[0].number, pair[1].number),
+                format!(
+                    "MBR partitions {} and {} overlap",
+                    pair[0].number, pair[1].number
+                ),
             ));
         }
     }

@@ -175,7 +175,11 @@ pub fn plan_recovery(
     };
     if after.scheme == Scheme::Gpt {
         part.attributes = GptAttributes::WINDOWS_RECOVERY;
-        if let Some(p) = after.partitions.iter_mut().find(|p| p.number == part.number) {
+        if let Some(p) = after
+            .partitions
+            .iter_mut()
+            .find(|p| p.number == part.number)
+        {
             p.attributes = part.attributes;
         }
     }
@@ -198,7 +202,11 @@ pub fn plan_recovery(
     finish(dev, plan, notes)
 }
 
-fn finish(dev: &mut dyn BlockDevice, mut plan: RecoveryPlan, mut notes: Vec<String>) -> Result<RecoveryPlan> {
+fn finish(
+    dev: &mut dyn BlockDevice,
+    mut plan: RecoveryPlan,
+    mut notes: Vec<String>,
+) -> Result<RecoveryPlan> {
     plan.bitlocker = find_bitlocker(dev, &plan.before)?;
     if !plan.bitlocker.is_empty() {
         notes.push(format!(
@@ -215,7 +223,11 @@ fn finish(dev: &mut dyn BlockDevice, mut plan: RecoveryPlan, mut notes: Vec<Stri
 
 /// An interrupted apply leaves a valid old primary and a valid new backup
 /// that adds exactly one FAT32-sized recovery partition.
-fn interrupted(state: &super::read::DiskState, disk: &std::path::Path, content_bytes: u64) -> Option<RecoveryPlan> {
+fn interrupted(
+    state: &super::read::DiskState,
+    disk: &std::path::Path,
+    content_bytes: u64,
+) -> Option<RecoveryPlan> {
     let primary = state.primary.as_ref()?.layout.as_ref().ok()?;
     let backup = state.backup.as_ref()?.layout.as_ref().ok()?;
     if backup.partitions.len() != primary.partitions.len() + 1 {
@@ -227,8 +239,13 @@ fn interrupted(state: &super::read::DiskState, disk: &std::path::Path, content_b
         .find(|p| !primary.partitions.contains(p))?
         .clone();
     let rest: Vec<&Partition> = backup.partitions.iter().filter(|p| **p != extra).collect();
-    let same = rest.len() == primary.partitions.len() && rest.iter().zip(&primary.partitions).all(|(a, b)| *a == b);
-    if !same || extra.kind != PartitionKind::WindowsRecovery || extra.name != RECOVERY_NAME || extra.size < content_bytes {
+    let same = rest.len() == primary.partitions.len()
+        && rest.iter().zip(&primary.partitions).all(|(a, b)| *a == b);
+    if !same
+        || extra.kind != PartitionKind::WindowsRecovery
+        || extra.name != RECOVERY_NAME
+        || extra.size < content_bytes
+    {
         return None;
     }
     Some(RecoveryPlan {

@@ -152,7 +152,42 @@ int main(void) {
     dart_string_free(plan);
     CHECK(dart_plan_json("{\"no_such_fact\": true}", &plan) == DART_ERR_INVALID_INPUT);
 
-    char cmd[600];
+    char cmd[1400];
+    /* USB image and recovery partition. */
+    char media_dir[512], usb[512], disk[512];
+    snprintf(media_dir, sizeof media_dir, "%s/media", dir);
+    snprintf(usb, sizeof usb, "%s/usb.img", dir);
+    snprintf(disk, sizeof disk, "%s/disk.img", dir);
+    progress_calls = 0;
+    char *usb_report = NULL;
+    CHECK(dart_usb_write(media_dir, usb, 48u << 20, "gpt", "RESCUE", count_progress, &progress_calls, &usb_report) == DART_OK);
+    CHECK(usb_report != NULL && strstr(usb_report, "efi-system") != NULL);
+    CHECK(progress_calls > 0);
+    dart_string_free(usb_report);
+    char *layout = NULL;
+    CHECK(dart_disk_read_json(usb, &layout) == DART_OK && strstr(layout, "\"gpt\"") != NULL);
+    dart_string_free(layout);
+    snprintf(path, sizeof path, "%s/tiny.img", dir);
+    CHECK(dart_usb_write(media_dir, path, 1u << 20, NULL, NULL, NULL, NULL, NULL) == DART_ERR_DISK);
+    CHECK(strstr(dart_last_error_message(), "tiny.img") != NULL && !exists(path));
+    CHECK(dart_usb_write(media_dir, usb, DART_SIZE_DEFAULT, "apm", NULL, NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_usb_write(media_dir, usb, DART_SIZE_DEFAULT, NULL, NULL, cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
+    /* A disk with an OS partition: sfdisk makes the GPT. */
+    snprintf(cmd, sizeof cmd,
+             "truncate -s 96M '%s' && printf 'label: gpt\\nstart=2048, size=32768\\n' | sfdisk -q '%s'",
+             disk, disk);
+    CHECK(system(cmd) == 0);
+    char *rplan = NULL;
+    CHECK(dart_recovery_plan_json(disk, media_dir, DART_SIZE_DEFAULT, 4u << 20, &rplan) == DART_OK);
+    CHECK(rplan != NULL && strstr(rplan, "windows-recovery") != NULL);
+    dart_string_free(rplan);
+    CHECK(dart_recovery_add(disk, media_dir, DART_SIZE_DEFAULT, 4u << 20, NULL, NULL, NULL) == DART_OK);
+    char *upd = NULL;
+    CHECK(dart_recovery_update(disk, media_dir, NULL, NULL, &upd) == DART_OK && strstr(upd, "unchanged") != NULL);
+    dart_string_free(upd);
+    CHECK(dart_recovery_add(disk, media_dir, DART_SIZE_DEFAULT, DART_SIZE_DEFAULT, NULL, NULL, NULL) == DART_ERR_DISK);
+    CHECK(strstr(dart_last_error_message(), "already a FAT32 recovery partition") != NULL);
+
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
     if (failures) {

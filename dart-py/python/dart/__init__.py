@@ -7,6 +7,9 @@ binding of the Rust library ``dart-core``:
   compose recovery images carrying a chosen set of ``Tools``;
 * ``MediaSet`` checks that a file tree can boot;
 * ``plan`` ranks the three deployment methods for a site;
+* ``write_usb`` writes a bootable USB stick or image; ``read_disk``,
+  ``plan_recovery``, ``add_recovery`` and ``update_recovery`` manage the
+  recovery partition on a local disk;
 * ``generate_fixture`` writes synthetic WinPE-like media for tests and demos.
 
 Errors are raised as subclasses of ``DartError``. Long calls release the GIL;
@@ -21,6 +24,7 @@ from dart import _dart
 from dart._dart import (
     CancelledError,
     DartError,
+    DiskError,
     ImageError,
     ImageInfo,
     InvalidInputError,
@@ -31,15 +35,20 @@ from dart._dart import (
     RecoveryImage,
     ToolError,
     build_image,
+    add_recovery,
     build_variants,
     generate_fixture,
     parse_tools,
     plan,
+    plan_recovery,
+    read_disk,
     support_level,
     support_levels,
     tool_flags,
     tool_info,
+    update_recovery,
     version,
+    write_usb,
 )
 
 Tools = enum.IntFlag("Tools", _dart.tool_flags(), module=__name__)
@@ -54,6 +63,7 @@ __version__: str = _dart.__version__
 __all__ = [
     "CancelledError",
     "DartError",
+    "DiskError",
     "ImageError",
     "ImageInfo",
     "InvalidInputError",
@@ -64,14 +74,19 @@ __all__ = [
     "RecoveryImage",
     "ToolError",
     "Tools",
+    "add_recovery",
     "build_image",
     "build_variants",
     "generate_fixture",
     "parse_tools",
     "plan",
+    "plan_recovery",
+    "read_disk",
     "support_level",
     "support_levels",
     "tool_flags",
     "tool_info",
+    "update_recovery",
     "version",
+    "write_usb",
 ]

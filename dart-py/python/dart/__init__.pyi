@@ -2,6 +2,7 @@ import enum
 
 from dart._dart import CancelledError as CancelledError
 from dart._dart import DartError as DartError
+from dart._dart import DiskError as DiskError
 from dart._dart import ImageError as ImageError
 from dart._dart import ImageInfo as ImageInfo
 from dart._dart import InvalidInputError as InvalidInputError
@@ -21,6 +22,11 @@ from dart._dart import support_levels as support_levels
 from dart._dart import tool_flags as tool_flags
 from dart._dart import tool_info as tool_info
 from dart._dart import version as version
+from dart._dart import add_recovery as add_recovery
+from dart._dart import plan_recovery as plan_recovery
+from dart._dart import read_disk as read_disk
+from dart._dart import update_recovery as update_recovery
+from dart._dart import write_usb as write_usb
 
 __version__: str
 
@@ -46,6 +52,7 @@ class Tools(enum.IntFlag):
 __all__ = [
     "CancelledError",
     "DartError",
+    "DiskError",
     "ImageError",
     "ImageInfo",
     "InvalidInputError",
@@ -56,14 +63,19 @@ __all__ = [
     "RecoveryImage",
     "ToolError",
     "Tools",
+    "add_recovery",
     "build_image",
     "build_variants",
     "generate_fixture",
     "parse_tools",
     "plan",
+    "plan_recovery",
+    "read_disk",
     "support_level",
     "support_levels",
     "tool_flags",
     "tool_info",
+    "update_recovery",
     "version",
+    "write_usb",
 ]

@@ -38,6 +38,9 @@ class MediaError(DartError):
 class CancelledError(DartError):
     """A long operation was cancelled; its partial output was removed."""
 
+class DiskError(DartError):
+    """A disk or device: mounted or in use, too small, full, unreadable, or its partition table or file system cannot be used."""
+
 class _ToolInfo(TypedDict):
     name: str
     display_name: str
@@ -229,6 +232,62 @@ class ImageInfo:
     @property
     def dart_tools(self) -> int | None: ...
 
+def write_usb(
+    media: _StrPath,
+    target: _StrPath,
+    *,
+    size: int | None = None,
+    scheme: str = "mbr",
+    label: str = "DART",
+    timestamp: int | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Writes a bootable USB stick (or USB disk image) from a media directory.
+
+    ``target`` is a block device or an existing image file, or, with
+    ``size``, a new image file of that many bytes (removed again if the write
+    fails). ``scheme`` is ``"mbr"`` (one active FAT32 partition, BIOS and
+    UEFI) or ``"gpt"`` (a FAT32 EFI System Partition). A mounted or in-use
+    device, or the running system's disk, raises ``DiskError`` before
+    anything is written. Returns the layout and file-system report.
+    """
+
+def read_disk(disk: _StrPath) -> dict[str, Any]:
+    """Reads a disk's partition table (read-only): the layout firmware would
+    use, plus both GPT copies. Raises ``DiskError`` for an unknown scheme or
+    a GPT whose copies are both unusable."""
+
+def plan_recovery(
+    disk: _StrPath, media: _StrPath, *, size: int | None = None, headroom: int | None = None
+) -> dict[str, Any]:
+    """Plans a recovery partition for ``media`` in ``disk``'s free space
+    without writing: layouts before and after, BitLocker volumes, notes."""
+
+def add_recovery(
+    disk: _StrPath,
+    media: _StrPath,
+    *,
+    size: int | None = None,
+    headroom: int | None = None,
+    label: str = "DART",
+    timestamp: int | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Adds a FAT32 Windows RE partition holding ``media`` in free space;
+    other partitions are never moved, shrunk or written. The partition table
+    is switched last, so an interruption leaves the old table."""
+
+def update_recovery(
+    disk: _StrPath,
+    media: _StrPath,
+    *,
+    timestamp: int | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Replaces the media on ``disk``'s recovery partition in place. Unchanged
+    files are skipped; each file is its old or its new version if the machine
+    stops half way; ``sources/boot.wim`` is replaced last."""
+
 @final
 class RecoveryImage:
     """An opened, inspected WIM file (opened read-only)."""
@@ -282,6 +341,7 @@ __all__ = [
     "InvalidInputError",
     "MediaError",
     "CancelledError",
+    "DiskError",
     "version",
     "tool_flags",
     "tool_info",
@@ -292,6 +352,11 @@ __all__ = [
     "generate_fixture",
     "build_image",
     "build_variants",
+    "write_usb",
+    "read_disk",
+    "plan_recovery",
+    "add_recovery",
+    "update_recovery",
     "RecoveryImage",
     "ImageInfo",
     "MediaSet",

@@ -1,0 +1,30 @@
+//! Deployments: the seed's methods, each returning a report.
+//!
+//! | function | method |
+//! |---|---|
+//! | [`usb::write_usb`] | removable media: a bootable USB stick or USB disk image |
+//! | [`recovery::plan_add_recovery`], [`recovery::add_recovery`] | a dedicated recovery partition on the local disk |
+//! | [`recovery::update_recovery`] | replacing the image on that partition in place |
+
+pub mod recovery;
+pub mod usb;
+
+pub use recovery::{
+    add_recovery, add_recovery_at, plan_add_recovery, plan_add_recovery_at, update_recovery,
+    update_recovery_at, RecoveryReport,
+};
+pub use usb::{plan_usb, write_usb, write_usb_to, UsbOptions, UsbReport};
+
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// A GUID derived from a seed, for deterministic builds.
+pub(crate) fn derived_guid(seed: &[u8], what: &str) -> Uuid {
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(what.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}

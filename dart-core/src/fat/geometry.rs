@@ -1,0 +1,308 @@
+//! FAT32 geometry: choosing a cluster size for a volume, predicting the
+//! layout `fatfs::format_volume` produces, and reading the layout of an
+//! existing volume back from its boot sector.
+
+use crate::disk::BlockDevice;
+use crate::error::{Error, Result};
+
+/// FAT32 needs at least this many clusters (fewer makes it FAT16).
+pub(crate) const MIN_CLUSTERS: u32 = 65_525;
+/// The largest cluster count a FAT32 volume may have.
+pub(crate) const MAX_CLUSTERS: u32 = 0x0FFF_FFF4;
+/// Reserved sectors `fatfs` puts before the first FAT on FAT32.
+pub(crate) const FATFS_RESERVED: u32 = 8;
+/// FAT copies.
+pub(crate) const FATS: u32 = 2;
+/// End-of-chain value written to the FAT.
+pub(crate) const EOC: u32 = 0x0FFF_FFFF;
+/// Mask of the 28 bits of a FAT32 entry that hold the cluster.
+pub(crate) const ENTRY_MASK: u32 = 0x0FFF_FFFF;
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+const GIB: u64 = 1024 * MIB;
+
+/// The cluster size for a volume of `bytes`: the table mkfs.fat and
+/// Windows use (512 B up to 260 MiB, 4 KiB up to 8 GiB, 8 KiB up to
+/// 16 GiB, 16 KiB up to 32 GiB, 32 KiB above), never below a sector.
+pub(crate) fn preferred_cluster_size(bytes: u64, sector_size: u32) -> u32 {
+    let c = if bytes <= 260 * MIB {
+        512
+    } else if bytes <= 8 * GIB {
+        4096
+    } else if bytes <= 16 * GIB {
+        8192
+    } else if bytes <= 32 * GIB {
+        16_384
+    } else {
+        32_768
+    };
+    c.max(sector_size)
+}
+
+/// The layout `fatfs::format_volume` gives a FAT32 volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub bytes_per_sector: u32,
+    pub cluster_size: u32,
+    pub total_sectors: u32,
+    pub fat_sectors: u32,
+    pub clusters: u32,
+}
+
+impl Layout {
+    /// The FAT32 layout for a volume of `bytes` with `sector_size`-byte
+    /// sectors: the preferred cluster size, halved while that leaves fewer
+    /// than [`MIN_CLUSTERS`]. `None` when the volume is too small (or too
+    /// large) for FAT32.
+    pub fn plan(bytes: u64, sector_size: u32) -> Option<Layout> {
+        if !(512..=4096).contains(&sector_size) || !sector_size.is_power_of_two() {
+            return None;
+        }
+        let total = u32::try_from(bytes / u64::from(sector_size)).unwrap_or(u32::MAX);
+        let mut cluster = preferred_cluster_size(bytes, sector_size);
+        loop {
+            let layout = Layout::with_cluster(total, sector_size, cluster)?;
+            if layout.clusters >= MIN_CLUSTERS {
+                return (layout.clusters <= MAX_CLUSTERS).then_some(layout);
+            }
+            if cluster <= sector_size {
+                return None;
+            }
+            cluster /= 2;
+        }
+    }
+
+    /// The layout with a given cluster size, by fatfs's FAT size formula.
+    fn with_cluster(total_sectors: u32, bps: u32, cluster: u32) -> Option<Layout> {
+        let spc = cluster / bps;
+        if total_sectors <= FATFS_RESERVED + 8 || spc == 0 || spc > 128 {
+            return None;
+        }
+        let t0 = u64::from(total_sectors - FATFS_RESERVED);
+        let t1 = t0 + 2 * u64::from(spc);
+        let t2 = u64::from(spc * bps * 8 / 32 + FATS);
+        let fat_sectors = u32::try_from(t1.div_ceil(t2)).ok()?;
+        let data = total_sectors.checked_sub(FATFS_RESERVED + FATS * fat_sectors)?;
+        Some(Layout {
+            bytes_per_sector: bps,
+            cluster_size: cluster,
+            total_sectors,
+            fat_sectors,
+            clusters: data / spc,
+        })
+    }
+}
+
+/// The geometry of an existing FAT32 volume, from its boot sector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub bytes_per_sector: u32,
+    pub sectors_per_cluster: u32,
+    pub reserved_sectors: u32,
+    pub fats: u32,
+    pub fat_sectors: u32,
+    pub total_sectors: u32,
+    pub root_cluster: u32,
+    pub fsinfo_sector: u32,
+    /// Data clusters (numbered 2..clusters+2).
+    pub clusters: u32,
+}
+
+impl Geometry {
+    /// Reads and checks the boot sector; a [`Error::DiskLayout`] naming the
+    /// device when it is not a usable FAT32 volume.
+    pub fn read(dev: &mut dyn BlockDevice) -> Result<Geometry> {
+        let bad = |dev: &dyn BlockDevice, detail: String| Error::DiskLayout {
+            disk: dev.name().to_path_buf(),
+            detail,
+        };
+        if dev.len() < 512 {
+            return Err(bad(
+                dev,
+                "the partition is too small to hold a FAT32 volume".into(),
+            ));
+        }
+        let mut b = [0u8; 512];
+        dev.read_at(0, &mut b)?;
+        let g =
+            Geometry::parse(&b).map_err(|why| bad(dev, format!("not a FAT32 volume: {why}")))?;
+        let needed = u64::from(g.total_sectors) * u64::from(g.bytes_per_sector);
+        if needed > dev.len() {
+            return Err(bad(
+                dev,
+                format!(
+                    "the FAT32 boot sector describes {needed} bytes but the partition holds {}",
+                    dev.len()
+                ),
+            ));
+        }
+        Ok(g)
+    }
+
+    /// Parses the first 512 bytes of a volume.
+    pub fn parse(b: &[u8; 512]) -> std::result::Result<Geometry, String> {
+        let u16_at = |o: usize| u32::from(u16::from_le_bytes([b[o], b[o + 1]]));
+        let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
+        if b[510] != 0x55 || b[511] != 0xAA {
+            return Err("no boot sector signature".into());
+        }
+        let bps = u16_at(11);
+        if !(512..=4096).contains(&bps) || !bps.is_power_of_two() {
+            return Err(format!("bad sector size {bps}"));
+        }
+        let spc = u32::from(b[13]);
+        if spc == 0 || !spc.is_power_of_two() {
+            return Err(format!("bad sectors per cluster {spc}"));
+        }
+        let reserved = u16_at(14);
+        let fats = u32::from(b[16]);
+        if reserved == 0 || fats == 0 {
+            return Err("no reserved sectors or no FAT".into());
+        }
+        if u16_at(17) != 0 || u16_at(22) != 0 {
+            return Err("it is FAT12 or FAT16".into());
+        }
+        let total = if u16_at(19) != 0 {
+            u16_at(19)
+        } else {
+            u32_at(32)
+        };
+        let fat_sectors = u32_at(36);
+        let root_cluster = u32_at(44);
+        let fsinfo = u16_at(48);
+        let meta = u64::from(reserved) + u64::from(fats) * u64::from(fat_sectors);
+        if fat_sectors == 0 || meta >= u64::from(total) {
+            return Err("the FATs do not fit in the volume".into());
+        }
+        let clusters = (total - meta as u32) / spc;
+        if clusters < MIN_CLUSTERS {
+            return Err(format!("{clusters} clusters is FAT12/16, not FAT32"));
+        }
+        if u64::from(fat_sectors) * u64::from(bps) / 4 < u64::from(clusters) + 2 {
+            return Err("the FAT is smaller than the cluster count".into());
+        }
+        if root_cluster < 2 || root_cluster >= clusters + 2 {
+            return Err(format!("bad root directory cluster {root_cluster}"));
+        }
+        Ok(Geometry {
+            bytes_per_sector: bps,
+            sectors_per_cluster: spc,
+            reserved_sectors: reserved,
+            fats,
+            fat_sectors,
+            total_sectors: total,
+            root_cluster,
+            fsinfo_sector: fsinfo,
+            clusters,
+        })
+    }
+
+    /// Bytes per cluster.
+    pub fn cluster_size(&self) -> u32 {
+        self.bytes_per_sector * self.sectors_per_cluster
+    }
+
+    /// Byte offset of FAT copy `i`.
+    pub fn fat_offset(&self, i: u32) -> u64 {
+        u64::from(self.reserved_sectors + i * self.fat_sectors) * u64::from(self.bytes_per_sector)
+    }
+
+    /// Byte offset of cluster `c` (>= 2).
+    pub fn cluster_offset(&self, c: u32) -> u64 {
+        let data = u64::from(self.reserved_sectors + self.fats * self.fat_sectors);
+        (data + u64::from(c - 2) * u64::from(self.sectors_per_cluster))
+            * u64::from(self.bytes_per_sector)
+    }
+
+    /// Whether `c` numbers a data cluster.
+    pub fn is_cluster(&self, c: u32) -> bool {
+        c >= 2 && c < self.clusters + 2
+    }
+
+    /// Byte offset of the FSInfo sector, if the volume has one.
+    pub fn fsinfo_offset(&self) -> Option<u64> {
+        (self.fsinfo_sector != 0
+            && self.fsinfo_sector != 0xFFFF
+            && self.fsinfo_sector < self.reserved_sectors)
+            .then(|| u64::from(self.fsinfo_sector) * u64::from(self.bytes_per_sector))
+    }
+}
+
+/// Rewrites the free-cluster count and next-free hint of the FSInfo sector
+/// (`None` = unknown, 0xFFFFFFFF). Does nothing on a volume without one.
+pub(crate) fn write_fsinfo(
+    dev: &mut dyn BlockDevice,
+    g: &Geometry,
+    free: Option<u32>,
+    next: Option<u32>,
+) -> Result<()> {
+    let Some(off) = g.fsinfo_offset() else {
+        return Ok(());
+    };
+    let mut sector = vec![0u8; g.bytes_per_sector as usize];
+    dev.read_at(off, &mut sector)?;
+    if sector[0..4] != 0x4161_5252u32.to_le_bytes()
+        || sector[484..488] != 0x6141_7272u32.to_le_bytes()
+    {
+        return Ok(());
+    }
+    sector[488..492].copy_from_slice(&free.unwrap_or(u32::MAX).to_le_bytes());
+    sector[492..496].copy_from_slice(&next.unwrap_or(u32::MAX).to_le_bytes());
+    dev.write_at(off, &sector)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_sizes_follow_the_table() {
+        assert_eq!(Layout::plan(64 << 20, 512).unwrap().cluster_size, 512);
+        assert_eq!(Layout::plan(1 << 30, 512).unwrap().cluster_size, 4096);
+        assert_eq!(Layout::plan(12 << 30, 512).unwrap().cluster_size, 8192);
+        assert_eq!(Layout::plan(100 << 30, 512).unwrap().cluster_size, 32768);
+        assert!(Layout::plan(32 << 20, 512).is_none());
+        assert!(Layout::plan(128 << 20, 4096).is_none());
+        assert_eq!(Layout::plan(261 << 20, 512).unwrap().cluster_size, 4096);
+        assert!(Layout::plan(261 << 20, 512).unwrap().clusters >= MIN_CLUSTERS);
+        assert_eq!(Layout::plan(300 << 20, 4096).unwrap().cluster_size, 4096);
+    }
+
+    #[test]
+    fn layout_matches_fatfs() {
+        for (size, sector) in [
+            (34u64 << 20, 512u32),
+            (300 << 20, 4096),
+            (1 << 30, 512),
+            (5 << 30, 4096),
+        ] {
+            let l = Layout::plan(size, sector).unwrap();
+            let mut dev = crate::disk::MemoryDevice::new(0, sector);
+            // Only the boot sector matters: format into a sparse file.
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("v.img");
+            let mut fdev = crate::disk::FileDevice::create(&path, size, sector).unwrap();
+            let opts = fatfs::FormatVolumeOptions::new()
+                .bytes_per_sector(sector as u16)
+                .total_sectors(l.total_sectors)
+                .bytes_per_cluster(l.cluster_size)
+                .fat_type(fatfs::FatType::Fat32);
+            fatfs::format_volume(crate::disk::DeviceIo::new(&mut fdev), opts).unwrap();
+            let g = Geometry::read(&mut fdev).unwrap();
+            assert_eq!(g.clusters, l.clusters, "{size} {sector}");
+            assert_eq!(g.fat_sectors, l.fat_sectors);
+            assert_eq!(g.cluster_size(), l.cluster_size);
+            assert!(Geometry::read(&mut dev).is_err());
+        }
+    }
+
+    #[test]
+    fn garbage_is_not_fat32() {
+        let mut b = [0u8; 512];
+        assert!(Geometry::parse(&b).is_err());
+        b[510] = 0x55;
+        b[511] = 0xAA;
+        assert!(Geometry::parse(&b).unwrap_err().contains("sector size"));
+    }
+}

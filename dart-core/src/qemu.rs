@@ -1,0 +1,162 @@
+//! Proving that media boot: start QEMU with OVMF (UEFI) or SeaBIOS, attach
+//! a disk image, ISO or directory, and watch the serial console for the
+//! fixture's marker line ([`crate::fixture::BOOT_MARKER`]).
+//!
+//! Used by the tests and the demo; needs `qemu-system-x86_64` and, for
+//! UEFI, the `ovmf` package's firmware in `/usr/share/OVMF`.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use dart_core::qemu::{boot, Attach, Firmware};
+//! let check = boot("usb.img".as_ref(), Attach::Disk, Firmware::Uefi, Duration::from_secs(120))?;
+//! assert!(check.marker_seen, "{}", check.console_tail);
+//! # Ok::<(), dart_core::Error>(())
+//! ```
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::fixture::BOOT_MARKER;
+
+/// OVMF code (read-only flash).
+pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+/// OVMF variable store template (copied per boot).
+pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/// How the boot medium is attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Attach {
+    /// A raw disk image on an IDE/AHCI disk (USB stick or hard disk).
+    Disk,
+    /// An ISO on a CD-ROM drive.
+    Cdrom,
+    /// A directory served by QEMU as a FAT drive.
+    FatDir,
+}
+
+/// The firmware to boot with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Firmware {
+    /// OVMF.
+    Uefi,
+    /// QEMU's default SeaBIOS.
+    Bios,
+}
+
+/// The outcome of one boot.
+#[derive(Debug, Clone, Serialize)]
+pub struct BootCheck {
+    /// Whether the marker line appeared on the serial console.
+    pub marker_seen: bool,
+    /// The last 2000 bytes of console output.
+    pub console_tail: String,
+    /// Seconds until the marker (or the time-out).
+    pub seconds: f64,
+}
+
+/// Boots `medium` and waits up to `timeout` for the marker.
+pub fn boot(
+    medium: &Path,
+    attach: Attach,
+    firmware: Firmware,
+    timeout: Duration,
+) -> Result<BootCheck> {
+    if !medium.exists() {
+        return Err(Error::NotFound {
+            what: "boot medium",
+            path: medium.to_path_buf(),
+        });
+    }
+    let scratch = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args([
+        "-machine",
+        "q35",
+        "-m",
+        "512",
+        "-nographic",
+        "-no-reboot",
+        "-net",
+        "none",
+    ]);
+    if firmware == Firmware::Uefi {
+        let vars: PathBuf = scratch.path().join("vars.fd");
+        std::fs::copy(OVMF_VARS, &vars).map_err(|e| Error::read(Path::new(OVMF_VARS), e))?;
+        cmd.arg("-drive")
+            .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+    }
+    let m = medium.display();
+    match attach {
+        Attach::Disk => cmd
+            .arg("-drive")
+            .arg(format!("format=raw,file={m},snapshot=on")),
+        Attach::Cdrom => cmd
+            .arg("-drive")
+            .arg(format!("media=cdrom,readonly=on,file={m}")),
+        Attach::FatDir => cmd.arg("-drive").arg(format!("format=raw,file=fat:rw:{m}")),
+    };
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| Error::Io {
+            action: "starting",
+            path: PathBuf::from("qemu-system-x86_64 (apt: qemu-system-x86)"),
+            source: e,
+            untouched: "nothing was written",
+        })?;
+    let Some(mut stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        return Err(Error::Io {
+            action: "reading the console of",
+            path: PathBuf::from("qemu-system-x86_64"),
+            source: std::io::Error::other("no stdout pipe"),
+            untouched: "nothing was written",
+        });
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut console = Vec::new();
+    let mut seen = false;
+    while started.elapsed() < timeout {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(chunk) => {
+                console.extend_from_slice(&chunk);
+                if String::from_utf8_lossy(&console).contains(BOOT_MARKER) {
+                    seen = true;
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = reader.join();
+    let text = String::from_utf8_lossy(&console).into_owned();
+    let tail_start = text.len().saturating_sub(2000);
+    let tail = text.get(tail_start..).unwrap_or(&text).to_string();
+    Ok(BootCheck {
+        marker_seen: seen,
+        console_tail: tail,
+        seconds,
+    })
+}

@@ -1,0 +1,181 @@
+//! Deployment to disks: USB sticks and images, partition tables, the
+//! recovery partition. Each function converts its arguments, calls one
+//! `dart_core` function and returns its report as JSON.
+
+use std::ffi::{c_char, c_void};
+
+use dart_core::deploy::{self, UsbOptions};
+use dart_core::fat::FatOptions;
+use dart_core::partition::{self, RecoveryOptions, Scheme};
+
+use crate::guard::{arg_str, dart_result, guard, opt_str, out_ptr, put_json};
+use crate::handles::{control_for, dart_progress_fn};
+
+/// "Use the library's default" for a size argument.
+pub const DART_SIZE_DEFAULT: u64 = u64::MAX;
+
+fn size_arg(v: u64) -> Option<u64> {
+    (v != DART_SIZE_DEFAULT).then_some(v)
+}
+
+/// Writes a bootable USB stick from the media directory `media_dir` onto
+/// `target`: a block device or existing image file (`create_size` =
+/// `DART_SIZE_DEFAULT`), or a new image file of `create_size` bytes.
+/// `scheme` is "mbr" (default when NULL) or "gpt"; `label` may be NULL
+/// ("DART"). `progress` may be NULL; returning `false` from it cancels.
+/// `report_json` may be NULL.
+///
+/// A mounted or in-use device, or the running system's disk, is refused
+/// with `DART_ERR_DISK` before anything is written.
+///
+/// # Safety
+/// Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn dart_usb_write(
+    media_dir: *const c_char,
+    target: *const c_char,
+    create_size: u64,
+    scheme: *const c_char,
+    label: *const c_char,
+    progress: dart_progress_fn,
+    user: *mut c_void,
+    report_json: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let (media_dir, target, scheme, label) = unsafe {
+            (
+                arg_str(media_dir, "media_dir")?,
+                arg_str(target, "target")?,
+                opt_str(scheme, "scheme")?,
+                opt_str(label, "label")?,
+            )
+        };
+        let mut opts = UsbOptions::default();
+        if let Some(s) = scheme {
+            opts.scheme = s.parse::<Scheme>()?;
+        }
+        if let Some(l) = label {
+            opts.label = l.to_string();
+        }
+        let report = deploy::write_usb_to(
+            target.as_ref(),
+            size_arg(create_size),
+            media_dir.as_ref(),
+            &opts,
+            &control_for(progress, user),
+        )?;
+        put_json(report_json, &report)
+    })
+}
+
+/// Reads the partition table of a disk or image: `out` receives JSON with
+/// the layout firmware would use and both GPT copies.
+///
+/// # Safety
+/// `disk` is nul-terminated; `out` receives a string to free with `dart_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn dart_disk_read_json(
+    disk: *const c_char,
+    out: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let disk = unsafe { arg_str(disk, "disk") }?;
+        out_ptr(out, "out")?;
+        put_json(out, &partition::read_disk_at(disk.as_ref())?)
+    })
+}
+
+/// Plans a recovery partition for `media_dir` on `disk` without writing:
+/// `out` receives the plan (layout before and after, BitLocker volumes,
+/// notes) as JSON. `size` and `headroom` are bytes or `DART_SIZE_DEFAULT`.
+///
+/// # Safety
+/// Strings are nul-terminated; `out` receives a string to free with `dart_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn dart_recovery_plan_json(
+    disk: *const c_char,
+    media_dir: *const c_char,
+    size: u64,
+    headroom: u64,
+    out: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let (disk, media_dir) =
+            unsafe { (arg_str(disk, "disk")?, arg_str(media_dir, "media_dir")?) };
+        out_ptr(out, "out")?;
+        let opts = RecoveryOptions {
+            size: size_arg(size),
+            headroom: size_arg(headroom),
+        };
+        put_json(
+            out,
+            &deploy::plan_add_recovery_at(disk.as_ref(), media_dir.as_ref(), &opts)?,
+        )
+    })
+}
+
+/// Adds a recovery partition holding `media_dir` to `disk` in free space
+/// (plan as in `dart_recovery_plan_json`, then write). `report_json` may
+/// be NULL.
+///
+/// # Safety
+/// Strings are nul-terminated; `report_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn dart_recovery_add(
+    disk: *const c_char,
+    media_dir: *const c_char,
+    size: u64,
+    headroom: u64,
+    progress: dart_progress_fn,
+    user: *mut c_void,
+    report_json: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let (disk, media_dir) =
+            unsafe { (arg_str(disk, "disk")?, arg_str(media_dir, "media_dir")?) };
+        let opts = RecoveryOptions {
+            size: size_arg(size),
+            headroom: size_arg(headroom),
+        };
+        let report = deploy::add_recovery_at(
+            disk.as_ref(),
+            media_dir.as_ref(),
+            &opts,
+            &FatOptions::default(),
+            &control_for(progress, user),
+        )?;
+        put_json(report_json, &report)
+    })
+}
+
+/// Replaces the media on `disk`'s recovery partition in place with
+/// `media_dir` (unchanged files are skipped; each file is old or new after
+/// a crash). `report_json` may be NULL.
+///
+/// # Safety
+/// Strings are nul-terminated; `report_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn dart_recovery_update(
+    disk: *const c_char,
+    media_dir: *const c_char,
+    progress: dart_progress_fn,
+    user: *mut c_void,
+    report_json: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let (disk, media_dir) =
+            unsafe { (arg_str(disk, "disk")?, arg_str(media_dir, "media_dir")?) };
+        let report = deploy::update_recovery_at(
+            disk.as_ref(),
+            media_dir.as_ref(),
+            &FatOptions::default(),
+            &control_for(progress, user),
+        )?;
+        put_json(report_json, &report)
+    })
+}
