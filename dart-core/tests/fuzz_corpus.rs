@@ -37,3 +37,40 @@ fn site_facts_corpus() {
 fn partition_table_corpus() {
     run_corpus("partition_table", dart_core::partition::fuzz_one);
 }
+
+#[test]
+fn fat_volume_corpus() {
+    run_corpus("fat_volume", dart_core::fat::fuzz_one);
+}
+
+/// A small stable-Rust stand-in for the fuzzer: random byte flips of the
+/// seeds of the two disk parsers must never panic or hang.
+#[test]
+fn mutated_disk_structures_are_handled() {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+    for (target, f) in [
+        (
+            "fat_volume/mkfs-mcopy",
+            dart_core::fat::fuzz_one as fn(&[u8]),
+        ),
+        ("partition_table/gpt", dart_core::partition::fuzz_one),
+        ("partition_table/mbr", dart_core::partition::fuzz_one),
+    ] {
+        let seed = std::fs::read(root.join(target)).unwrap();
+        for _ in 0..150 {
+            let mut data = seed.clone();
+            for _ in 0..1 + next() % 8 {
+                let i = (next() % data.len() as u64) as usize;
+                data[i] = next() as u8;
+            }
+            f(&data);
+        }
+    }
+}

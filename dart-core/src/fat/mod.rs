@@ -38,15 +38,13 @@ mod update;
 mod volume;
 mod writer;
 
-use std::io::Read;
-
 use serde::Serialize;
 
 pub use options::{FatOptions, MAX_LABEL_LEN};
 pub use update::{update_files, UpdateReport};
 pub use writer::{write_volume, FatReport};
 
-use crate::disk::{BlockDevice, DeviceIo};
+use crate::disk::BlockDevice;
 use crate::error::{Error, Result};
 use crate::media::MediaSet;
 
@@ -140,55 +138,42 @@ pub fn is_fat32(dev: &mut dyn BlockDevice) -> bool {
     geometry::Geometry::read(dev).is_ok()
 }
 
-fn open_fs(dev: &mut dyn BlockDevice) -> Result<fatfs::FileSystem<DeviceIo<&mut dyn BlockDevice>>> {
-    let name = dev.name().to_path_buf();
-    geometry::Geometry::read(dev)?;
-    fatfs::FileSystem::new(DeviceIo::new(dev), fatfs::FsOptions::new()).map_err(|e| {
-        Error::DiskLayout {
-            disk: name,
-            detail: format!("the FAT32 volume cannot be read: {e}"),
-        }
-    })
-}
-
-fn fs_error(dev: &std::path::Path, what: &str, e: std::io::Error) -> Error {
-    Error::DiskLayout {
-        disk: dev.to_path_buf(),
-        detail: format!("reading {what} from the FAT32 volume failed: {e}"),
-    }
-}
-
 /// Every file and directory of the FAT volume on `dev`, depth first, in
-/// directory order. Reads only.
+/// directory order. Reads only. Damaged volumes (looping cluster chains or
+/// directories) give an error, never an endless walk.
 pub fn list(dev: &mut dyn BlockDevice) -> Result<Vec<FatEntry>> {
-    let name = dev.name().to_path_buf();
-    let fs = open_fs(dev)?;
+    let geo = geometry::Geometry::read(dev)?;
+    let fat = table::Fat::read(dev, &geo)?;
     let mut out = Vec::new();
-    let mut stack = vec![(String::new(), fs.root_dir())];
-    while let Some((prefix, dir)) = stack.pop() {
+    let mut todo = vec![(String::new(), geo.root_cluster)];
+    let mut dirs = 0usize;
+    while let Some((prefix, cluster)) = todo.pop() {
+        dirs += 1;
+        if dirs > geo.clusters as usize {
+            return Err(Error::DiskLayout {
+                disk: dev.name().to_path_buf(),
+                detail: "the FAT32 directory tree loops; run a file system check".into(),
+            });
+        }
+        let dir = volume::read_dir(dev, &geo, &fat, &prefix, cluster)?;
         let mut subdirs = Vec::new();
-        for entry in dir.iter() {
-            let entry = entry.map_err(|e| fs_error(&name, &format!("directory /{prefix}"), e))?;
-            let file_name = entry.file_name();
-            if file_name == "." || file_name == ".." {
-                continue;
-            }
+        for f in &dir.entries {
             let path = if prefix.is_empty() {
-                file_name
+                f.long.clone()
             } else {
-                format!("{prefix}/{file_name}")
+                format!("{prefix}/{}", f.long)
             };
-            let is_dir = entry.is_dir();
+            let is_dir = f.entry.is_dir();
             out.push(FatEntry {
                 path: path.clone(),
-                size: if is_dir { 0 } else { entry.len() },
+                size: if is_dir { 0 } else { u64::from(f.entry.size) },
                 is_dir,
             });
             if is_dir {
-                subdirs.push((path, entry.to_dir()));
+                subdirs.push((path, f.entry.cluster));
             }
         }
-        stack.extend(subdirs.into_iter().rev());
+        todo.extend(subdirs.into_iter().rev());
     }
     Ok(out)
 }
@@ -197,19 +182,46 @@ pub fn list(dev: &mut dyn BlockDevice) -> Result<Vec<FatEntry>> {
 /// insensitive) on the FAT volume on `dev`. Reads only.
 pub fn read_file(dev: &mut dyn BlockDevice, path: &str) -> Result<Vec<u8>> {
     let name = dev.name().to_path_buf();
-    let fs = open_fs(dev)?;
+    let geo = geometry::Geometry::read(dev)?;
+    let fat = table::Fat::read(dev, &geo)?;
     let clean = path.replace('\\', "/");
-    let clean = clean.trim_start_matches('/');
-    let mut file = fs.root_dir().open_file(clean).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound {
-            what: "file on the FAT volume",
-            path: name.join(clean),
-        },
-        _ => fs_error(&name, clean, e),
-    })?;
-    let mut data = Vec::new();
-    file.read_to_end(&mut data)
-        .map_err(|e| fs_error(&name, clean, e))?;
+    let parts: Vec<&str> = clean.split('/').filter(|p| !p.is_empty()).collect();
+    let missing = || Error::NotFound {
+        what: "file on the FAT volume",
+        path: name.join(&clean),
+    };
+    let mut cluster = geo.root_cluster;
+    let mut found = None;
+    for (i, part) in parts.iter().enumerate() {
+        let dir = volume::read_dir(dev, &geo, &fat, &parts[..i].join("/"), cluster)?;
+        let f = dir.find(part).ok_or_else(missing)?.clone();
+        let last = i + 1 == parts.len();
+        if f.entry.is_dir() == last {
+            return Err(missing());
+        }
+        cluster = f.entry.cluster;
+        found = Some(f);
+    }
+    let f = found.ok_or_else(missing)?;
+    let size = u64::from(f.entry.size);
+    if size == 0 {
+        return Ok(Vec::new());
+    }
+    let chain = fat.chain(f.entry.cluster, &name, &clean)?;
+    let cs = u64::from(geo.cluster_size());
+    if (chain.len() as u64) * cs < size {
+        return Err(volume::layout_error(
+            &name,
+            format!(
+                "{clean} is {size} bytes but its cluster chain holds only {} clusters",
+                chain.len()
+            ),
+        ));
+    }
+    let mut data = vec![0u8; size as usize];
+    for (i, piece) in data.chunks_mut(cs as usize).enumerate() {
+        dev.read_at(geo.cluster_offset(chain[i]), piece)?;
+    }
     Ok(data)
 }
 
@@ -231,5 +243,41 @@ mod tests {
         let media = MediaSet::from_dir(dir.path()).unwrap();
         let big = volume_size_for(&media, 512);
         assert!(big > 3 << 30 && big < (3 << 30) + (16 << 20), "{big}");
+    }
+}
+
+/// Fuzzing entry point (also run over the seed corpus by `cargo test`).
+///
+/// The input is `[boot sector: 512][FSInfo: 512][first FAT sector: 512][root
+/// directory…]`,
+/// placed where the boot sector says on an otherwise empty 40 MiB disk, then
+/// read with [`is_fat32`], [`list`] and [`read_file`], which must return
+/// (never panic or loop).
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let mut disk = crate::disk::MemoryDevice::new(40 << 20, 512);
+    let Some(boot) = data.get(..512) else {
+        return;
+    };
+    let _ = disk.write_at(0, boot);
+    let Ok(geo) = geometry::Geometry::read(&mut disk) else {
+        return;
+    };
+    if let (Some(fsinfo), Some(at)) = (data.get(512..1024), geo.fsinfo_offset()) {
+        let _ = disk.write_at(at, fsinfo);
+    }
+    if let Some(fat) = data.get(1024..1536) {
+        for i in 0..geo.fats.min(2) {
+            let _ = disk.write_at(geo.fat_offset(i), fat);
+        }
+    }
+    if let Some(root) = data.get(1536..) {
+        let _ = disk.write_at(geo.cluster_offset(geo.root_cluster), root);
+    }
+    let _ = is_fat32(&mut disk);
+    if let Ok(entries) = list(&mut disk) {
+        if let Some(f) = entries.iter().find(|e| !e.is_dir && e.size < (1 << 20)) {
+            let _ = read_file(&mut disk, &f.path);
+        }
     }
 }

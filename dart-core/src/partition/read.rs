@@ -123,16 +123,17 @@ pub fn read_disk(dev: &mut dyn BlockDevice) -> Result<DiskState> {
     if backup.0.layout.is_err() && alt != sectors - 1 {
         backup = read_copy(dev, sectors - 1, sectors)?;
     }
-    let layout =
-        match (&primary.0.layout, &backup.0.layout) {
-            (Ok(l), _) | (Err(_), Ok(l)) => l.clone(),
-            (Err(p), Err(b)) => return Err(layout_error(
+    let layout = match (&primary.0.layout, &backup.0.layout) {
+        (Ok(l), _) | (Err(_), Ok(l)) => l.clone(),
+        (Err(p), Err(b)) => {
+            return Err(layout_error(
                 dev,
                 format!(
                     "corrupt GPT: the primary copy is unusable ({p}) and so is the backup ({b})"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let mut layout = layout;
     layout.mbr_signature = mbr.signature;
     Ok(DiskState {
