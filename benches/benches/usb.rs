@@ -15,22 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dart_benches::peak_rss_kib;
 use dart_core::deploy::{write_usb_to, UsbOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::Control;
 
 const MIB: u64 = 1 << 20;
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// A WinPE-shaped media tree with a `boot.wim` of `wim_bytes`.
 fn media(dir: &Path, wim_bytes: u64) -> PathBuf {

@@ -8,21 +8,10 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use dart_benches::{bench_fixture, BASE_BYTES, PAYLOAD_BYTES};
+use dart_benches::{bench_fixture, peak_rss_kib, BASE_BYTES, PAYLOAD_BYTES};
 use dart_core::image::{build_variants, ImageRecipe, ImageVariant};
 use dart_core::progress::Control;
 use dart_core::tools::SupportLevels;
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 fn variants(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");

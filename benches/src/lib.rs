@@ -23,3 +23,15 @@ pub fn bench_fixture(dir: &std::path::Path) -> Fixture {
         Err(e) => panic!("cannot write the benchmark fixture: {e}"),
     }
 }
+
+/// This process's peak resident set size in KiB (`VmHWM`), 0 if unknown.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

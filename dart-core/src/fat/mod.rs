@@ -225,27 +225,6 @@ pub fn read_file(dev: &mut dyn BlockDevice, path: &str) -> Result<Vec<u8>> {
     Ok(data)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn size_estimates_fit_and_are_minimal() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a"), vec![1u8; 5000]).unwrap();
-        let media = MediaSet::from_dir(dir.path()).unwrap();
-        let small = volume_size_for(&media, 512);
-        assert_eq!(small % (1 << 20), 0);
-        assert!(small <= 34 << 20, "{small}");
-        assert!(volume_size_for(&media, 4096) <= 258 << 20);
-        let f = std::fs::File::create(dir.path().join("big")).unwrap();
-        f.set_len(3 << 30).unwrap();
-        let media = MediaSet::from_dir(dir.path()).unwrap();
-        let big = volume_size_for(&media, 512);
-        assert!(big > 3 << 30 && big < (3 << 30) + (16 << 20), "{big}");
-    }
-}
-
 /// Fuzzing entry point (also run over the seed corpus by `cargo test`).
 ///
 /// The input is `[boot sector: 512][FSInfo: 512][first FAT sector: 512][root
@@ -279,5 +258,26 @@ pub fn fuzz_one(data: &[u8]) {
         if let Some(f) = entries.iter().find(|e| !e.is_dir && e.size < (1 << 20)) {
             let _ = read_file(&mut disk, &f.path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn size_estimates_fit_and_are_minimal() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), vec![1u8; 5000]).unwrap();
+        let media = MediaSet::from_dir(dir.path()).unwrap();
+        let small = volume_size_for(&media, 512);
+        assert_eq!(small % (1 << 20), 0);
+        assert!(small <= 34 << 20, "{small}");
+        assert!(volume_size_for(&media, 4096) <= 258 << 20);
+        let f = std::fs::File::create(dir.path().join("big")).unwrap();
+        f.set_len(3 << 30).unwrap();
+        let media = MediaSet::from_dir(dir.path()).unwrap();
+        let big = volume_size_for(&media, 512);
+        assert!(big > 3 << 30 && big < (3 << 30) + (16 << 20), "{big}");
     }
 }
