@@ -341,3 +341,30 @@ fn copy_dir_links(from: &Path, to: &Path) -> Result<()> {
     }
     Ok(())
 }
+/// A stand-in local disk: a new image file of `disk_bytes` with a `scheme`
+/// partition table holding one "Windows" basic-data partition of
+/// `os_bytes` (at 1 MiB) filled with a known pattern, and free space after
+/// it. Returns the OS partition's first byte and length, so a test can hash
+/// it before and after adding a recovery partition.
+pub fn os_disk(
+    path: &Path,
+    scheme: crate::partition::Scheme,
+    disk_bytes: u64,
+    os_bytes: u64,
+) -> Result<(u64, u64)> {
+    use crate::disk::{BlockDevice, FileDevice};
+    use crate::partition::{apply, Layout, PartitionKind};
+    let mut dev = FileDevice::create(path, disk_bytes, 512)?;
+    let mut layout = Layout::new(scheme, disk_bytes, 512);
+    let os = layout.add(PartitionKind::BasicData, os_bytes, "Windows")?;
+    apply(&mut dev, &layout)?;
+    let pattern: Vec<u8> = (0..1u64 << 20).map(|i| (i * 7 % 251) as u8).collect();
+    let mut at = 0;
+    while at < os.size {
+        let n = (os.size - at).min(pattern.len() as u64) as usize;
+        dev.write_at(os.start + at, &pattern[..n])?;
+        at += n as u64;
+    }
+    dev.flush()?;
+    Ok((os.start, os.size))
+}

@@ -13,9 +13,7 @@ use dart_core::deploy::{
 use dart_core::disk::{BlockDevice, FileDevice};
 use dart_core::fat::FatOptions;
 use dart_core::fixture::{generate, FixtureOptions};
-use dart_core::partition::{
-    apply, read_disk_at, Layout, PartitionKind, RecoveryOptions, Scheme, MIB,
-};
+use dart_core::partition::{apply, read_disk_at, PartitionKind, RecoveryOptions, Scheme, MIB};
 use dart_core::progress::Control;
 use dart_core::qemu::{boot, Attach, Firmware};
 use dart_core::ErrorKind;
@@ -170,20 +168,9 @@ fn deterministic_usb_images_are_identical() {
     assert_eq!(sha(&a), sha(&b));
 }
 
-/// A GPT or MBR disk with an "OS" partition full of a known pattern.
+/// A GPT or MBR disk with a 16 MiB "OS" partition full of a known pattern.
 fn os_disk(path: &Path, scheme: Scheme, mib: u64) -> (u64, u64) {
-    let mut dev = FileDevice::create(path, mib * MIB, 512).unwrap();
-    let mut layout = Layout::new(scheme, mib * MIB, 512);
-    let os = layout
-        .add(PartitionKind::BasicData, 16 * MIB, "Windows")
-        .unwrap();
-    apply(&mut dev, &layout).unwrap();
-    let pattern: Vec<u8> = (0..MIB).map(|i| (i * 7 % 251) as u8).collect();
-    for m in 0..16 {
-        dev.write_at(os.start + m * MIB, &pattern).unwrap();
-    }
-    dev.flush().unwrap();
-    (os.start, os.size)
+    dart_core::fixture::os_disk(path, scheme, mib * MIB, 16 * MIB).unwrap()
 }
 
 #[test]

@@ -552,7 +552,8 @@ fn demo(dir: &Path) -> Result<()> {
 
     println!("== 5. recovery partition on a local disk (GPT, an OS partition, free space)");
     let disk = dir.join("disk.img");
-    let os = demo_os_disk(&disk)?;
+    let _ = std::fs::remove_file(&disk);
+    let os = fixture::os_disk(&disk, Scheme::Gpt, 256 << 20, 64 << 20)?;
     let os_hash = hash_part(&disk, os)?;
     let opts = RecoveryOptions {
         size: None,
@@ -619,23 +620,6 @@ fn prove_boot(img: &Path) -> Result<bool> {
         check.seconds
     );
     Ok(true)
-}
-
-/// A 256 MiB GPT disk with a 64 MiB "Windows" partition full of a pattern.
-fn demo_os_disk(path: &Path) -> Result<(u64, u64)> {
-    use dart_core::disk::{BlockDevice, FileDevice};
-    use dart_core::partition::{apply, Layout, PartitionKind};
-    let _ = std::fs::remove_file(path);
-    let mut dev = FileDevice::create(path, 256 << 20, 512)?;
-    let mut layout = Layout::new(Scheme::Gpt, 256 << 20, 512);
-    let os = layout.add(PartitionKind::BasicData, 64 << 20, "Windows")?;
-    apply(&mut dev, &layout)?;
-    let pattern: Vec<u8> = (0..1u32 << 20).map(|i| (i % 251) as u8).collect();
-    for m in 0..64u64 {
-        dev.write_at(os.start + (m << 20), &pattern)?;
-    }
-    dev.flush()?;
-    Ok((os.start, os.size))
 }
 
 fn hash_part(disk: &Path, (start, len): (u64, u64)) -> Result<[u8; 32]> {

@@ -65,8 +65,7 @@ pub fn add_recovery(
     fat_opts: &FatOptions,
     control: &Control,
 ) -> Result<RecoveryReport> {
-    fat::check_media(media)?;
-    fat_opts.label_bytes()?;
+    // The label and the media are checked by write_volume before its first write.
     let state = read_disk(dev)?;
     let unchanged = if plan.resumes_interrupted {
         state.primary.as_ref().and_then(|c| c.layout.as_ref().ok()) == Some(&plan.before)

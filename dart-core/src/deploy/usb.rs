@@ -128,7 +128,6 @@ pub fn write_usb(
         label: opts.label.clone(),
         timestamp: opts.timestamp,
     };
-    fat_opts.label_bytes()?;
     let Some(part) = layout.partitions.first() else {
         return Err(Error::DiskLayout {
             disk: dev.name().to_path_buf(),

@@ -77,47 +77,33 @@ pub trait BlockDevice: Send {
     fn flush(&mut self) -> Result<()>;
 }
 
-impl<D: BlockDevice + ?Sized> BlockDevice for &mut D {
-    fn name(&self) -> &Path {
-        (**self).name()
-    }
-    fn len(&self) -> u64 {
-        (**self).len()
-    }
-    fn sector_size(&self) -> u32 {
-        (**self).sector_size()
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
-        (**self).write_at(offset, buf)
-    }
-    fn flush(&mut self) -> Result<()> {
-        (**self).flush()
-    }
+/// Forwards [`BlockDevice`] through a pointer type (`&mut D`, `Box<D>`).
+macro_rules! forward_block_device {
+    ($($ptr:ty),*) => {$(
+        impl<D: BlockDevice + ?Sized> BlockDevice for $ptr {
+            fn name(&self) -> &Path {
+                (**self).name()
+            }
+            fn len(&self) -> u64 {
+                (**self).len()
+            }
+            fn sector_size(&self) -> u32 {
+                (**self).sector_size()
+            }
+            fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+                (**self).read_at(offset, buf)
+            }
+            fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
+                (**self).write_at(offset, buf)
+            }
+            fn flush(&mut self) -> Result<()> {
+                (**self).flush()
+            }
+        }
+    )*};
 }
 
-impl<D: BlockDevice + ?Sized> BlockDevice for Box<D> {
-    fn name(&self) -> &Path {
-        (**self).name()
-    }
-    fn len(&self) -> u64 {
-        (**self).len()
-    }
-    fn sector_size(&self) -> u32 {
-        (**self).sector_size()
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        (**self).read_at(offset, buf)
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
-        (**self).write_at(offset, buf)
-    }
-    fn flush(&mut self) -> Result<()> {
-        (**self).flush()
-    }
-}
+forward_block_device!(&mut D, Box<D>);
 
 /// Checks that `offset..offset+len` lies inside a device of `size` bytes.
 pub(crate) fn check_range(
