@@ -208,6 +208,16 @@ pub enum Error {
         detail: String,
     },
 
+    /// An ISO image that cannot be used as a source: damaged, truncated, or
+    /// of a kind dart does not read (UDF only).
+    #[error("ISO image {path} cannot be read: {detail}; nothing was written")]
+    BadIso {
+        /// The image file.
+        path: PathBuf,
+        /// What is wrong, in one sentence.
+        detail: String,
+    },
+
     /// A long operation was cancelled by the caller.
     #[error("{operation} was cancelled; {untouched}")]
     Cancelled {
@@ -262,7 +272,7 @@ impl Error {
             | Error::TargetTooSmall { .. }
             | Error::NoFreeSpace { .. }
             | Error::DiskLayout { .. } => ErrorKind::Disk,
-            Error::FileTooLarge { .. } => ErrorKind::Media,
+            Error::FileTooLarge { .. } | Error::BadIso { .. } => ErrorKind::Media,
         }
     }
 

@@ -184,6 +184,35 @@ pub fn build_grub_loader(output: &Path) -> Result<bool> {
     }
 }
 
+/// Debian's isolinux (package `isolinux`) and its `ldlinux.c32` module
+/// (package `syslinux-common`).
+pub const ISOLINUX_FILES: [&str; 2] = [
+    "/usr/lib/ISOLINUX/isolinux.bin",
+    "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+];
+
+/// Adds a BIOS stand-in loader to `media`: Debian's isolinux under
+/// `isolinux/`, configured to print [`BOOT_MARKER`] on the serial port.
+/// Returns the loader's path in the media (`isolinux/isolinux.bin`), or
+/// `Ok(None)` when isolinux is not installed.
+pub fn add_isolinux(media: &Path) -> Result<Option<String>> {
+    if !ISOLINUX_FILES.iter().all(|f| Path::new(f).is_file()) {
+        return Ok(None);
+    }
+    let dir = media.join("isolinux");
+    fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
+    for f in ISOLINUX_FILES {
+        let from = Path::new(f);
+        let to = dir.join(from.file_name().unwrap_or_default());
+        fs::copy(from, &to).map_err(|e| Error::write(&to, e))?;
+    }
+    put(
+        &dir.join("isolinux.cfg"),
+        format!("SERIAL 0 115200\nSAY {BOOT_MARKER}\nPROMPT 0\n").as_bytes(),
+    )?;
+    Ok(Some("isolinux/isolinux.bin".into()))
+}
+
 /// Writes a synthetic WinPE-like media set, payloads and drivers under `dir`.
 pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixture> {
     let dir = dir.as_ref();

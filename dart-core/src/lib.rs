@@ -26,6 +26,7 @@ pub mod error;
 pub mod fat;
 pub mod fixture;
 pub mod image;
+pub mod iso;
 pub mod media;
 pub mod partition;
 pub mod plan;

@@ -5,10 +5,15 @@
 //! Windows file systems are case-insensitive, so lookups are too: a media set
 //! with `EFI/Boot/BOOTX64.EFI` satisfies `efi/boot/bootx64.efi`.
 //!
+//! A media set is read from a directory or from an ISO image
+//! ([`MediaSet::open`] takes either); an ISO is read in place, never
+//! extracted.
+//!
 //! ```no_run
 //! use dart_core::arch::Architecture;
 //! use dart_core::media::{Firmware, MediaSet};
-//! let media = MediaSet::from_dir("media")?;
+//! let media = MediaSet::open("media")?; // or "winpe.iso"
+
 //! media.validate(Architecture::X64, Firmware::Both)?;
 //! println!("{} files, {} bytes", media.files().len(), media.total_bytes());
 //! # Ok::<(), dart_core::Error>(())
@@ -22,7 +27,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::Architecture;
+use crate::disk::FileSource;
 use crate::error::{Error, Result};
+use crate::iso;
 
 /// The firmware a medium must boot on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -89,15 +96,69 @@ pub struct MediaFile {
     pub size: u64,
 }
 
-/// A bootable file tree on disk.
+/// What holds a media set's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    /// A directory tree.
+    Directory,
+    /// An ISO 9660 image, read in place.
+    Iso,
+}
+
+/// A bootable file tree: a directory, or the files inside an ISO image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MediaSet {
     root: PathBuf,
+    kind: MediaKind,
     /// Lower-cased relative path -> file.
     files: BTreeMap<String, MediaFile>,
+    /// For ISO sources: lower-cased relative path -> `(offset, len)`
+    /// ranges of the image.
+    #[serde(skip)]
+    extents: BTreeMap<String, Vec<(u64, u64)>>,
 }
 
 impl MediaSet {
+    /// Opens a media set from a directory or an ISO image file.
+    pub fn open(path: impl AsRef<Path>) -> Result<MediaSet> {
+        let path = path.as_ref();
+        if path.is_file() {
+            MediaSet::from_iso(path)
+        } else {
+            MediaSet::from_dir(path)
+        }
+    }
+
+    /// Reads the file tree of an ISO image (Joliet names when present)
+    /// without extracting it. A UDF-only image is an error naming UDF.
+    pub fn from_iso(path: impl AsRef<Path>) -> Result<MediaSet> {
+        let path = path.as_ref();
+        let contents = iso::read_iso(path)?;
+        let mut files = BTreeMap::new();
+        let mut extents = BTreeMap::new();
+        for f in contents.files {
+            let key = normalise(&f.path);
+            extents.insert(
+                key.clone(),
+                f.extents.iter().map(|e| (e.offset, e.len)).collect(),
+            );
+            files.insert(
+                key,
+                MediaFile {
+                    path: f.path,
+                    size: f.size,
+                },
+            );
+        }
+        Ok(MediaSet {
+            root: path.to_path_buf(),
+            kind: MediaKind::Iso,
+            files,
+            extents,
+        })
+    }
+
     /// Scans a directory. Symbolic links are followed; other special files
     /// are skipped.
     pub fn from_dir(root: impl AsRef<Path>) -> Result<MediaSet> {
@@ -112,13 +173,20 @@ impl MediaSet {
         scan(root, "", &mut files)?;
         Ok(MediaSet {
             root: root.to_path_buf(),
+            kind: MediaKind::Directory,
             files,
+            extents: BTreeMap::new(),
         })
     }
 
-    /// The root directory.
+    /// The root directory, or the ISO image file.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// What holds the files.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
     }
 
     /// Every file, sorted by lower-cased path.
@@ -136,14 +204,62 @@ impl MediaSet {
         self.files.get(&normalise(path))
     }
 
-    /// The on-disk path of a file of the set.
-    pub fn disk_path(&self, file: &MediaFile) -> PathBuf {
-        self.root.join(&file.path)
+    /// The files of the set whose lower-cased path starts with `prefix`
+    /// (`"efi/boot/"`), read from the same source.
+    pub fn subset(&self, prefix: &str) -> MediaSet {
+        let prefix = normalise(prefix);
+        let keep = |key: &String| key.starts_with(&prefix);
+        MediaSet {
+            root: self.root.clone(),
+            kind: self.kind,
+            files: self
+                .files
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, f)| (k.clone(), f.clone()))
+                .collect(),
+            extents: self
+                .extents
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, e)| (k.clone(), e.clone()))
+                .collect(),
+        }
     }
 
-    /// The recovery image (`sources/boot.wim`), if present.
+    /// Where the bytes of a file of the set are read from.
+    pub fn source(&self, file: &MediaFile) -> FileSource {
+        match self.kind {
+            MediaKind::Directory => FileSource::whole(self.root.join(&file.path), file.size),
+            MediaKind::Iso => FileSource::ranges(
+                &self.root,
+                self.extents
+                    .get(&normalise(&file.path))
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+        }
+    }
+
+    /// The modification time of a file in a directory source; `None` for
+    /// ISO sources and when the file system does not say.
+    pub fn modified(&self, file: &MediaFile) -> Option<std::time::SystemTime> {
+        match self.kind {
+            MediaKind::Directory => std::fs::metadata(self.root.join(&file.path))
+                .and_then(|m| m.modified())
+                .ok(),
+            MediaKind::Iso => None,
+        }
+    }
+
+    /// The recovery image (`sources/boot.wim`) as a file on disk: its path
+    /// in a directory source; `None` when absent or inside an ISO (read it
+    /// through [`MediaSet::source`]).
     pub fn boot_wim(&self) -> Option<PathBuf> {
-        self.find(BOOT_WIM).map(|f| self.disk_path(f))
+        match self.kind {
+            MediaKind::Directory => self.find(BOOT_WIM).map(|f| self.root.join(&f.path)),
+            MediaKind::Iso => None,
+        }
     }
 
     /// Architectures that have a UEFI fallback loader in the set.
@@ -190,9 +306,10 @@ impl MediaSet {
     }
 }
 
-/// Assembles a media tree in `out`: every file of `base` (hard-linked when
-/// possible, else copied), with `sources/boot.wim` replaced by `boot_wim`,
-/// the recovery image to deploy. `out` must not exist yet.
+/// Assembles a media tree in `out`: every file of `base`, a directory or an
+/// ISO image (hard-linked when possible, else copied), with
+/// `sources/boot.wim` replaced by `boot_wim`, the recovery image to deploy.
+/// `out` must not exist yet.
 ///
 /// ```no_run
 /// use dart_core::media::assemble;
@@ -201,7 +318,7 @@ impl MediaSet {
 /// # Ok::<(), dart_core::Error>(())
 /// ```
 pub fn assemble(base: &Path, boot_wim: &Path, out: &Path) -> Result<MediaSet> {
-    let set = MediaSet::from_dir(base)?;
+    let set = MediaSet::open(base)?;
     if !boot_wim.is_file() {
         return Err(Error::NotFound {
             what: "recovery image",
@@ -215,23 +332,31 @@ pub fn assemble(base: &Path, boot_wim: &Path, out: &Path) -> Result<MediaSet> {
             "it already exists; choose a new directory",
         ));
     }
-    let mut files: Vec<(PathBuf, PathBuf)> = set
+    let wim_len = std::fs::metadata(boot_wim)
+        .map_err(|e| Error::read(boot_wim, e))?
+        .len();
+    let mut files: Vec<(FileSource, PathBuf)> = set
         .files
         .iter()
         .filter(|(key, _)| key.as_str() != BOOT_WIM)
-        .map(|(_, f)| (set.disk_path(f), out.join(&f.path)))
+        .map(|(_, f)| (set.source(f), out.join(&f.path)))
         .collect();
     let wim_rel = set
         .find(BOOT_WIM)
         .map_or(BOOT_WIM.to_string(), |f| f.path.clone());
-    files.push((boot_wim.to_path_buf(), out.join(wim_rel)));
+    files.push((FileSource::whole(boot_wim, wim_len), out.join(wim_rel)));
     let copied = files.iter().try_for_each(|(from, to)| {
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
         }
-        if std::fs::hard_link(from, to).is_err() {
-            std::fs::copy(from, to).map_err(|e| Error::write(to, e))?;
+        if set.kind == MediaKind::Directory || from.path() == boot_wim {
+            if std::fs::hard_link(from.path(), to).is_ok() {
+                return Ok(());
+            }
         }
+        let mut reader = from.open()?;
+        let mut file = std::fs::File::create(to).map_err(|e| Error::write(to, e))?;
+        std::io::copy(&mut reader, &mut file).map_err(|e| Error::write(to, e))?;
         Ok(())
     });
     if let Err(e) = copied {

@@ -43,8 +43,13 @@ fn fat_volume_corpus() {
     run_corpus("fat_volume", dart_core::fat::fuzz_one);
 }
 
+#[test]
+fn iso_image_corpus() {
+    run_corpus("iso_image", dart_core::iso::read::fuzz_one);
+}
+
 /// A small stable-Rust stand-in for the fuzzer: random byte flips of the
-/// seeds of the two disk parsers must never panic or hang.
+/// seeds of the disk and ISO parsers must never panic or hang.
 #[test]
 fn mutated_disk_structures_are_handled() {
     let mut state = 0x2545_F491_4F6C_DD1Du64;
@@ -62,6 +67,11 @@ fn mutated_disk_structures_are_handled() {
         ),
         ("partition_table/gpt", dart_core::partition::fuzz_one),
         ("partition_table/mbr", dart_core::partition::fuzz_one),
+        (
+            "iso_image/joliet-rr-eltorito",
+            dart_core::iso::read::fuzz_one,
+        ),
+        ("iso_image/multi-extent", dart_core::iso::read::fuzz_one),
     ] {
         let seed = std::fs::read(root.join(target)).unwrap();
         for _ in 0..150 {

@@ -571,7 +571,7 @@ pub unsafe extern "C" fn dart_media_open(
         let dir = unsafe { arg_str(dir, "dir") }?;
         let out = out_ptr(out, "out")?;
         *out = Box::into_raw(Box::new(dart_media {
-            inner: MediaSet::from_dir(dir)?,
+            inner: MediaSet::open(dir)?,
         }));
         Ok(())
     })

@@ -23,7 +23,7 @@ impl MediaSet {
     /// Scans a directory.
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<MediaSet> {
-        let inner = detached(py, None, |_| media::MediaSet::from_dir(&path))?;
+        let inner = detached(py, None, |_| media::MediaSet::open(&path))?;
         Ok(MediaSet { inner })
     }
 

@@ -248,7 +248,7 @@ fn run(cli: Cli) -> Result<()> {
             arch,
             firmware,
         }) => {
-            let media = MediaSet::from_dir(&dir)?;
+            let media = MediaSet::open(&dir)?;
             media.validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
             println!(
                 "{}: {} files, {} bytes; boots {arch} on {firmware}",

@@ -15,16 +15,4 @@ pub use recovery::{
 };
 pub use usb::{plan_usb, write_usb, write_usb_to, UsbOptions, UsbReport};
 
-use sha2::{Digest, Sha256};
-use uuid::Uuid;
 
-/// A GUID derived from a seed, for deterministic builds.
-pub(crate) fn derived_guid(seed: &[u8], what: &str) -> Uuid {
-    let mut h = Sha256::new();
-    h.update(seed);
-    h.update(what.as_bytes());
-    let d = h.finalize();
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    uuid::Builder::from_random_bytes(b).into_uuid()
-}

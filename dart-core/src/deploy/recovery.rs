@@ -139,7 +139,7 @@ pub fn plan_add_recovery_at(
     media_dir: &Path,
     opts: &RecoveryOptions,
 ) -> Result<RecoveryPlan> {
-    let media = MediaSet::from_dir(media_dir)?;
+    let media = MediaSet::open(media_dir)?;
     let mut dev = open_read(disk)?;
     plan_add_recovery(&mut *dev, &media, opts)
 }
@@ -152,7 +152,7 @@ pub fn add_recovery_at(
     fat_opts: &FatOptions,
     control: &Control,
 ) -> Result<RecoveryReport> {
-    let media = MediaSet::from_dir(media_dir)?;
+    let media = MediaSet::open(media_dir)?;
     let mut dev = open_target(disk, &TargetSpec::default())?;
     let plan = plan_add_recovery(&mut *dev, &media, opts)?;
     add_recovery(&mut *dev, &media, &plan, fat_opts, control)
@@ -165,7 +165,7 @@ pub fn update_recovery_at(
     fat_opts: &FatOptions,
     control: &Control,
 ) -> Result<UpdateReport> {
-    let media = MediaSet::from_dir(media_dir)?;
+    let media = MediaSet::open(media_dir)?;
     let mut dev = open_target(disk, &TargetSpec::default())?;
     update_recovery(&mut *dev, &media, fat_opts, control)
 }

@@ -80,10 +80,10 @@ pub fn plan_usb(
     if let Some(ts) = opts.timestamp {
         let seed = [ts.to_le_bytes().as_slice(), opts.label.as_bytes()].concat();
         layout.disk_guid = match opts.scheme {
-            Scheme::Gpt => super::derived_guid(&seed, "disk"),
+            Scheme::Gpt => crate::partition::derived_guid(&seed, "disk"),
             Scheme::Mbr => layout.disk_guid,
         };
-        let sig = super::derived_guid(&seed, "mbr").as_bytes()[..4].to_vec();
+        let sig = crate::partition::derived_guid(&seed, "mbr").as_bytes()[..4].to_vec();
         layout.mbr_signature = u32::from_le_bytes([sig[0], sig[1], sig[2], sig[3]]);
     }
     let content = fat::volume_size_for(media, sector_size);
@@ -108,7 +108,7 @@ pub fn plan_usb(
     if let Some(p) = layout.partitions.first_mut() {
         p.bootable = opts.scheme == Scheme::Mbr;
         if let (Some(ts), Scheme::Gpt) = (opts.timestamp, opts.scheme) {
-            p.guid = super::derived_guid(&ts.to_le_bytes(), "partition");
+            p.guid = crate::partition::derived_guid(&ts.to_le_bytes(), "partition");
         }
     }
     Ok(layout)
@@ -153,7 +153,7 @@ pub fn write_usb_to(
     opts: &UsbOptions,
     control: &Control,
 ) -> Result<UsbReport> {
-    let media = MediaSet::from_dir(media_dir)?;
+    let media = MediaSet::open(media_dir)?;
     // Check what can be checked before a file is created.
     if let Some(len) = create_len {
         plan_usb(&target.display().to_string(), len, 512, &media, opts)?;

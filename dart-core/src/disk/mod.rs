@@ -34,6 +34,8 @@ mod io;
 mod memory;
 mod open;
 mod region;
+mod source;
+pub(crate) mod stream;
 
 pub use aligned::{AlignedBuf, DIRECT_ALIGN};
 pub use file::FileDevice;
@@ -41,6 +43,7 @@ pub use io::DeviceIo;
 pub use memory::MemoryDevice;
 pub use open::{open_read, open_target, TargetSpec};
 pub use region::Region;
+pub use source::{FileSource, SourceReader};
 
 use std::path::Path;
 

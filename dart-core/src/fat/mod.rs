@@ -31,7 +31,6 @@
 mod dirent;
 mod geometry;
 mod options;
-mod stream;
 mod table;
 mod tree;
 mod update;
@@ -56,7 +55,7 @@ pub const MAX_FILE_SIZE: u64 = 0xFFFF_FFFF;
 pub fn check_media(media: &MediaSet) -> Result<()> {
     match media.files().into_iter().find(|f| f.size > MAX_FILE_SIZE) {
         Some(f) => Err(Error::FileTooLarge {
-            file: media.disk_path(f),
+            file: media.root().join(&f.path),
             size: f.size,
             fs: "FAT32",
             limit: MAX_FILE_SIZE,

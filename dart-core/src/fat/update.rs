@@ -36,7 +36,7 @@ use super::dirent::{
 };
 use super::geometry::{write_fsinfo, Geometry};
 use super::options::FatOptions;
-use super::stream::{copy_files, same_content, CancelText, Job, Tally};
+use crate::disk::stream::{copy_files, same_content, CancelText, Job, Tally};
 use super::table::Fat;
 use super::tree::Tree;
 use super::volume::{delete_slots, find_run, layout_error, read_dir, split, Dir, Found, Volume};
@@ -183,7 +183,7 @@ pub fn update_files(
                 let same = u64::from(found.entry.size) == f.size
                     && (f.size == 0 || {
                         let chain = fat.chain(found.entry.cluster, &disk, &f.path)?;
-                        same_content(dev, &fat.runs(&chain), &media.disk_path(f), f.size)?
+                        same_content(dev, &fat.runs(&chain), &media.source(f), f.size)?
                     });
                 if same {
                     unchanged += 1;
@@ -320,9 +320,7 @@ pub fn update_files(
             });
         }
         let f = files[a.file()];
-        let mtime = std::fs::metadata(media.disk_path(f))
-            .and_then(|m| m.modified())
-            .ok();
+        let mtime = media.modified(f);
         let t = opts.file_time(mtime);
         let old = match &a {
             Action::Replace { found, .. } if found.entry.cluster != 0 => {
@@ -339,7 +337,7 @@ pub fn update_files(
             )
         })?;
         let job = Job {
-            source: media.disk_path(f),
+            source: media.source(f),
             name: f.path.clone(),
             size: f.size,
             runs: ctx.fat.runs(&chain),

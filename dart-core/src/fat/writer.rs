@@ -8,7 +8,7 @@ use super::dirent::{
 };
 use super::geometry::{write_fsinfo, Geometry, Layout};
 use super::options::{FatOptions, FatTime};
-use super::stream::{copy_files, CancelText, Job, Tally};
+use crate::disk::stream::{copy_files, CancelText, Job, Tally};
 use super::table::Fat;
 use super::tree::{Kind, Tree};
 use super::{check_media, volume_size_for};
@@ -102,11 +102,7 @@ pub fn write_volume(
     }
     let mtimes: Vec<Option<std::time::SystemTime>> = files
         .iter()
-        .map(|f| {
-            std::fs::metadata(media.disk_path(f))
-                .and_then(|m| m.modified())
-                .ok()
-        })
+        .map(|f| media.modified(f))
         .collect();
     if control.cancel.is_cancelled() {
         return Err(Error::Cancelled {
@@ -161,7 +157,7 @@ pub fn write_volume(
             .ok_or_else(|| full(dev))?;
         first_clusters.push(chain.first().copied().unwrap_or(0));
         jobs.push(Job {
-            source: media.disk_path(f),
+            source: media.source(f),
             name: f.path.clone(),
             size: f.size,
             runs: fat.runs(&chain),

@@ -31,6 +31,18 @@ pub use layout::{human, FreeRegion, Layout, Partition, Scheme, MIB};
 pub use read::{read_disk, read_disk_at, read_layout, DiskState, GptCopy};
 pub use recovery::{plan_recovery, RecoveryOptions, RecoveryPlan};
 
+/// A GUID derived from a seed, for deterministic builds.
+pub(crate) fn derived_guid(seed: &[u8], what: &str) -> uuid::Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(seed);
+    h.update(what.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}
+
 /// Fuzzing entry point (also run over the seed corpus by `cargo test`): any
 /// bytes as a 512-byte-sector disk through the table reader and the
 /// recovery planner, which must not panic and must only report partitions

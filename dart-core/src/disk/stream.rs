@@ -3,12 +3,10 @@
 //! previous ones to the device, each as one large write. Three buffers
 //! circulate, so memory stays at 12 MiB whatever the size of the media.
 
-use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
-use crate::disk::{AlignedBuf, BlockDevice};
+use crate::disk::{AlignedBuf, BlockDevice, FileSource};
 use crate::error::{Error, Result};
 use crate::progress::{Control, Phase};
 
@@ -20,8 +18,8 @@ const BUFFERS: usize = 3;
 /// One file to copy onto the volume.
 #[derive(Debug, Clone)]
 pub(crate) struct Job {
-    /// The source file.
-    pub source: PathBuf,
+    /// The source bytes.
+    pub source: FileSource,
     /// The path shown in progress reports and errors.
     pub name: String,
     /// Bytes to copy.
@@ -157,10 +155,10 @@ fn reader(
         if job.size == 0 {
             continue;
         }
-        let mut file = match File::open(&job.source) {
+        let mut file = match job.source.open() {
             Ok(f) => f,
             Err(e) => {
-                let _ = full_tx.send(Err(Error::read(&job.source, e)));
+                let _ = full_tx.send(Err(e));
                 return;
             }
         };
@@ -177,7 +175,7 @@ fn reader(
                 } else {
                     e
                 };
-                let _ = full_tx.send(Err(Error::read(&job.source, e)));
+                let _ = full_tx.send(Err(Error::read(job.source.path(), e)));
                 return;
             }
             let padded = len.next_multiple_of(cluster as usize).min(buf.len());
@@ -202,10 +200,10 @@ fn reader(
 pub(crate) fn same_content(
     dev: &mut dyn BlockDevice,
     runs: &[(u64, u64)],
-    source: &std::path::Path,
+    source: &FileSource,
     size: u64,
 ) -> Result<bool> {
-    let mut file = File::open(source).map_err(|e| Error::read(source, e))?;
+    let mut file = source.open()?;
     let piece = (size as usize).clamp(1, CHUNK);
     let mut a = AlignedBuf::new(piece);
     let mut b = vec![0u8; piece];
@@ -218,7 +216,7 @@ pub(crate) fn same_content(
             match file.read_exact(&mut b[..n]) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
-                Err(e) => return Err(Error::read(source, e)),
+                Err(e) => return Err(Error::read(source.path(), e)),
             }
             if a[..n] != b[..n] {
                 return Ok(false);
@@ -252,7 +250,7 @@ mod tests {
         std::fs::write(&src, &data).unwrap();
         let mut dev = MemoryDevice::new(16 << 20, 512);
         let job = Job {
-            source: src.clone(),
+            source: FileSource::whole(&src, data.len() as u64),
             name: "f".into(),
             size: data.len() as u64,
             runs: vec![(8 << 20, 4 << 20), (512, (1000u64).next_multiple_of(512))],
@@ -276,9 +274,9 @@ mod tests {
         .unwrap();
         assert_eq!(n, (CHUNK + 1024) as u64);
         assert_eq!(tally.done, data.len() as u64);
-        assert!(same_content(&mut dev, &job.runs, &src, job.size).unwrap());
+        assert!(same_content(&mut dev, &job.runs, &job.source, job.size).unwrap());
         dev.bytes_mut()[600] ^= 1;
-        assert!(!same_content(&mut dev, &job.runs, &src, job.size).unwrap());
+        assert!(!same_content(&mut dev, &job.runs, &job.source, job.size).unwrap());
         let control = Control::default();
         control.cancel.cancel();
         let err = copy_files(&mut dev, &[job], 512, &control, &mut tally, cancel).unwrap_err();

@@ -1,0 +1,6 @@
+//! ISO 9660 / Joliet / Rock Ridge / El Torito parsing on arbitrary bytes
+//! (placed from sector 16 on, after a zeroed system area).
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    dart_core::iso::read::fuzz_one(data);
+});
