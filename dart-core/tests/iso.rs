@@ -140,8 +140,14 @@ fn iso_passes_independent_checks() {
     assert_eq!(loader[64..], original[64..]);
     let mut expected = sources.clone();
     expected.remove("isolinux/isolinux.bin");
-    assert_eq!(back.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
-    assert!(back == expected, "extracted contents differ from the sources");
+    assert_eq!(
+        back.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        back == expected,
+        "extracted contents differ from the sources"
+    );
 
     // dart's reader agrees on the names.
     let ours = read_iso(&iso).unwrap();
@@ -151,7 +157,12 @@ fn iso_passes_independent_checks() {
     // Hybrid: a valid GPT whose ESP is the El Torito FAT image.
     let v = run(Command::new("sgdisk").arg("-v").arg(&iso));
     assert!(v.contains("No problems found"), "{v}");
-    let uefi = report.plan.boot.iter().find(|b| b.platform == "uefi").unwrap();
+    let uefi = report
+        .plan
+        .boot
+        .iter()
+        .find(|b| b.platform == "uefi")
+        .unwrap();
     let esp = format!("{}@@{}", iso.display(), u64::from(uefi.lba) * 2048);
     let dir_listing = run(Command::new("mdir").args(["-/", "-b", "-i", &esp, "::"]));
     assert!(
@@ -200,7 +211,13 @@ fn ovmf_boots_the_iso_as_cdrom_and_the_hybrid_as_disk() {
     let dir = tempfile::tempdir().unwrap();
     let media = media(dir.path());
     let iso = dir.path().join("dart.iso");
-    write_iso(&MediaSet::open(&media).unwrap(), &iso, &opts(true), &Control::default()).unwrap();
+    write_iso(
+        &MediaSet::open(&media).unwrap(),
+        &iso,
+        &opts(true),
+        &Control::default(),
+    )
+    .unwrap();
     boots(&iso, Attach::Cdrom, Firmware::Uefi);
     boots(&iso, Attach::Disk, Firmware::Uefi);
 }
@@ -210,7 +227,13 @@ fn seabios_boots_the_bios_entry() {
     let dir = tempfile::tempdir().unwrap();
     let media = media(dir.path());
     let iso = dir.path().join("dart.iso");
-    write_iso(&MediaSet::open(&media).unwrap(), &iso, &opts(false), &Control::default()).unwrap();
+    write_iso(
+        &MediaSet::open(&media).unwrap(),
+        &iso,
+        &opts(false),
+        &Control::default(),
+    )
+    .unwrap();
     boots(&iso, Attach::Cdrom, Firmware::Bios);
 }
 
@@ -219,11 +242,23 @@ fn an_iso_is_a_media_source() {
     let dir = tempfile::tempdir().unwrap();
     let media = media(dir.path());
     let first = dir.path().join("first.iso");
-    write_iso(&MediaSet::open(&media).unwrap(), &first, &opts(false), &Control::default()).unwrap();
+    write_iso(
+        &MediaSet::open(&media).unwrap(),
+        &first,
+        &opts(false),
+        &Control::default(),
+    )
+    .unwrap();
     let from_iso = MediaSet::open(&first).unwrap();
-    assert_eq!(from_iso.files().len(), MediaSet::open(&media).unwrap().files().len());
+    assert_eq!(
+        from_iso.files().len(),
+        MediaSet::open(&media).unwrap().files().len()
+    );
     from_iso
-        .validate(dart_core::arch::Architecture::X64, dart_core::media::Firmware::Uefi)
+        .validate(
+            dart_core::arch::Architecture::X64,
+            dart_core::media::Firmware::Uefi,
+        )
         .unwrap();
     // ISO to ISO: the same files.
     let second = dir.path().join("second.iso");

@@ -205,6 +205,35 @@ dart_result dart_usb_write(const char *media_dir,
                            char **report_json);
 
 /*
+ Writes a bootable ISO image of `media` (a directory or an ISO image) to
+ the file `output`, replaced only once the new image is complete.
+ `options_json` may be NULL (defaults) or a JSON object with any of
+ `label` (string), `hybrid` (bool: MBR + GPT so the file also boots from
+ USB), `boot_info_table` (bool or null), `bios_loader` (path in the
+ media or null), `timestamp` (Unix seconds for byte-identical output, or
+ null). `progress` may be NULL; returning `false` from it cancels.
+ `report_json` may be NULL; it receives the layout written.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_iso_write(const char *media,
+                           const char *output,
+                           const char *options_json,
+                           dart_progress_fn progress,
+                           void *user,
+                           char **report_json);
+
+/*
+ Reads the file tree and boot entries of an ISO image (read-only): `out`
+ receives JSON. A UDF-only image fails with `DART_ERR_MEDIA` naming UDF.
+
+ # Safety
+ `iso` is nul-terminated; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_iso_read_json(const char *iso, char **out);
+
+/*
  Reads the partition table of a disk or image: `out` receives JSON with
  the layout firmware would use and both GPT copies.
 

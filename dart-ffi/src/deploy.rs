@@ -1,11 +1,12 @@
-//! Deployment to disks: USB sticks and images, partition tables, the
-//! recovery partition. Each function converts its arguments, calls one
+//! Deployment to removable media and disks: USB sticks and images, ISO
+//! images, partition tables, the recovery partition. Each function converts its arguments, calls one
 //! `dart_core` function and returns its report as JSON.
 
 use std::ffi::{c_char, c_void};
 
 use dart_core::deploy::{self, UsbOptions};
 use dart_core::fat::FatOptions;
+use dart_core::iso::{self, IsoOptions};
 use dart_core::partition::{self, RecoveryOptions, Scheme};
 
 use crate::guard::{arg_str, dart_result, guard, opt_str, out_ptr, put_json};
@@ -66,6 +67,75 @@ pub unsafe extern "C" fn dart_usb_write(
             &control_for(progress, user),
         )?;
         put_json(report_json, &report)
+    })
+}
+
+fn iso_options(json: Option<&str>) -> dart_core::Result<IsoOptions> {
+    match json {
+        None => Ok(IsoOptions::default()),
+        Some(j) => serde_json::from_str(j).map_err(|e| dart_core::Error::InvalidSetting {
+            field: "ISO options",
+            value: j.to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Writes a bootable ISO image of `media` (a directory or an ISO image) to
+/// the file `output`, replaced only once the new image is complete.
+/// `options_json` may be NULL (defaults) or a JSON object with any of
+/// `label` (string), `hybrid` (bool: MBR + GPT so the file also boots from
+/// USB), `boot_info_table` (bool or null), `bios_loader` (path in the
+/// media or null), `timestamp` (Unix seconds for byte-identical output, or
+/// null). `progress` may be NULL; returning `false` from it cancels.
+/// `report_json` may be NULL; it receives the layout written.
+///
+/// # Safety
+/// Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn dart_iso_write(
+    media: *const c_char,
+    output: *const c_char,
+    options_json: *const c_char,
+    progress: dart_progress_fn,
+    user: *mut c_void,
+    report_json: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let (media, output, options) = unsafe {
+            (
+                arg_str(media, "media")?,
+                arg_str(output, "output")?,
+                opt_str(options_json, "options_json")?,
+            )
+        };
+        let opts = iso_options(options)?;
+        let report = iso::write_iso_from(
+            media.as_ref(),
+            output.as_ref(),
+            &opts,
+            &control_for(progress, user),
+        )?;
+        put_json(report_json, &report)
+    })
+}
+
+/// Reads the file tree and boot entries of an ISO image (read-only): `out`
+/// receives JSON. A UDF-only image fails with `DART_ERR_MEDIA` naming UDF.
+///
+/// # Safety
+/// `iso` is nul-terminated; `out` receives a string to free with `dart_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn dart_iso_read_json(
+    iso: *const c_char,
+    out: *mut *mut c_char,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let iso = unsafe { arg_str(iso, "iso") }?;
+        out_ptr(out, "out")?;
+        put_json(out, &iso::read_iso(iso.as_ref())?)
     })
 }
 

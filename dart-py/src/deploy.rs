@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use dart_core::deploy::{self, UsbOptions};
 use dart_core::fat::FatOptions;
+use dart_core::iso::{self, IsoOptions};
 use dart_core::partition::{self, RecoveryOptions, Scheme};
 use pyo3::prelude::*;
 
@@ -39,6 +40,72 @@ pub(crate) fn write_usb<'py>(
         deploy::write_usb_to(&target, size, &media, &opts, control)
     })?;
     convert::to_python(py, &report)
+}
+
+fn iso_options(
+    label: &str,
+    hybrid: bool,
+    boot_info_table: Option<bool>,
+    bios_loader: Option<String>,
+    timestamp: Option<u64>,
+) -> IsoOptions {
+    IsoOptions {
+        label: label.to_string(),
+        hybrid,
+        boot_info_table,
+        bios_loader,
+        timestamp,
+    }
+}
+
+/// Writes a bootable ISO image of `media` (a directory or an ISO image) to
+/// `output`, which is replaced only once the new image is complete.
+/// ``hybrid`` adds an MBR and a GPT so the file also boots from a USB stick.
+#[pyfunction]
+#[pyo3(signature = (media, output, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn write_iso<'py>(
+    py: Python<'py>,
+    media: PathBuf,
+    output: PathBuf,
+    label: &str,
+    hybrid: bool,
+    boot_info_table: Option<bool>,
+    bios_loader: Option<String>,
+    timestamp: Option<u64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let opts = iso_options(label, hybrid, boot_info_table, bios_loader, timestamp);
+    let report = run::detached(py, progress, |control| {
+        iso::write_iso_from(&media, &output, &opts, control)
+    })?;
+    convert::to_python(py, &report)
+}
+
+/// Lays out the ISO image of `media` without writing: boot entries, blocks,
+/// files.
+#[pyfunction]
+#[pyo3(signature = (media, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None))]
+pub(crate) fn plan_iso<'py>(
+    py: Python<'py>,
+    media: PathBuf,
+    label: &str,
+    hybrid: bool,
+    boot_info_table: Option<bool>,
+    bios_loader: Option<String>,
+    timestamp: Option<u64>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let opts = iso_options(label, hybrid, boot_info_table, bios_loader, timestamp);
+    let plan = run::detached(py, None, |_| iso::plan_iso_from(&media, &opts))?;
+    convert::to_python(py, &plan)
+}
+
+/// Reads the file tree and El Torito entries of an ISO image (read-only).
+/// A UDF-only image raises ``MediaError`` naming UDF.
+#[pyfunction]
+pub(crate) fn read_iso(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
+    let contents = run::detached(py, None, |_| iso::read_iso(&path))?;
+    convert::to_python(py, &contents)
 }
 
 /// Reads the partition table of a disk or image (read-only): the layout

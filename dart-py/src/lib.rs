@@ -176,6 +176,9 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(image::build_image, m)?)?;
     m.add_function(wrap_pyfunction!(image::build_variants, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::write_usb, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::write_iso, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::plan_iso, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy::read_iso, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::read_disk, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::plan_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::add_recovery, m)?)?;

@@ -20,17 +20,26 @@ pub struct MediaSet {
 
 #[pymethods]
 impl MediaSet {
-    /// Scans a directory.
+    /// Opens a media directory or an ISO image (read in place).
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<MediaSet> {
         let inner = detached(py, None, |_| media::MediaSet::open(&path))?;
         Ok(MediaSet { inner })
     }
 
-    /// The root directory.
+    /// The root directory, or the ISO image file.
     #[getter]
     fn root(&self) -> OsString {
         self.inner.root().as_os_str().to_os_string()
+    }
+
+    /// What holds the files: `"directory"` or `"iso"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.inner.kind() {
+            media::MediaKind::Directory => "directory",
+            media::MediaKind::Iso => "iso",
+        }
     }
 
     /// Every file as `(path relative to the root, size in bytes)`, sorted by
@@ -49,7 +58,8 @@ impl MediaSet {
         self.inner.total_bytes()
     }
 
-    /// The recovery image (`sources/boot.wim`), if present.
+    /// The recovery image (`sources/boot.wim`) as a file on disk; `None`
+    /// when absent or inside an ISO image.
     #[getter]
     fn boot_wim(&self) -> Option<OsString> {
         self.inner.boot_wim().map(PathBuf::into_os_string)

@@ -1,5 +1,5 @@
-//! `dart media usb` and `dart partition ...`: the USB and recovery-partition
-//! methods from the command line.
+//! `dart media usb|iso` and `dart partition ...`: the removable-media and
+//! recovery-partition methods from the command line.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,13 +11,15 @@ use dart_core::deploy::{
     add_recovery_at, plan_add_recovery_at, update_recovery_at, write_usb_to, UsbOptions,
 };
 use dart_core::fat::FatOptions;
+use dart_core::iso::{plan_iso, write_iso, IsoOptions};
+use dart_core::media::MediaSet;
 use dart_core::partition::{human, read_disk_at, RecoveryOptions, Scheme};
 use dart_core::progress::{Control, Phase};
 
 /// `dart media usb` arguments.
 #[derive(Args)]
 pub struct UsbArgs {
-    /// The media directory.
+    /// The media: a directory or an ISO image.
     #[arg(long)]
     media: PathBuf,
     /// Partition scheme: mbr (BIOS and UEFI) or gpt (UEFI).
@@ -40,6 +42,66 @@ pub struct UsbArgs {
     timestamp: Option<u64>,
 }
 
+/// `dart media iso` arguments.
+#[derive(Args)]
+pub struct IsoArgs {
+    /// The media: a directory or an ISO image.
+    #[arg(long)]
+    media: PathBuf,
+    /// The ISO file to write (replaced only when the new image is complete).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// Also boot when written raw to a USB stick (MBR + GPT pointing at the EFI image).
+    #[arg(long)]
+    hybrid: bool,
+    /// Volume label (at most 32 characters).
+    #[arg(long, default_value = "DART")]
+    label: String,
+    /// The BIOS loader in the media (default: boot/etfsboot.com or isolinux.bin).
+    #[arg(long)]
+    bios_loader: Option<String>,
+    /// Patch a boot-info-table into the BIOS loader (default: only for isolinux.bin).
+    #[arg(long)]
+    boot_info_table: Option<bool>,
+    /// Deterministic output: all timestamps and identifiers from this Unix time.
+    #[arg(long)]
+    timestamp: Option<u64>,
+    /// Print the layout and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the layout as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `dart media iso`.
+pub fn media_iso(a: IsoArgs) -> Result<()> {
+    let opts = IsoOptions {
+        label: a.label,
+        hybrid: a.hybrid,
+        boot_info_table: a.boot_info_table,
+        bios_loader: a.bios_loader,
+        timestamp: a.timestamp,
+    };
+    let media = MediaSet::open(&a.media)?;
+    let plan = if a.dry_run {
+        plan_iso(&media, &opts)?
+    } else {
+        write_iso(&media, &a.output, &opts, &disk_progress())?.plan
+    };
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{plan}");
+    }
+    if a.dry_run {
+        println!("dry run: nothing was written");
+    } else {
+        println!("wrote {}", a.output.display());
+    }
+    Ok(())
+}
+
 /// `dart partition ...`.
 #[derive(Subcommand)]
 pub enum PartitionCommand {
@@ -56,7 +118,7 @@ pub enum PartitionCommand {
         /// Disk or disk image.
         #[arg(long)]
         disk: PathBuf,
-        /// The media directory.
+        /// The media: a directory or an ISO image.
         #[arg(long)]
         media: PathBuf,
         /// Partition size (default: media plus headroom), e.g. 600M.
@@ -77,7 +139,7 @@ pub enum PartitionCommand {
         /// Disk or disk image.
         #[arg(long)]
         disk: PathBuf,
-        /// The media directory.
+        /// The media: a directory or an ISO image.
         #[arg(long)]
         media: PathBuf,
     },

@@ -29,10 +29,12 @@ use dart_core::fixture::{self, FixtureOptions};
 use dart_core::image::{
     build_variants, BuildReport, Compression, ImageRecipe, ImageVariant, RecoveryImage,
 };
+use dart_core::iso::{write_iso, IsoOptions};
 use dart_core::media::{Firmware, MediaSet};
 use dart_core::partition::{RecoveryOptions, Scheme};
 use dart_core::plan::{self, Infrastructure, SiteFacts, Staff};
 use dart_core::progress::{Control, Phase};
+use dart_core::qemu::{Attach, Firmware as QemuFirmware};
 use dart_core::tools::{SupportLevels, Tools};
 
 #[derive(Parser)]
@@ -162,7 +164,7 @@ struct BuildArgs {
 enum MediaCommand {
     /// Check that a media tree can boot.
     Check {
-        /// The media directory.
+        /// The media: a directory or an ISO image.
         dir: PathBuf,
         /// Architecture: x86, x64, arm64.
         #[arg(long, default_value = "x64")]
@@ -173,6 +175,8 @@ enum MediaCommand {
     },
     /// Write a bootable USB stick or USB disk image.
     Usb(disk_cmds::UsbArgs),
+    /// Write a bootable ISO image for CD/DVD (optionally hybrid for USB).
+    Iso(disk_cmds::IsoArgs),
 }
 
 #[derive(Args)]
@@ -259,6 +263,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Media(MediaCommand::Usb(args)) => disk_cmds::media_usb(args),
+        Command::Media(MediaCommand::Iso(args)) => disk_cmds::media_iso(args),
         Command::Partition(cmd) => disk_cmds::partition(cmd),
         Command::Plan(args) => plan_cmd(args),
         Command::Fixture {
@@ -483,7 +488,7 @@ fn demo(dir: &Path) -> Result<()> {
         }
     );
     image_info(&fx.base_wim, false)?;
-    MediaSet::from_dir(&fx.media)?.validate(Architecture::X64, Firmware::Both)?;
+    MediaSet::open(&fx.media)?.validate(Architecture::X64, Firmware::Both)?;
     println!("   media boots x64 on BIOS and UEFI (all boot files present)");
 
     println!("== 2. three support levels in one pass");
@@ -547,10 +552,44 @@ fn demo(dir: &Path) -> Result<()> {
             img.display(),
             r.fat.files
         );
-        booted.push(prove_boot(&img)?);
+        booted.push(prove_boot(&img, Attach::Disk, QemuFirmware::Uefi)?);
     }
 
-    println!("== 5. recovery partition on a local disk (GPT, an OS partition, free space)");
+    println!("== 5. removable media: a hybrid ISO for CD/DVD that also boots from USB");
+    // A BIOS stand-in loader (isolinux printing the marker), when installed.
+    let bios_loader = fixture::add_isolinux(&deploy_media)?;
+    let iso = dir.join("dart.iso");
+    let iso_opts = IsoOptions {
+        label: "DaRT10".into(),
+        hybrid: true,
+        bios_loader: bios_loader.clone(),
+        ..IsoOptions::default()
+    };
+    let r = write_iso(
+        &MediaSet::open(&deploy_media)?,
+        &iso,
+        &iso_opts,
+        &disk_cmds::disk_progress(),
+    )?;
+    print!("{}", r.plan);
+    println!("   wrote {}", iso.display());
+    booted.push(prove_boot(&iso, Attach::Cdrom, QemuFirmware::Uefi)?);
+    booted.push(prove_boot(&iso, Attach::Disk, QemuFirmware::Uefi)?);
+    if bios_loader.is_some() {
+        booted.push(prove_boot(&iso, Attach::Cdrom, QemuFirmware::Bios)?);
+    } else {
+        println!(
+            "   BIOS boot check skipped: isolinux is not installed (apt: isolinux syslinux-common)"
+        );
+    }
+    let from_iso = MediaSet::open(&iso)?;
+    println!(
+        "   the ISO serves as media again: {} files, {} bytes",
+        from_iso.files().len(),
+        from_iso.total_bytes()
+    );
+
+    println!("== 6. recovery partition on a local disk (GPT, an OS partition, free space)");
     let disk = dir.join("disk.img");
     let _ = std::fs::remove_file(&disk);
     let os = fixture::os_disk(&disk, Scheme::Gpt, 256 << 20, 64 << 20)?;
@@ -567,7 +606,7 @@ fn demo(dir: &Path) -> Result<()> {
         &disk_cmds::disk_progress(),
     )?;
     print!("{}", rep.plan);
-    booted.push(prove_boot(&disk)?);
+    booted.push(prove_boot(&disk, Attach::Disk, QemuFirmware::Uefi)?);
     let upd = update_recovery_at(
         &disk,
         &deploy_media,
@@ -584,37 +623,39 @@ fn demo(dir: &Path) -> Result<()> {
     println!("   the OS partition's bytes are unchanged (SHA-256 before = after)");
 
     println!(
-        "== demo finished: images in {}, USB images and disk in {}",
+        "== demo finished: images in {}, USB images, ISO and disk in {}",
         images.display(),
         dir.display()
     );
     if booted.iter().all(|b| *b) {
-        println!("   every deployment booted under QEMU + OVMF (DART-BOOT-OK)");
+        println!("   every deployment booted under QEMU (DART-BOOT-OK)");
     }
     Ok(())
 }
 
-/// Boots an image under QEMU + OVMF when they are installed.
-fn prove_boot(img: &Path) -> Result<bool> {
-    if !Path::new(dart_core::qemu::OVMF_CODE).exists() {
+/// Boots an image under QEMU (with OVMF for UEFI) when they are installed.
+fn prove_boot(img: &Path, attach: Attach, firmware: QemuFirmware) -> Result<bool> {
+    if firmware == QemuFirmware::Uefi && !Path::new(dart_core::qemu::OVMF_CODE).exists() {
         println!("   boot check skipped: OVMF is not installed (apt: ovmf qemu-system-x86)");
         return Ok(false);
     }
-    let check = dart_core::qemu::boot(
-        img,
-        dart_core::qemu::Attach::Disk,
-        dart_core::qemu::Firmware::Uefi,
-        std::time::Duration::from_secs(180),
-    )?;
+    let check = dart_core::qemu::boot(img, attach, firmware, std::time::Duration::from_secs(180))?;
+    let how = format!(
+        "QEMU + {} ({attach:?})",
+        match firmware {
+            QemuFirmware::Uefi => "OVMF",
+            QemuFirmware::Bios => "SeaBIOS",
+        }
+    );
     if !check.marker_seen {
         bail!(
-            "{} did not boot under QEMU + OVMF:\n{}",
+            "{} did not boot under {how}:\n{}",
             img.display(),
             check.console_tail
         );
     }
     println!(
-        "   QEMU + OVMF booted {}: {} after {:.1}s",
+        "   {how} booted {}: {} after {:.1}s",
         img.display(),
         dart_core::fixture::BOOT_MARKER,
         check.seconds

@@ -14,5 +14,3 @@ pub use recovery::{
     update_recovery_at, RecoveryReport,
 };
 pub use usb::{plan_usb, write_usb, write_usb_to, UsbOptions, UsbReport};
-
-

@@ -106,7 +106,9 @@ impl Read for SourceReader {
             self.file.seek(SeekFrom::Start(offset))?;
             self.left = len;
         }
-        let want = buf.len().min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
         let n = self.file.read(&mut buf[..want])?;
         if n == 0 && want > 0 {
             return Err(std::io::Error::new(

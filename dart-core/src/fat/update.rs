@@ -36,10 +36,10 @@ use super::dirent::{
 };
 use super::geometry::{write_fsinfo, Geometry};
 use super::options::FatOptions;
-use crate::disk::stream::{copy_files, same_content, CancelText, Job, Tally};
 use super::table::Fat;
 use super::tree::Tree;
 use super::volume::{delete_slots, find_run, layout_error, read_dir, split, Dir, Found, Volume};
+use crate::disk::stream::{copy_files, same_content, CancelText, Job, Tally};
 use crate::disk::BlockDevice;
 use crate::error::{Error, Result};
 use crate::media::{MediaSet, BOOT_WIM};

@@ -8,10 +8,10 @@ use super::dirent::{
 };
 use super::geometry::{write_fsinfo, Geometry, Layout};
 use super::options::{FatOptions, FatTime};
-use crate::disk::stream::{copy_files, CancelText, Job, Tally};
 use super::table::Fat;
 use super::tree::{Kind, Tree};
 use super::{check_media, volume_size_for};
+use crate::disk::stream::{copy_files, CancelText, Job, Tally};
 use crate::disk::{BlockDevice, DeviceIo};
 use crate::error::{Error, Result};
 use crate::media::MediaSet;
@@ -100,10 +100,8 @@ pub fn write_volume(
     {
         return Err(too_small(dev));
     }
-    let mtimes: Vec<Option<std::time::SystemTime>> = files
-        .iter()
-        .map(|f| media.modified(f))
-        .collect();
+    let mtimes: Vec<Option<std::time::SystemTime>> =
+        files.iter().map(|f| media.modified(f)).collect();
     if control.cancel.is_cancelled() {
         return Err(Error::Cancelled {
             operation: CANCEL.operation,

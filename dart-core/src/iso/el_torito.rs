@@ -51,7 +51,7 @@ fn entry(image: &BootImage) -> [u8; 32] {
     let mut e = [0u8; 32];
     e[0] = 0x88; // bootable
     e[1] = 0; // no emulation
-    // Load segment 0 means the traditional 0x7C0.
+              // Load segment 0 means the traditional 0x7C0.
     e[6..8].copy_from_slice(&image.sectors.to_le_bytes());
     e[8..12].copy_from_slice(&image.lba.to_le_bytes());
     e
@@ -71,9 +71,9 @@ pub fn catalog(images: &[BootImage]) -> [u8; BLOCK as usize] {
     c[4..4 + id.len()].copy_from_slice(id);
     c[30] = 0x55;
     c[31] = 0xAA;
-    let sum = c[..32]
-        .chunks_exact(2)
-        .fold(0u16, |s, w| s.wrapping_add(u16::from_le_bytes([w[0], w[1]])));
+    let sum = c[..32].chunks_exact(2).fold(0u16, |s, w| {
+        s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+    });
     c[28..30].copy_from_slice(&0u16.wrapping_sub(sum).to_le_bytes());
     c[32..64].copy_from_slice(&entry(first));
     let rest = &images[1..];
@@ -125,9 +125,9 @@ mod tests {
             },
             BootImage::uefi(50, 70_000 * 512),
         ]);
-        let sum = c[..32]
-            .chunks_exact(2)
-            .fold(0u16, |s, w| s.wrapping_add(u16::from_le_bytes([w[0], w[1]])));
+        let sum = c[..32].chunks_exact(2).fold(0u16, |s, w| {
+            s.wrapping_add(u16::from_le_bytes([w[0], w[1]]))
+        });
         assert_eq!(sum, 0);
         assert_eq!((c[30], c[31]), (0x55, 0xAA));
         assert_eq!(c[32], 0x88);
@@ -144,9 +144,9 @@ mod tests {
         assert_eq!(&img[8..12], &16u32.to_le_bytes());
         assert_eq!(&img[12..16], &33u32.to_le_bytes());
         assert_eq!(&img[16..20], &2048u32.to_le_bytes());
-        let sum = img[64..]
-            .chunks(4)
-            .fold(0u32, |s, w| s.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+        let sum = img[64..].chunks(4).fold(0u32, |s, w| {
+            s.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        });
         assert_eq!(&img[20..24], &sum.to_le_bytes());
     }
 }

@@ -41,7 +41,12 @@ pub fn tables(image_bytes: u64, efi_offset: u64, efi_bytes: u64, seed: &[u8]) ->
     let count = efi_bytes.div_ceil(SECTOR).max(1);
     let mut mbr = Mbr::protective(first, vec![0; 440], {
         let g = crate::partition::derived_guid(seed, "mbr");
-        u32::from_le_bytes([g.as_bytes()[0], g.as_bytes()[1], g.as_bytes()[2], g.as_bytes()[3]])
+        u32::from_le_bytes([
+            g.as_bytes()[0],
+            g.as_bytes()[1],
+            g.as_bytes()[2],
+            g.as_bytes()[3],
+        ])
     });
     mbr.entries[1] = MbrEntry {
         bootable: true,
@@ -86,8 +91,8 @@ pub fn tables(image_bytes: u64, efi_offset: u64, efi_bytes: u64, seed: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::disk::MemoryDevice;
     use crate::disk::BlockDevice;
+    use crate::disk::MemoryDevice;
 
     #[test]
     fn tables_read_back_as_a_gpt_disk() {

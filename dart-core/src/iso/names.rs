@@ -163,14 +163,25 @@ mod tests {
                 ("a-b c.json", false),
                 (".hidden", false),
             ]),
-            ["BOOTMGR.;1", "BOOT.SDI;1", "MICROSOF", "ETFSBOOT.COM;1", "A_B_C.JSO;1", "_HIDDEN.;1"]
+            [
+                "BOOTMGR.;1",
+                "BOOT.SDI;1",
+                "MICROSOF",
+                "ETFSBOOT.COM;1",
+                "A_B_C.JSO;1",
+                "_HIDDEN.;1"
+            ]
         );
     }
 
     #[test]
     fn clashes_get_numbers() {
         assert_eq!(
-            iso(&[("longname1.txt", false), ("longname2.txt", false), ("LONGNAME1.TXT", false)]),
+            iso(&[
+                ("longname1.txt", false),
+                ("longname2.txt", false),
+                ("LONGNAME1.TXT", false)
+            ]),
             ["LONGNAME.TXT;1", "LONGNA~1.TXT;1", "LONGNA~2.TXT;1"]
         );
         let j = name_entries(&[("A", false), ("a", false)]);
@@ -183,7 +194,10 @@ mod tests {
         let e = &name_entries(&[("Grüße.txt", false)])[0];
         assert_eq!(&e.joliet[..6], &[0, b'G', 0, b'r', 0, 0xFC]);
         let long = "x".repeat(100);
-        assert_eq!(name_entries(&[(&long, false)])[0].joliet.len(), 2 * JOLIET_MAX);
+        assert_eq!(
+            name_entries(&[(&long, false)])[0].joliet.len(),
+            2 * JOLIET_MAX
+        );
     }
 
     #[test]

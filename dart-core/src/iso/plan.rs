@@ -54,6 +54,7 @@ pub const MAX_LABEL: usize = 32;
 /// assert!(opts.boot_info_table.is_none()); // decided by the loader's name
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct IsoOptions {
     /// Volume label: at most 32 characters. The ISO 9660 label is its
     /// upper-case d-character form, the Joliet label its first 16
@@ -287,7 +288,9 @@ pub(crate) fn plan_with(media: &MediaSet, opts: &IsoOptions, max_extent: u64) ->
         });
     }
     let built_efi_bytes = match &efi {
-        Some(EfiImage::Built { .. }) => crate::fat::volume_size_for(&media.subset(EFI_BOOT_DIR), 512),
+        Some(EfiImage::Built { .. }) => {
+            crate::fat::volume_size_for(&media.subset(EFI_BOOT_DIR), 512)
+        }
         _ => 0,
     };
 

@@ -8,10 +8,16 @@
 //! byte ranges ([`Extent`]s) that hold the file's data, so a caller reads a
 //! file by seeking the image itself.
 //!
-//! Every structure read from the image is checked before it is used: sizes,
-//! counts, depth and path lengths are bounded, every extent must lie inside
-//! the image, and a directory that points back at one already read is
-//! refused. Damaged or unsupported images give [`Error::BadIso`].
+//! Hidden files are listed like any other; associated files (flag 0x04) are
+//! skipped, and so are Rock Ridge symbolic links, devices, FIFOs and sockets.
+//!
+//! Every structure read from the image is checked before it is used: a
+//! directory extent may be at most 64 MiB, an image may list at most
+//! 1,000,000 entries nested at most 64 deep, a path may be at most 4096
+//! bytes, every extent must lie inside the image (the image may be shorter
+//! than its recorded volume size as long as it holds every extent used), and
+//! a directory that points back at one already read is refused. Damaged or
+//! unsupported images give [`Error::BadIso`].
 
 use std::collections::HashSet;
 use std::fs::File;

@@ -61,7 +61,15 @@ impl Timestamp {
     /// (clamped to 0..=255), month, day, hour, minute, second, UTC offset 0.
     pub fn record_bytes(&self) -> [u8; 7] {
         let y = (self.year - 1900).clamp(0, 255) as u8;
-        [y, self.month, self.day, self.hour, self.minute, self.second, 0]
+        [
+            y,
+            self.month,
+            self.day,
+            self.hour,
+            self.minute,
+            self.second,
+            0,
+        ]
     }
 
     /// The 17-byte form of volume descriptors (8.4.26.1):
@@ -157,8 +165,14 @@ mod tests {
         let t = Timestamp::from_unix(1_700_000_000); // 2023-11-14 22:13:20
         assert_eq!(t.record_bytes(), [123, 11, 14, 22, 13, 20, 0]);
         assert_eq!(&t.volume_bytes()[..16], b"2023111422132000");
-        assert_eq!(Timestamp::from_unix(0).record_bytes(), [70, 1, 1, 0, 0, 0, 0]);
-        assert_eq!(&Timestamp::from_unix(951_782_400).volume_bytes()[..8], b"20000229");
+        assert_eq!(
+            Timestamp::from_unix(0).record_bytes(),
+            [70, 1, 1, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            &Timestamp::from_unix(951_782_400).volume_bytes()[..8],
+            b"20000229"
+        );
     }
 
     #[test]

@@ -65,7 +65,13 @@ pub fn descriptor(info: &VolumeInfo, h: &Hierarchy, joliet: bool) -> [u8; BLOCK 
     d[0] = if joliet { 2 } else { 1 };
     d[1..6].copy_from_slice(b"CD001");
     d[6] = 1;
-    let text = |s: &str| if joliet { ucs2(s) } else { s.as_bytes().to_vec() };
+    let text = |s: &str| {
+        if joliet {
+            ucs2(s)
+        } else {
+            s.as_bytes().to_vec()
+        }
+    };
     put_text(&mut d, 8, 32, b"", joliet);
     let label = if joliet {
         ucs2(&info.label.chars().take(16).collect::<String>())

@@ -189,6 +189,11 @@ pub fn write_iso(
     result
 }
 
+/// [`plan_iso`] of the media directory or ISO image at `media`.
+pub fn plan_iso_from(media: &Path, opts: &IsoOptions) -> Result<IsoPlan> {
+    plan_iso(&MediaSet::open(media)?, opts)
+}
+
 /// [`write_iso`] from a media directory or ISO image at `media`.
 pub fn write_iso_from(
     media: &Path,

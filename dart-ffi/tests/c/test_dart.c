@@ -172,6 +172,29 @@ int main(void) {
     CHECK(strstr(dart_last_error_message(), "tiny.img") != NULL && !exists(path));
     CHECK(dart_usb_write(media_dir, usb, DART_SIZE_DEFAULT, "apm", NULL, NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
     CHECK(dart_usb_write(media_dir, usb, DART_SIZE_DEFAULT, NULL, NULL, cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
+    /* ISO image: written, checked by xorriso, read back, used as media. */
+    char iso[512];
+    snprintf(iso, sizeof iso, "%s/dart.iso", dir);
+    progress_calls = 0;
+    char *iso_report = NULL;
+    CHECK(dart_iso_write(media_dir, iso, "{\"hybrid\": true, \"label\": \"RESCUE\", \"timestamp\": 1700000000}",
+                         count_progress, &progress_calls, &iso_report) == DART_OK);
+    CHECK(iso_report != NULL && strstr(iso_report, "\"uefi\"") != NULL && strstr(iso_report, "\"bios\"") != NULL);
+    CHECK(progress_calls > 0);
+    dart_string_free(iso_report);
+    snprintf(cmd, sizeof cmd, "xorriso -indev '%s' -report_el_torito plain 2>&1 | grep -q UEFI", iso);
+    CHECK(system(cmd) == 0);
+    char *listing = NULL;
+    CHECK(dart_iso_read_json(iso, &listing) == DART_OK && strstr(listing, "efi/boot/bootx64.efi") != NULL);
+    dart_string_free(listing);
+    listing = NULL;
+    CHECK(dart_iso_read_json(usb, &listing) == DART_ERR_MEDIA && listing == NULL);
+    CHECK(strstr(dart_last_error_message(), "usb.img") != NULL);
+    snprintf(path, sizeof path, "%s/again.iso", dir);
+    CHECK(dart_iso_write(iso, path, NULL, NULL, NULL, NULL) == DART_OK && exists(path));
+    CHECK(dart_iso_write(media_dir, path, "{\"hybrid\": \"yes\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_iso_write(media_dir, path, "{\"label\": \"0123456789012345678901234567890123\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "volume label") != NULL);
     /* A disk with an OS partition: sfdisk makes the GPT. */
     snprintf(cmd, sizeof cmd,
              "truncate -s 96M '%s' && printf 'label: gpt\\nstart=2048, size=32768\\n' | sfdisk -q '%s'",

@@ -7,6 +7,9 @@ binding of the Rust library ``dart-core``:
   compose recovery images carrying a chosen set of ``Tools``;
 * ``MediaSet`` checks that a file tree can boot;
 * ``plan`` ranks the three deployment methods for a site;
+* ``write_iso`` writes a bootable ISO image for CD/DVD (hybrid: also for
+  USB), ``plan_iso`` lays one out, ``read_iso`` lists an existing ISO
+  (any ``media`` argument may be a directory or an ISO image);
 * ``write_usb`` writes a bootable USB stick or image; ``read_disk``,
   ``plan_recovery``, ``add_recovery`` and ``update_recovery`` manage the
   recovery partition on a local disk;
@@ -40,14 +43,17 @@ from dart._dart import (
     generate_fixture,
     parse_tools,
     plan,
+    plan_iso,
     plan_recovery,
     read_disk,
+    read_iso,
     support_level,
     support_levels,
     tool_flags,
     tool_info,
     update_recovery,
     version,
+    write_iso,
     write_usb,
 )
 
@@ -80,13 +86,16 @@ __all__ = [
     "generate_fixture",
     "parse_tools",
     "plan",
+    "plan_iso",
     "plan_recovery",
     "read_disk",
+    "read_iso",
     "support_level",
     "support_levels",
     "tool_flags",
     "tool_info",
     "update_recovery",
     "version",
+    "write_iso",
     "write_usb",
 ]

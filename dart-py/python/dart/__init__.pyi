@@ -26,6 +26,9 @@ from dart._dart import add_recovery as add_recovery
 from dart._dart import plan_recovery as plan_recovery
 from dart._dart import read_disk as read_disk
 from dart._dart import update_recovery as update_recovery
+from dart._dart import plan_iso as plan_iso
+from dart._dart import read_iso as read_iso
+from dart._dart import write_iso as write_iso
 from dart._dart import write_usb as write_usb
 
 __version__: str
@@ -69,13 +72,16 @@ __all__ = [
     "generate_fixture",
     "parse_tools",
     "plan",
+    "plan_iso",
     "plan_recovery",
     "read_disk",
+    "read_iso",
     "support_level",
     "support_levels",
     "tool_flags",
     "tool_info",
     "update_recovery",
     "version",
+    "write_iso",
     "write_usb",
 ]

@@ -252,6 +252,45 @@ def write_usb(
     anything is written. Returns the layout and file-system report.
     """
 
+def write_iso(
+    media: _StrPath,
+    output: _StrPath,
+    *,
+    label: str = "DART",
+    hybrid: bool = False,
+    boot_info_table: bool | None = None,
+    bios_loader: str | None = None,
+    timestamp: int | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Writes a bootable ISO 9660 + Joliet image of ``media`` (a directory or
+    an ISO image) to ``output``, replaced only once the new image is complete.
+
+    El Torito entries: BIOS (``boot/etfsboot.com`` or isolinux, or
+    ``bios_loader``; ``boot_info_table`` defaults to on for isolinux only)
+    and UEFI (``efi/microsoft/boot/efisys.bin``, or a FAT image built from
+    ``efi/boot/``). ``hybrid`` adds an MBR and a GPT so the same file boots
+    when written raw to a USB stick. A fixed ``timestamp`` gives
+    byte-identical output. Returns the layout written.
+    """
+
+def plan_iso(
+    media: _StrPath,
+    *,
+    label: str = "DART",
+    hybrid: bool = False,
+    boot_info_table: bool | None = None,
+    bios_loader: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """Lays out the ISO image of ``media`` without writing anything: boot
+    entries with their blocks, size, files."""
+
+def read_iso(path: _StrPath) -> dict[str, Any]:
+    """Reads an ISO image's file tree (Joliet, Rock Ridge or ISO 9660 names)
+    and El Torito entries, read-only. A UDF-only image raises ``MediaError``
+    naming UDF."""
+
 def read_disk(disk: _StrPath) -> dict[str, Any]:
     """Reads a disk's partition table (read-only): the layout firmware would
     use, plus both GPT copies. Raises ``DiskError`` for an unknown scheme or
@@ -319,11 +358,13 @@ class RecoveryImage:
 
 @final
 class MediaSet:
-    """A bootable file tree on disk."""
+    """A bootable file tree: a directory, or an ISO image read in place."""
 
     def __new__(cls, path: _StrPath) -> MediaSet: ...
     @property
     def root(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
     def files(self) -> list[tuple[str, int]]: ...
     @property
     def total_bytes(self) -> int: ...
@@ -353,6 +394,9 @@ __all__ = [
     "build_image",
     "build_variants",
     "write_usb",
+    "write_iso",
+    "plan_iso",
+    "read_iso",
     "read_disk",
     "plan_recovery",
     "add_recovery",
