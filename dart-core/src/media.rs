@@ -349,10 +349,10 @@ pub fn assemble(base: &Path, boot_wim: &Path, out: &Path) -> Result<MediaSet> {
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
         }
-        if set.kind == MediaKind::Directory || from.path() == boot_wim {
-            if std::fs::hard_link(from.path(), to).is_ok() {
-                return Ok(());
-            }
+        if (set.kind == MediaKind::Directory || from.path() == boot_wim)
+            && std::fs::hard_link(from.path(), to).is_ok()
+        {
+            return Ok(());
         }
         let mut reader = from.open()?;
         let mut file = std::fs::File::create(to).map_err(|e| Error::write(to, e))?;

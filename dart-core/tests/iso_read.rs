@@ -446,6 +446,47 @@ fn udf_only_image_is_refused_naming_udf() {
     assert!(detail.contains("UDF"), "{detail}");
 }
 
+/// A "UDF bridge" image whose ISO 9660 tree holds only a README (as
+/// `oscdimg -u2` makes them) is refused naming UDF; one whose ISO 9660 tree
+/// is complete reads normally.
+#[test]
+fn udf_bridge_with_readme_only_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let readme = dir.path().join("readme");
+    std::fs::create_dir(&readme).unwrap();
+    std::fs::write(
+        readme.join("README.TXT"),
+        "This disc contains a UDF file system.",
+    )
+    .unwrap();
+    let iso = dir.path().join("bridge.iso");
+    run(
+        Command::new("genisoimage")
+            .args(["-quiet", "-udf", "-o"])
+            .arg(&iso)
+            .arg(&readme),
+        "genisoimage",
+    );
+    let detail = bad_iso_detail(read_iso(&iso));
+    assert!(
+        detail.contains("UDF") && detail.contains("README.TXT"),
+        "{detail}"
+    );
+
+    let full = dir.path().join("full");
+    sample_tree(&full);
+    let iso = dir.path().join("full.iso");
+    run(
+        Command::new("genisoimage")
+            .args(["-quiet", "-udf", "-J", "-o"])
+            .arg(&iso)
+            .arg(&full),
+        "genisoimage",
+    );
+    let contents = read_iso(&iso).unwrap();
+    assert!(contents.files.len() > 1);
+}
+
 #[test]
 fn truncated_and_garbage_inputs_are_refused() {
     let ipxe = std::fs::read(IPXE_ISO)

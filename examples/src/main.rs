@@ -11,7 +11,7 @@
 //! dart partition update-recovery --disk DISK --media DIR
 //! dart plan [--json] [--site FILE] [--active-directory ...]
 //! dart fixture DIR
-//! dart demo [DIR]   (fixture, images, plan, USB images, recovery partition, QEMU boots)
+//! dart demo [DIR]   (fixture, images, plan, USB images, ISO, recovery partition, QEMU boots)
 //! ```
 
 mod disk_cmds;

@@ -61,7 +61,7 @@ const FLAG_ASSOCIATED: u8 = 0x04;
 const FLAG_MULTI_EXTENT: u8 = 0x80;
 
 /// One byte range of a file inside the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Extent {
     /// Byte offset in the image.
     pub offset: u64,
@@ -70,7 +70,7 @@ pub struct Extent {
 }
 
 /// A file found in an ISO image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IsoFile {
     /// `/`-separated path relative to the image root, without a leading `/`.
     pub path: String,
@@ -82,7 +82,7 @@ pub struct IsoFile {
 }
 
 /// Which names the reader used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum NameSource {
     /// The Joliet supplementary tree (UCS-2 names, case preserved).
     Joliet,
@@ -94,7 +94,7 @@ pub enum NameSource {
 }
 
 /// An El Torito boot catalog entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct BootEntry {
     /// Platform id: 0 = x86 BIOS, 0xEF = UEFI.
     pub platform: u8,
@@ -111,7 +111,7 @@ pub struct BootEntry {
 }
 
 /// What an ISO image holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct IsoContents {
     /// The volume identifier (from the Joliet descriptor when Joliet names
     /// are used and it has one, else from the primary descriptor), without
@@ -247,6 +247,19 @@ pub fn read_iso_from<R: Read + Seek>(r: &mut R, name: &Path) -> Result<IsoConten
     } = walk;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     directories.sort();
+    // oscdimg -u2 images keep every file in UDF and put only a README in
+    // the ISO 9660 tree; listing that README as the media would mislead.
+    if descriptors.udf && directories.is_empty() && files.len() <= 1 {
+        let only = files
+            .first()
+            .map_or("nothing".to_string(), |f| f.path.clone());
+        return Err(Error::BadIso {
+            path: name.to_path_buf(),
+            detail: format!(
+                "it keeps its files in a UDF file system and its ISO 9660 tree holds only {only}; dart reads ISO 9660 and Joliet images (make the ISO with ISO 9660 or Joliet names, e.g. oscdimg -u1 or -j1)"
+            ),
+        });
+    }
     Ok(IsoContents {
         volume_id,
         names,
@@ -280,6 +293,9 @@ struct Descriptors {
     primary: Vec<u8>,
     joliet: Option<Vec<u8>>,
     catalog: Option<u32>,
+    /// A UDF volume recognition sequence follows the ISO 9660 descriptors
+    /// (a "UDF bridge" image).
+    udf: bool,
 }
 
 impl<R: Read + Seek> Image<'_, R> {
@@ -328,6 +344,7 @@ impl<R: Read + Seek> Image<'_, R> {
         let mut catalog = None;
         let mut saw_cd001 = false;
         let mut saw_udf = false;
+        let mut terminated = false;
         for i in 0..MAX_DESCRIPTORS {
             let at = start + i * SECTOR;
             if at + SECTOR > self.len {
@@ -336,6 +353,9 @@ impl<R: Read + Seek> Image<'_, R> {
             let d = self.read_at(at, SECTOR, || format!("volume descriptor {i}"))?;
             let kind = d.first().copied().unwrap_or(0);
             match d.get(1..6) {
+                // After the terminator only a UDF recognition sequence
+                // may follow.
+                Some(b"CD001") if terminated => break,
                 Some(b"CD001") => {
                     saw_cd001 = true;
                     match kind {
@@ -347,7 +367,7 @@ impl<R: Read + Seek> Image<'_, R> {
                         }
                         1 if primary.is_none() => primary = Some(d),
                         2 if joliet.is_none() && is_joliet(&d) => joliet = Some(d),
-                        255 => break,
+                        255 => terminated = true,
                         _ => {}
                     }
                 }
@@ -361,6 +381,7 @@ impl<R: Read + Seek> Image<'_, R> {
                 primary,
                 joliet,
                 catalog,
+                udf: saw_udf,
             }),
             None if saw_cd001 => {
                 Err(self.bad("its volume descriptors hold no primary volume descriptor"))
