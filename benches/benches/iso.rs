@@ -13,12 +13,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::peak_rss_kib;
+use dart_benches::{peak_rss_kib, random_file};
 use dart_core::iso::{write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::progress::Control;
@@ -27,31 +27,6 @@ const MIB: u64 = 1 << 20;
 const ROUNDS: usize = 5;
 const EFISYS: &str = "efi/microsoft/boot/efisys.bin";
 const ETFSBOOT: &str = "boot/etfsboot.com";
-
-/// Writes `size` pseudo-random bytes (xorshift seeded by the size and `salt`).
-fn random_file(p: &Path, size: u64, salt: u64) {
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    let mut f = std::io::BufWriter::new(std::fs::File::create(p).unwrap());
-    let mut state =
-        (size ^ 0x9E37_79B9_7F4A_7C15).wrapping_add(salt.wrapping_mul(0x2545_F491_4F6C_DD1D));
-    if state == 0 {
-        state = 1;
-    }
-    let mut block = vec![0u8; MIB as usize];
-    let mut left = size;
-    while left > 0 {
-        for chunk in block.chunks_mut(8) {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-        }
-        let n = left.min(MIB) as usize;
-        f.write_all(&block[..n]).unwrap();
-        left -= n as u64;
-    }
-    f.flush().unwrap();
-}
 
 fn need(tool: &str, package: &str) {
     let found = std::env::var_os("PATH")

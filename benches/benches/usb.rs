@@ -10,12 +10,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::peak_rss_kib;
+use dart_benches::{peak_rss_kib, random_file};
 use dart_core::deploy::{write_usb_to, UsbOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::Control;
@@ -33,24 +32,7 @@ fn media(dir: &Path, wim_bytes: u64) -> PathBuf {
         ("efi/microsoft/boot/bcd", 16_384),
         ("sources/boot.wim", wim_bytes),
     ] {
-        let p = root.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&p).unwrap());
-        let mut state = size ^ 0x9E37_79B9_7F4A_7C15;
-        let mut block = vec![0u8; MIB as usize];
-        let mut left = size;
-        while left > 0 {
-            for chunk in block.chunks_mut(8) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-            }
-            let n = left.min(MIB) as usize;
-            f.write_all(&block[..n]).unwrap();
-            left -= n as u64;
-        }
-        f.flush().unwrap();
+        random_file(&root.join(path), size, 0);
     }
     root
 }

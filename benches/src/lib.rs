@@ -35,3 +35,31 @@ pub fn peak_rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Writes `size` pseudo-random bytes to `path` (xorshift seeded by the size
+/// and `salt`), creating parent directories: incompressible like a WIM.
+pub fn random_file(path: &std::path::Path, size: u64, salt: u64) {
+    use std::io::Write;
+    const MIB: u64 = 1 << 20;
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut state =
+        (size ^ 0x9E37_79B9_7F4A_7C15).wrapping_add(salt.wrapping_mul(0x2545_F491_4F6C_DD1D));
+    if state == 0 {
+        state = 1;
+    }
+    let mut block = vec![0u8; MIB as usize];
+    let mut left = size;
+    while left > 0 {
+        for chunk in block.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        let n = left.min(MIB) as usize;
+        f.write_all(&block[..n]).unwrap();
+        left -= n as u64;
+    }
+    f.flush().unwrap();
+}

@@ -101,7 +101,7 @@ fn check_volume(image: &Path, offset: u64, len: u64, media: &Path) {
             .unwrap();
         assert!(out.status.success(), "mcopy {}", f.path);
         assert_eq!(out.stdout.len() as u64, f.size, "{}", f.path);
-        let want: [u8; 32] = Sha256::digest(std::fs::read(ms.disk_path(f)).unwrap()).into();
+        let want: [u8; 32] = Sha256::digest(std::fs::read(ms.source(f).path()).unwrap()).into();
         let got: [u8; 32] = Sha256::digest(&out.stdout).into();
         assert_eq!(got, want, "{} differs", f.path);
     }

@@ -212,7 +212,7 @@ fn verify(img: &Path, media: &MediaSet, sector: u32) {
     for f in media.files() {
         assert_eq!(
             sha(&mcopy(img, &f.path)),
-            file_sha(&media.disk_path(f)),
+            file_sha(media.source(f).path()),
             "mcopy {}",
             f.path
         );
@@ -228,7 +228,7 @@ fn verify(img: &Path, media: &MediaSet, sector: u32) {
     for f in media.files() {
         assert_eq!(
             sha(&fat::read_file(&mut dev, &f.path).unwrap()),
-            file_sha(&media.disk_path(f))
+            file_sha(media.source(f).path())
         );
     }
 }
@@ -617,11 +617,11 @@ fn update_is_crash_safe_at_every_write_and_flush() {
     let mut expect: BTreeMap<String, OldNew> = BTreeMap::new();
     for f in old_media.files() {
         expect.entry(f.path.to_lowercase()).or_default().0 =
-            Some(std::fs::read(old_media.disk_path(f)).unwrap());
+            Some(std::fs::read(old_media.source(f).path()).unwrap());
     }
     for f in new_media.files() {
         expect.entry(f.path.to_lowercase()).or_default().1 =
-            Some(std::fs::read(new_media.disk_path(f)).unwrap());
+            Some(std::fs::read(new_media.source(f).path()).unwrap());
     }
 
     let mut probe = FaultyDevice::new(MemoryDevice::from_bytes(base.clone(), 512));
@@ -684,7 +684,7 @@ fn update_is_crash_safe_at_every_write_and_flush() {
             for (path, (o, n)) in &expect {
                 let got = got_media
                     .find(path)
-                    .map(|f| std::fs::read(got_media.disk_path(f)).unwrap());
+                    .map(|f| std::fs::read(got_media.source(f).path()).unwrap());
                 assert!(
                     got == *o || got == *n,
                     "crash at {k} ({which}): {path} is neither old nor new"

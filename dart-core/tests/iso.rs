@@ -57,6 +57,12 @@ fn opts(hybrid: bool) -> IsoOptions {
     }
 }
 
+/// Writes the ISO of the media directory `media` to `out`.
+fn write(media: &Path, out: &Path, hybrid: bool) {
+    let set = MediaSet::open(media).unwrap();
+    write_iso(&set, out, &opts(hybrid), &Control::default()).unwrap();
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     let text = format!(
@@ -211,13 +217,7 @@ fn ovmf_boots_the_iso_as_cdrom_and_the_hybrid_as_disk() {
     let dir = tempfile::tempdir().unwrap();
     let media = media(dir.path());
     let iso = dir.path().join("dart.iso");
-    write_iso(
-        &MediaSet::open(&media).unwrap(),
-        &iso,
-        &opts(true),
-        &Control::default(),
-    )
-    .unwrap();
+    write(&media, &iso, true);
     boots(&iso, Attach::Cdrom, Firmware::Uefi);
     boots(&iso, Attach::Disk, Firmware::Uefi);
 }
@@ -227,13 +227,7 @@ fn seabios_boots_the_bios_entry() {
     let dir = tempfile::tempdir().unwrap();
     let media = media(dir.path());
     let iso = dir.path().join("dart.iso");
-    write_iso(
-        &MediaSet::open(&media).unwrap(),
-        &iso,
-        &opts(false),
-        &Control::default(),
-    )
-    .unwrap();
+    write(&media, &iso, false);
     boots(&iso, Attach::Cdrom, Firmware::Bios);
 }
 
@@ -242,13 +236,7 @@ fn an_iso_is_a_media_source() {
     let dir = tempfile::tempdir().unwrap();
     let media = media(dir.path());
     let first = dir.path().join("first.iso");
-    write_iso(
-        &MediaSet::open(&media).unwrap(),
-        &first,
-        &opts(false),
-        &Control::default(),
-    )
-    .unwrap();
+    write(&media, &first, false);
     let from_iso = MediaSet::open(&first).unwrap();
     assert_eq!(
         from_iso.files().len(),

@@ -274,20 +274,15 @@ fn genisoimage_relocated_deep_directories_are_followed() {
 
 /// A directory record.
 fn record(extent: u32, size: u32, flags: u8, ident: &[u8]) -> Vec<u8> {
-    let mut r = vec![0u8; 33];
-    r[2..6].copy_from_slice(&extent.to_le_bytes());
-    r[6..10].copy_from_slice(&extent.to_be_bytes());
-    r[10..14].copy_from_slice(&size.to_le_bytes());
-    r[14..18].copy_from_slice(&size.to_be_bytes());
-    r[25] = flags;
-    r[28..30].copy_from_slice(&1u16.to_le_bytes());
-    r[30..32].copy_from_slice(&1u16.to_be_bytes());
-    r[32] = ident.len() as u8;
-    r.extend_from_slice(ident);
-    if r.len() % 2 == 1 {
-        r.push(0);
+    let mut r = Vec::new();
+    dart_core::iso::record::DirRecord {
+        lba: extent,
+        len: size,
+        time: [0; 7],
+        flags,
+        name: ident,
     }
-    r[0] = r.len() as u8;
+    .write(&mut r);
     r
 }
 

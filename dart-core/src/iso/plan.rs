@@ -624,22 +624,14 @@ pub(crate) fn plan_with(media: &MediaSet, opts: &IsoOptions, max_extent: u64) ->
     place(18, &volume::descriptor(&info, &joliet_h, true));
     place(19, &volume::terminator());
     place(catalog_lba, &el_torito::catalog(&images));
-    place(
-        tables[0],
-        &path_table(&iso_children, &iso_order_dirs, &iso_dir_lba, false),
-    );
-    place(
-        tables[1],
-        &path_table(&iso_children, &iso_order_dirs, &iso_dir_lba, true),
-    );
-    place(
-        tables[2],
-        &path_table(&joliet_children, &joliet_order_dirs, &joliet_dir_lba, false),
-    );
-    place(
-        tables[3],
-        &path_table(&joliet_children, &joliet_order_dirs, &joliet_dir_lba, true),
-    );
+    let hierarchies = [
+        (&iso_children, &iso_order_dirs, &iso_dir_lba),
+        (&joliet_children, &joliet_order_dirs, &joliet_dir_lba),
+    ];
+    for (i, (children, ord, places)) in hierarchies.iter().enumerate() {
+        place(tables[2 * i], &path_table(children, ord, places, false));
+        place(tables[2 * i + 1], &path_table(children, ord, places, true));
+    }
     for d in 0..dirs.len() {
         place(iso_dir_lba[d].0, &write_dir(&iso_children, &iso_dir_lba, d));
         place(
