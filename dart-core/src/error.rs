@@ -218,6 +218,26 @@ pub enum Error {
         detail: String,
     },
 
+    /// A block map file that cannot be used.
+    #[error("block map {path} cannot be used: {detail}; nothing was written")]
+    BadBmap {
+        /// The bmap file.
+        path: PathBuf,
+        /// What is wrong, in one sentence.
+        detail: String,
+    },
+
+    /// A target read back differs from the image written to it.
+    #[error("verifying {target} failed: byte {offset} differs from the image {image}; the target is not a faithful copy, write it again")]
+    VerifyMismatch {
+        /// The device or file read back.
+        target: PathBuf,
+        /// The image.
+        image: PathBuf,
+        /// The first differing byte.
+        offset: u64,
+    },
+
     /// A long operation was cancelled by the caller.
     #[error("{operation} was cancelled; {untouched}")]
     Cancelled {
@@ -271,7 +291,9 @@ impl Error {
             | Error::UnsafeTarget { .. }
             | Error::TargetTooSmall { .. }
             | Error::NoFreeSpace { .. }
-            | Error::DiskLayout { .. } => ErrorKind::Disk,
+            | Error::DiskLayout { .. }
+            | Error::VerifyMismatch { .. } => ErrorKind::Disk,
+            Error::BadBmap { .. } => ErrorKind::InvalidInput,
             Error::FileTooLarge { .. } | Error::BadIso { .. } => ErrorKind::Media,
         }
     }

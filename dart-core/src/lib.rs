@@ -15,6 +15,8 @@
 //! | [`image`] | [`RecoveryImage`](image::RecoveryImage), composing images |
 //! | [`media`] | [`MediaSet`](media::MediaSet): the bootable file tree |
 //! | [`fat`] | FAT32 volumes: [`write_volume`](fat::write_volume), crash-safe [`update_files`](fat::update_files) |
+//! | [`iso`] | ISO 9660 + Joliet + El Torito images: [`write_iso`](iso::write_iso), [`read_iso`](iso::read_iso) |
+//! | [`write`] | flashing images onto devices: [`flash`](write::flash), [`verify`](write::verify), block maps |
 //! | [`plan`] | the method advisor |
 //! | [`fixture`] | synthetic WinPE-like media for tests and demos |
 //! | [`progress`] | progress reports and cancellation |
@@ -33,6 +35,7 @@ pub mod plan;
 pub mod progress;
 pub mod qemu;
 pub mod tools;
+pub mod write;
 
 pub use error::{Error, ErrorKind, Result};
 

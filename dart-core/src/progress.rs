@@ -30,6 +30,8 @@ pub enum Phase {
     WritingImage,
     /// Writing a file tree.
     WritingFiles,
+    /// Reading a written target back and comparing it.
+    Verifying,
 }
 
 impl Phase {
@@ -40,6 +42,7 @@ impl Phase {
             Phase::Staging => "staging",
             Phase::WritingImage => "writing image",
             Phase::WritingFiles => "writing files",
+            Phase::Verifying => "verifying",
         }
     }
 }

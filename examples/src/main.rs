@@ -15,6 +15,7 @@
 //! ```
 
 mod disk_cmds;
+mod flash_cmds;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -59,6 +60,13 @@ enum Command {
     /// Partition tables and the recovery partition.
     #[command(subcommand)]
     Partition(disk_cmds::PartitionCommand),
+    /// Write an image onto devices or files (several in one pass), skipping unmapped ranges.
+    Flash(flash_cmds::FlashArgs),
+    /// Compare a device or file with an image by reading it back.
+    Verify(flash_cmds::VerifyArgs),
+    /// Block maps in bmaptool's format.
+    #[command(subcommand)]
+    Bmap(flash_cmds::BmapCommand),
     /// Rank the deployment methods for a site.
     Plan(PlanArgs),
     /// Write a synthetic WinPE-like media set, tool payloads and drivers.
@@ -264,6 +272,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Media(MediaCommand::Usb(args)) => disk_cmds::media_usb(args),
         Command::Media(MediaCommand::Iso(args)) => disk_cmds::media_iso(args),
+        Command::Flash(args) => flash_cmds::run_flash(args),
+        Command::Verify(args) => flash_cmds::run_verify(args),
+        Command::Bmap(cmd) => flash_cmds::run_bmap(cmd),
         Command::Partition(cmd) => disk_cmds::partition(cmd),
         Command::Plan(args) => plan_cmd(args),
         Command::Fixture {

@@ -1,0 +1,188 @@
+//! Helpers shared by the tests that need real block devices: tool and
+//! root checks, loop devices and mounts undone on drop.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+// ---------------------------------------------------------------------------
+// Environment
+
+/// Whether `name` is an executable in PATH or the usual sbin directories.
+pub fn have_tool(name: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/sbin", "/usr/sbin", "/bin", "/usr/bin"].map(PathBuf::from))
+        .any(|dir| dir.join(name).is_file())
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Checks that the test can run: root and every tool in `tools` (each entry
+/// is a list of alternatives). Returns false when the test must be skipped
+/// (DART_SKIP_ROOT_TESTS=1); panics with the reason otherwise.
+pub fn ready(test: &str, tools: &[&[&str]]) -> bool {
+    let mut missing = Vec::new();
+    if !is_root() {
+        missing.push("root (loop devices and mounts need it)".to_string());
+    }
+    for alternatives in tools {
+        if !alternatives.iter().any(|t| have_tool(t)) {
+            missing.push(format!("the tool {}", alternatives.join(" or ")));
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let what = missing.join(", ");
+    if std::env::var("DART_SKIP_ROOT_TESTS").as_deref() == Ok("1") {
+        eprintln!("SKIPPED {test}: it needs {what} (DART_SKIP_ROOT_TESTS=1)");
+        return false;
+    }
+    panic!(
+        "{test} needs {what}; run the tests as root with util-linux installed, \
+         or set DART_SKIP_ROOT_TESTS=1 to skip the tests that need real block devices"
+    );
+}
+
+pub fn output(cmd: &str, args: &[&str]) -> Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd}: {e}"))
+}
+
+/// Runs a command, panicking with its stderr when it fails; returns stdout.
+pub fn run(cmd: &str, args: &[&str]) -> String {
+    let out = output(cmd, args);
+    assert!(
+        out.status.success(),
+        "{cmd} {} failed ({}): {}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn sha256_file(path: &Path) -> [u8; 32] {
+    Sha256::digest(fs::read(path).unwrap()).into()
+}
+
+pub fn wait_for(what: &str, seconds: u64, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(seconds) {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("timed out waiting for {what}");
+    false
+}
+
+// ---------------------------------------------------------------------------
+// Guards: loop devices and mounts are undone even when a test panics.
+
+/// A loop device attached by this test; detached on drop.
+pub struct Loop {
+    /// The device node.
+    pub dev: PathBuf,
+}
+
+impl Loop {
+    pub fn attach(file: &Path, extra: &[&str]) -> Loop {
+        let mut args = vec!["--find", "--show"];
+        args.extend_from_slice(extra);
+        let file = file.to_str().unwrap();
+        args.push(file);
+        let dev = run("losetup", &args).trim().to_string();
+        assert!(dev.starts_with("/dev/loop"), "losetup printed {dev:?}");
+        Loop {
+            dev: PathBuf::from(dev),
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        self.dev.to_str().unwrap()
+    }
+
+    /// The kernel name, e.g. `loop3`.
+    pub fn name(&self) -> String {
+        self.dev.file_name().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for Loop {
+    fn drop(&mut self) {
+        let out = output("losetup", &["-d", self.path()]);
+        if !out.status.success() {
+            eprintln!(
+                "warning: losetup -d {} failed: {}",
+                self.path(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
+}
+
+/// A file system mounted by this test; unmounted on drop.
+pub struct Mount {
+    /// The mount point.
+    pub dir: PathBuf,
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let dir = self.dir.to_str().unwrap();
+        if !output("umount", &[dir]).status.success() {
+            let out = output("umount", &["-l", dir]);
+            if !out.status.success() {
+                eprintln!(
+                    "warning: umount {dir} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+    }
+}
+
+/// Makes a FAT file system on `dev` and mounts it on `dir`. A kernel built
+/// without vfat (as in some CI VMs) gets ext2 instead: what matters here is
+/// that something is mounted.
+pub fn mkfs_and_mount(dev: &str, dir: &Path) -> Mount {
+    fs::create_dir_all(dir).unwrap();
+    let dir_text = dir.to_str().unwrap();
+    if have_tool("mkfs.fat") {
+        run("mkfs.fat", &[dev]);
+        let out = output("mount", &["-t", "vfat", dev, dir_text]);
+        if out.status.success() {
+            return Mount {
+                dir: dir.to_path_buf(),
+            };
+        }
+        eprintln!(
+            "mounting FAT failed ({}); using ext2",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    run("mkfs.ext2", &["-q", "-F", dev]);
+    run("mount", &[dev, dir_text]);
+    Mount {
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// Writes back everything the mounted file system holds, so the backing
+/// file stops changing.
+pub fn settle(mount: &Mount) {
+    run("sync", &["-f", mount.dir.to_str().unwrap()]);
+    run("sync", &[]);
+}

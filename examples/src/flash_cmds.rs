@@ -1,0 +1,121 @@
+//! `dart flash`, `dart verify`, `dart bmap create`: the image writer from
+//! the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use dart_core::write::{flash, plan_flash, verify, Bmap, FlashOptions, ImageSource};
+
+use crate::disk_cmds::disk_progress;
+
+/// `dart flash` arguments.
+#[derive(Args)]
+pub struct FlashArgs {
+    /// The image: an ISO, a USB or disk image.
+    image: PathBuf,
+    /// Devices or image files to write (all in one pass over the image).
+    #[arg(required = true)]
+    targets: Vec<PathBuf>,
+    /// Read every target back and compare it with the image.
+    #[arg(long)]
+    verify: bool,
+    /// Write only the ranges of this block map (bmaptool's XML).
+    #[arg(long)]
+    bmap: Option<PathBuf>,
+    /// Print what would be written and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// `dart verify` arguments.
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The image.
+    image: PathBuf,
+    /// The device or file to read back.
+    target: PathBuf,
+    /// Compare only the ranges of this block map.
+    #[arg(long)]
+    bmap: Option<PathBuf>,
+}
+
+/// `dart bmap ...`.
+#[derive(Subcommand)]
+pub enum BmapCommand {
+    /// Write the block map of an image (bmaptool's format, SHA-256 per range).
+    Create {
+        /// The image.
+        image: PathBuf,
+        /// The bmap file to write.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+fn read_bmap(path: &Option<PathBuf>) -> Result<Option<Bmap>> {
+    Ok(match path {
+        Some(p) => Some(Bmap::read(p)?),
+        None => None,
+    })
+}
+
+/// `dart flash`.
+pub fn run_flash(a: FlashArgs) -> Result<()> {
+    let opts = FlashOptions {
+        verify: a.verify,
+        bmap: read_bmap(&a.bmap)?,
+    };
+    if a.dry_run {
+        print!("{}", plan_flash(&a.image, &a.targets, &opts)?);
+        println!("dry run: nothing was written");
+        return Ok(());
+    }
+    let report = flash(&a.image, &a.targets, &opts, &disk_progress())?;
+    print!("{}", report.plan);
+    for (t, n) in report.plan.targets.iter().zip(&report.bytes_written) {
+        println!(
+            "wrote {} bytes to {}{}",
+            n,
+            t.path.display(),
+            if report.verified { ", verified" } else { "" }
+        );
+    }
+    Ok(())
+}
+
+/// `dart verify`.
+pub fn run_verify(a: VerifyArgs) -> Result<()> {
+    let r = verify(
+        &a.image,
+        &a.target,
+        read_bmap(&a.bmap)?.as_ref(),
+        &disk_progress(),
+    )?;
+    println!(
+        "{} matches {}: {} bytes compared",
+        r.target.display(),
+        r.image.display(),
+        r.bytes_compared
+    );
+    Ok(())
+}
+
+/// `dart bmap ...`.
+pub fn run_bmap(cmd: BmapCommand) -> Result<()> {
+    match cmd {
+        BmapCommand::Create { image, output } => {
+            let map = ImageSource::open(&image)?.create_bmap()?;
+            std::fs::write(&output, map.to_xml())?;
+            println!(
+                "{}: {} of {} blocks of {} bytes mapped; wrote {}",
+                image.display(),
+                map.mapped_blocks(),
+                map.blocks(),
+                map.block_size,
+                output.display()
+            );
+            Ok(())
+        }
+    }
+}
