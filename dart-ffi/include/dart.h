@@ -287,6 +287,59 @@ dart_result dart_recovery_update(const char *disk,
                                  char **report_json);
 
 /*
+ Writes `image` onto the `n_targets` devices or files in `targets`, in one
+ pass over the image: only the ranges that hold data (from the block map
+ file `bmap`, or the image file's holes when `bmap` is NULL). A path that
+ does not exist becomes a new image file. With `verify`, every target is
+ read back (bypassing the page cache) and compared; a difference fails
+ with `DART_ERR_DISK` naming the first differing byte. Mounted or in-use
+ devices, the running system's disk and targets smaller than the image
+ are refused with `DART_ERR_DISK` before anything is written. `progress`
+ (may be NULL) counts flushed bytes; returning `false` cancels, which
+ leaves the targets invalid (their first and last MiB zeroed).
+ `report_json` may be NULL.
+
+ # Safety
+ `image` and each of the `n_targets` strings of `targets` are
+ nul-terminated; `bmap` is NULL or nul-terminated; `report_json` is NULL
+ or writable.
+ */
+dart_result dart_flash(const char *image,
+                       const char *const *targets,
+                       uintptr_t n_targets,
+                       bool verify,
+                       const char *bmap,
+                       dart_progress_fn progress,
+                       void *user,
+                       char **report_json);
+
+/*
+ Reads `target` back (bypassing the page cache) and compares it with
+ `image` over the image's mapped ranges (from `bmap`, or its holes) and
+ its first and last MiB. A difference fails with `DART_ERR_DISK` naming
+ the first differing byte. `report_json` may be NULL.
+
+ # Safety
+ `image` and `target` are nul-terminated; `bmap` is NULL or
+ nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_verify(const char *image,
+                        const char *target,
+                        const char *bmap,
+                        dart_progress_fn progress,
+                        void *user,
+                        char **report_json);
+
+/*
+ Writes the block map of `image` to `output` in bmaptool's XML format
+ (SHA-256 per range). `report_json` (may be NULL) receives the map.
+
+ # Safety
+ `image` and `output` are nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_bmap_create(const char *image, const char *output, char **report_json);
+
+/*
  The message of the last error on this thread ("" if none). The pointer
  stays valid until the next failing call on the same thread; do not free it.
  */

@@ -18,9 +18,11 @@
 #![allow(non_camel_case_types)]
 
 mod deploy;
+mod flash;
 mod guard;
 mod handles;
 
 pub use deploy::*;
+pub use flash::*;
 pub use guard::{dart_last_error_message, dart_result, dart_string_free, dart_version};
 pub use handles::*;

@@ -23,6 +23,7 @@ use pyo3::types::{PyDict, PyList};
 mod convert;
 mod deploy;
 mod error;
+mod flash;
 mod image;
 mod media;
 mod run;
@@ -179,6 +180,9 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deploy::write_iso, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::plan_iso, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::read_iso, m)?)?;
+    m.add_function(wrap_pyfunction!(flash::flash, m)?)?;
+    m.add_function(wrap_pyfunction!(flash::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(flash::create_bmap, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::read_disk, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::plan_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::add_recovery, m)?)?;

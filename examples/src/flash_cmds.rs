@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
-use dart_core::write::{flash, plan_flash, verify, Bmap, FlashOptions, ImageSource};
+use dart_core::write::{flash_files, plan_flash, verify_files, write_bmap, Bmap, FlashOptions};
 
 use crate::disk_cmds::disk_progress;
 
@@ -53,25 +53,24 @@ pub enum BmapCommand {
     },
 }
 
-fn read_bmap(path: &Option<PathBuf>) -> Result<Option<Bmap>> {
-    Ok(match path {
-        Some(p) => Some(Bmap::read(p)?),
-        None => None,
-    })
-}
-
 /// `dart flash`.
 pub fn run_flash(a: FlashArgs) -> Result<()> {
-    let opts = FlashOptions {
-        verify: a.verify,
-        bmap: read_bmap(&a.bmap)?,
-    };
     if a.dry_run {
+        let opts = FlashOptions {
+            verify: a.verify,
+            bmap: a.bmap.as_deref().map(Bmap::read).transpose()?,
+        };
         print!("{}", plan_flash(&a.image, &a.targets, &opts)?);
         println!("dry run: nothing was written");
         return Ok(());
     }
-    let report = flash(&a.image, &a.targets, &opts, &disk_progress())?;
+    let report = flash_files(
+        &a.image,
+        &a.targets,
+        a.verify,
+        a.bmap.as_deref(),
+        &disk_progress(),
+    )?;
     print!("{}", report.plan);
     for (t, n) in report.plan.targets.iter().zip(&report.bytes_written) {
         println!(
@@ -86,12 +85,7 @@ pub fn run_flash(a: FlashArgs) -> Result<()> {
 
 /// `dart verify`.
 pub fn run_verify(a: VerifyArgs) -> Result<()> {
-    let r = verify(
-        &a.image,
-        &a.target,
-        read_bmap(&a.bmap)?.as_ref(),
-        &disk_progress(),
-    )?;
+    let r = verify_files(&a.image, &a.target, a.bmap.as_deref(), &disk_progress())?;
     println!(
         "{} matches {}: {} bytes compared",
         r.target.display(),
@@ -105,8 +99,7 @@ pub fn run_verify(a: VerifyArgs) -> Result<()> {
 pub fn run_bmap(cmd: BmapCommand) -> Result<()> {
     match cmd {
         BmapCommand::Create { image, output } => {
-            let map = ImageSource::open(&image)?.create_bmap()?;
-            std::fs::write(&output, map.to_xml())?;
+            let map = write_bmap(&image, &output)?;
             println!(
                 "{}: {} of {} blocks of {} bytes mapped; wrote {}",
                 image.display(),

@@ -677,6 +677,32 @@ pub fn verify(
     })
 }
 
+/// [`flash`] with the block map read from the bmap file `bmap`, if any.
+pub fn flash_files(
+    image: &Path,
+    targets: &[PathBuf],
+    verify: bool,
+    bmap: Option<&Path>,
+    control: &Control,
+) -> Result<FlashReport> {
+    let opts = FlashOptions {
+        verify,
+        bmap: bmap.map(Bmap::read).transpose()?,
+    };
+    flash(image, targets, &opts, control)
+}
+
+/// [`verify`] with the block map read from the bmap file `bmap`, if any.
+pub fn verify_files(
+    image: &Path,
+    target: &Path,
+    bmap: Option<&Path>,
+    control: &Control,
+) -> Result<VerifyReport> {
+    let map = bmap.map(Bmap::read).transpose()?;
+    verify(image, target, map.as_ref(), control)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

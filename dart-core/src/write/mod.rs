@@ -20,7 +20,7 @@ mod source;
 
 pub use bmap::Bmap;
 pub use flash::{
-    flash, plan_flash, verify, FlashOptions, FlashPlan, FlashReport, PlannedTarget, VerifyReport,
-    CHUNK, EDGE, LEFT_INVALID,
+    flash, flash_files, plan_flash, verify, verify_files, FlashOptions, FlashPlan, FlashReport,
+    PlannedTarget, VerifyReport, CHUNK, EDGE, LEFT_INVALID,
 };
-pub use source::{ImageSource, MAP_BLOCK};
+pub use source::{write_bmap, ImageSource, MAP_BLOCK};

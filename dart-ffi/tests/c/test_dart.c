@@ -152,7 +152,7 @@ int main(void) {
     dart_string_free(plan);
     CHECK(dart_plan_json("{\"no_such_fact\": true}", &plan) == DART_ERR_INVALID_INPUT);
 
-    char cmd[1400];
+    char cmd[2200];
     /* USB image and recovery partition. */
     char media_dir[512], usb[512], disk[512];
     snprintf(media_dir, sizeof media_dir, "%s/media", dir);
@@ -195,6 +195,31 @@ int main(void) {
     CHECK(dart_iso_write(media_dir, path, "{\"hybrid\": \"yes\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
     CHECK(dart_iso_write(media_dir, path, "{\"label\": \"0123456789012345678901234567890123\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
     CHECK(strstr(dart_last_error_message(), "volume label") != NULL);
+    /* Flash the ISO onto two new image files in one pass, verify, block maps. */
+    char copy_a[512], copy_b[512], bmap[512];
+    snprintf(copy_a, sizeof copy_a, "%s/copy-a.img", dir);
+    snprintf(copy_b, sizeof copy_b, "%s/copy-b.img", dir);
+    snprintf(bmap, sizeof bmap, "%s/dart.bmap", dir);
+    const char *copies[] = {copy_a, copy_b};
+    char *flash_report = NULL;
+    progress_calls = 0;
+    CHECK(dart_flash(iso, copies, 2, true, NULL, count_progress, &progress_calls, &flash_report) == DART_OK);
+    CHECK(flash_report != NULL && strstr(flash_report, "\"verified\": true") != NULL);
+    CHECK(progress_calls > 0);
+    dart_string_free(flash_report);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s' && cmp -s '%s' '%s'", iso, copy_a, iso, copy_b);
+    CHECK(system(cmd) == 0);
+    CHECK(dart_verify(iso, copy_a, NULL, NULL, NULL, NULL) == DART_OK);
+    CHECK(dart_bmap_create(iso, bmap, NULL) == DART_OK && exists(bmap));
+    CHECK(dart_verify(iso, copy_b, bmap, NULL, NULL, NULL) == DART_OK);
+    snprintf(cmd, sizeof cmd, "printf 'X' | dd of='%s' bs=1 seek=40000 conv=notrunc status=none", copy_b);
+    CHECK(system(cmd) == 0);
+    CHECK(dart_verify(iso, copy_b, NULL, NULL, NULL, NULL) == DART_ERR_DISK);
+    CHECK(strstr(dart_last_error_message(), "byte 40000") != NULL);
+    CHECK(dart_flash(iso, NULL, 1, false, NULL, NULL, NULL, NULL) == DART_ERR_NULL_ARGUMENT);
+    snprintf(path, sizeof path, "%s/cancelled.img", dir);
+    const char *one[] = {path};
+    CHECK(dart_flash(iso, one, 1, false, NULL, cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED && !exists(path));
     /* A disk with an OS partition: sfdisk makes the GPT. */
     snprintf(cmd, sizeof cmd,
              "truncate -s 96M '%s' && printf 'label: gpt\\nstart=2048, size=32768\\n' | sfdisk -q '%s'",

@@ -10,6 +10,9 @@ binding of the Rust library ``dart-core``:
 * ``write_iso`` writes a bootable ISO image for CD/DVD (hybrid: also for
   USB), ``plan_iso`` lays one out, ``read_iso`` lists an existing ISO
   (any ``media`` argument may be a directory or an ISO image);
+* ``flash`` writes an image onto devices or files (several in one pass),
+  ``verify`` compares a copy with its image, ``create_bmap`` writes a
+  bmaptool block map;
 * ``write_usb`` writes a bootable USB stick or image; ``read_disk``,
   ``plan_recovery``, ``add_recovery`` and ``update_recovery`` manage the
   recovery partition on a local disk;
@@ -40,6 +43,8 @@ from dart._dart import (
     build_image,
     add_recovery,
     build_variants,
+    create_bmap,
+    flash,
     generate_fixture,
     parse_tools,
     plan,
@@ -52,6 +57,7 @@ from dart._dart import (
     tool_flags,
     tool_info,
     update_recovery,
+    verify,
     version,
     write_iso,
     write_usb,
@@ -83,6 +89,8 @@ __all__ = [
     "add_recovery",
     "build_image",
     "build_variants",
+    "create_bmap",
+    "flash",
     "generate_fixture",
     "parse_tools",
     "plan",
@@ -95,6 +103,7 @@ __all__ = [
     "tool_flags",
     "tool_info",
     "update_recovery",
+    "verify",
     "version",
     "write_iso",
     "write_usb",

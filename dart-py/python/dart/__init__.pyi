@@ -30,6 +30,9 @@ from dart._dart import plan_iso as plan_iso
 from dart._dart import read_iso as read_iso
 from dart._dart import write_iso as write_iso
 from dart._dart import write_usb as write_usb
+from dart._dart import flash as flash
+from dart._dart import verify as verify
+from dart._dart import create_bmap as create_bmap
 
 __version__: str
 
@@ -69,6 +72,8 @@ __all__ = [
     "add_recovery",
     "build_image",
     "build_variants",
+    "create_bmap",
+    "flash",
     "generate_fixture",
     "parse_tools",
     "plan",
@@ -81,6 +86,7 @@ __all__ = [
     "tool_flags",
     "tool_info",
     "update_recovery",
+    "verify",
     "version",
     "write_iso",
     "write_usb",

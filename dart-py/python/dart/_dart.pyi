@@ -291,6 +291,43 @@ def read_iso(path: _StrPath) -> dict[str, Any]:
     and El Torito entries, read-only. A UDF-only image raises ``MediaError``
     naming UDF."""
 
+def flash(
+    image: _StrPath,
+    targets: Sequence[_StrPath],
+    *,
+    verify: bool = False,
+    bmap: _StrPath | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Writes ``image`` onto every target (block devices or image files;
+    paths that do not exist become new image files) in one pass over the
+    image, skipping what holds no data: the ranges left out of the block map
+    ``bmap`` (bmaptool's XML), or the image file's holes.
+
+    The first and last MiB of each target are zeroed first and written last,
+    so a cancelled or failed write leaves targets that boot nothing.
+    ``progress`` counts bytes flushed to every target. ``verify`` reads each
+    target back, bypassing the page cache, and raises ``DiskError`` naming
+    the first byte that differs. Mounted or in-use devices, the system disk
+    and targets smaller than the image raise ``DiskError`` before anything
+    is written.
+    """
+
+def verify(
+    image: _StrPath,
+    target: _StrPath,
+    *,
+    bmap: _StrPath | None = None,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Reads ``target`` back (bypassing the page cache) and compares it with
+    ``image`` over the image's mapped ranges and its first and last MiB;
+    raises ``DiskError`` naming the first differing byte."""
+
+def create_bmap(image: _StrPath, output: _StrPath) -> dict[str, Any]:
+    """Writes the block map of ``image`` to ``output`` in bmaptool's XML
+    format (SHA-256 per range) and returns it."""
+
 def read_disk(disk: _StrPath) -> dict[str, Any]:
     """Reads a disk's partition table (read-only): the layout firmware would
     use, plus both GPT copies. Raises ``DiskError`` for an unknown scheme or
@@ -397,6 +434,9 @@ __all__ = [
     "write_iso",
     "plan_iso",
     "read_iso",
+    "flash",
+    "verify",
+    "create_bmap",
     "read_disk",
     "plan_recovery",
     "add_recovery",
