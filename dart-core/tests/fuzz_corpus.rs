@@ -48,6 +48,11 @@ fn iso_image_corpus() {
     run_corpus("iso_image", dart_core::iso::read::fuzz_one);
 }
 
+#[test]
+fn bmap_file_corpus() {
+    run_corpus("bmap_file", dart_core::write::bmap::fuzz_one);
+}
+
 /// A small stable-Rust stand-in for the fuzzer: random byte flips of the
 /// seeds of the disk and ISO parsers must never panic or hang.
 #[test]
@@ -72,6 +77,7 @@ fn mutated_disk_structures_are_handled() {
             dart_core::iso::read::fuzz_one,
         ),
         ("iso_image/multi-extent", dart_core::iso::read::fuzz_one),
+        ("bmap_file/bmaptool-3.6.bmap", dart_core::write::bmap::fuzz_one),
     ] {
         let seed = std::fs::read(root.join(target)).unwrap();
         for _ in 0..150 {
