@@ -329,3 +329,56 @@ fn block_maps_interoperate_with_bmaptool() {
     let status = Command::new("cmp").arg(&img).arg(&out2).status().unwrap();
     assert!(status.success(), "the copy differs from the image");
 }
+
+#[test]
+fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
+    if !ready(
+        "a_hybrid_iso_is_built_straight_onto_two_sticks",
+        &[&["losetup"]],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fx = generate(
+        dir.path().join("fx"),
+        &FixtureOptions {
+            base_bytes: 2 << 20,
+            payload_bytes: 4096,
+            ..FixtureOptions::default()
+        },
+    )
+    .unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    // The same old junk on both: bytes the build leaves alone (free FAT
+    // clusters of the EFI image) must then agree too.
+    junk_file(&a, 80 * MIB, 4);
+    junk_file(&b, 96 * MIB, 4);
+    let (la, lb) = (Loop::attach(&a, &[]), Loop::attach(&b, &[]));
+    let opts = dart_core::iso::IsoOptions {
+        hybrid: true,
+        timestamp: Some(1_700_000_000),
+        ..Default::default()
+    };
+    let targets = vec![la.dev.clone(), lb.dev.clone()];
+    let report =
+        dart_core::iso::write_iso_onto(&fx.media, &targets, &opts, &Control::default()).unwrap();
+    let len = report.plan.bytes;
+    assert_eq!(sha_prefix(&a, len), sha_prefix(&b, len));
+    let files = dart_core::iso::read_iso(&a).unwrap().files.len();
+    assert_eq!(
+        files,
+        dart_core::media::MediaSet::open(&fx.media)
+            .unwrap()
+            .files()
+            .len()
+    );
+    assert!(boots(&b), "the stick built in place does not boot");
+    // A bad option is found before either stick is touched.
+    let before = sha_prefix(&a, 80 * MIB);
+    let bad = dart_core::iso::IsoOptions {
+        label: "x".repeat(40),
+        ..opts
+    };
+    dart_core::iso::write_iso_onto(&fx.media, &targets, &bad, &Control::default()).unwrap_err();
+    assert_eq!(sha_prefix(&a, 80 * MIB), before);
+}

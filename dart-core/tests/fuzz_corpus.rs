@@ -77,7 +77,10 @@ fn mutated_disk_structures_are_handled() {
             dart_core::iso::read::fuzz_one,
         ),
         ("iso_image/multi-extent", dart_core::iso::read::fuzz_one),
-        ("bmap_file/bmaptool-3.6.bmap", dart_core::write::bmap::fuzz_one),
+        (
+            "bmap_file/bmaptool-3.6.bmap",
+            dart_core::write::bmap::fuzz_one,
+        ),
     ] {
         let seed = std::fs::read(root.join(target)).unwrap();
         for _ in 0..150 {

@@ -11,7 +11,7 @@ use dart_core::deploy::{
     add_recovery_at, plan_add_recovery_at, update_recovery_at, write_usb_to, UsbOptions,
 };
 use dart_core::fat::FatOptions;
-use dart_core::iso::{plan_iso, write_iso, IsoOptions};
+use dart_core::iso::{plan_iso, write_iso, write_iso_onto, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::partition::{human, read_disk_at, RecoveryOptions, Scheme};
 use dart_core::progress::{Control, Phase};
@@ -49,8 +49,16 @@ pub struct IsoArgs {
     #[arg(long)]
     media: PathBuf,
     /// The ISO file to write (replaced only when the new image is complete).
-    #[arg(short, long)]
-    output: PathBuf,
+    #[arg(
+        short,
+        long,
+        required_unless_present = "device",
+        conflicts_with = "device"
+    )]
+    output: Option<PathBuf>,
+    /// Write the image straight onto this device (repeat for several; use with --hybrid for USB sticks).
+    #[arg(long)]
+    device: Vec<PathBuf>,
     /// Also boot when written raw to a USB stick (MBR + GPT pointing at the EFI image).
     #[arg(long)]
     hybrid: bool,
@@ -83,11 +91,12 @@ pub fn media_iso(a: IsoArgs) -> Result<()> {
         bios_loader: a.bios_loader,
         timestamp: a.timestamp,
     };
-    let media = MediaSet::open(&a.media)?;
-    let plan = if a.dry_run {
-        plan_iso(&media, &opts)?
-    } else {
-        write_iso(&media, &a.output, &opts, &disk_progress())?.plan
+    let plan = match (&a.output, a.dry_run) {
+        (_, true) => plan_iso(&MediaSet::open(&a.media)?, &opts)?,
+        (Some(out), false) => {
+            write_iso(&MediaSet::open(&a.media)?, out, &opts, &disk_progress())?.plan
+        }
+        (None, false) => write_iso_onto(&a.media, &a.device, &opts, &disk_progress())?.plan,
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&plan)?);
@@ -97,7 +106,14 @@ pub fn media_iso(a: IsoArgs) -> Result<()> {
     if a.dry_run {
         println!("dry run: nothing was written");
     } else {
-        println!("wrote {}", a.output.display());
+        match &a.output {
+            Some(out) => println!("wrote {}", out.display()),
+            None => {
+                for d in &a.device {
+                    println!("wrote {}", d.display());
+                }
+            }
+        }
     }
     Ok(())
 }

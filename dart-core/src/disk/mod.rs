@@ -10,6 +10,7 @@
 //! | [`FileDevice`] | disk image files (`usb.img`, `disk.raw`) |
 //! | [`linux::LinuxBlockDevice`] | `/dev/sdX`, `/dev/loopN`, ...: `O_DIRECT`, `BLKGETSIZE64`, `BLKSSZGET` |
 //! | [`fault::FaultyDevice`] | crash-safety tests: stops at the n-th write or flush |
+//! | [`Mirror`] | several targets written as one (a layout built once onto N sticks) |
 //!
 //! [`open_target`] opens whatever path the caller named for writing, and runs
 //! the safety checks of [`safety`] first when the path is a block device.
@@ -32,6 +33,7 @@ mod aligned;
 mod file;
 mod io;
 mod memory;
+mod mirror;
 mod open;
 mod region;
 mod source;
@@ -41,6 +43,7 @@ pub use aligned::{AlignedBuf, DIRECT_ALIGN};
 pub use file::FileDevice;
 pub use io::DeviceIo;
 pub use memory::MemoryDevice;
+pub use mirror::Mirror;
 pub use open::{open_read, open_target, TargetSpec};
 pub use region::Region;
 pub use source::{FileSource, SourceReader};

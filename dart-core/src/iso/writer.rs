@@ -189,6 +189,30 @@ pub fn write_iso(
     result
 }
 
+/// Writes the image of the media directory or ISO image `media` straight
+/// onto every device or file in `targets` in one pass, with no intermediate
+/// file (for a hybrid image: onto USB sticks). Block devices pass the
+/// safety checks and every target's size is checked first; targets that
+/// held something get their first and last MiB zeroed before the build, so
+/// an interrupted build leaves them booting nothing. New files named in
+/// `targets` are removed when the build fails.
+pub fn write_iso_onto(
+    media: &Path,
+    targets: &[PathBuf],
+    opts: &IsoOptions,
+    control: &Control,
+) -> Result<IsoReport> {
+    let media = MediaSet::open(media)?;
+    let plan = plan_iso(&media, opts)?;
+    let (mut mirror, planned) = crate::write::open_mirror(targets, plan.bytes)?;
+    let result = write_planned(&mut mirror, &media, plan, opts, control);
+    drop(mirror);
+    if result.is_err() {
+        crate::write::remove_created(&planned);
+    }
+    result
+}
+
 /// [`plan_iso`] of the media directory or ISO image at `media`.
 pub fn plan_iso_from(media: &Path, opts: &IsoOptions) -> Result<IsoPlan> {
     plan_iso(&MediaSet::open(media)?, opts)

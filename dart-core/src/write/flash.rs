@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use super::bmap::Bmap;
 use super::source::ImageSource;
-use crate::disk::{open_target, AlignedBuf, BlockDevice, TargetSpec};
+use crate::disk::{open_target, AlignedBuf, BlockDevice, Mirror, TargetSpec};
 use crate::error::{Error, Result};
 use crate::progress::{Control, Phase};
 
@@ -161,6 +161,33 @@ fn open_all(
     opts: &FlashOptions,
     create: bool,
 ) -> Result<(FlashPlan, Opened)> {
+    let ranges = mapped_ranges(source, opts.bmap.as_ref())?;
+    let (planned, devices) = open_targets(targets, source.len(), Some(source.path()), create)?;
+    let mapped_bytes = ranges.iter().map(|r| r.1).sum();
+    Ok((
+        FlashPlan {
+            image: source.path().to_path_buf(),
+            image_len: source.len(),
+            ranges,
+            mapped_bytes,
+            map_source: if opts.bmap.is_some() { "bmap" } else { "holes" },
+            targets: planned,
+        },
+        devices,
+    ))
+}
+
+/// Opens `targets` for an image of `len` bytes: existing block devices and
+/// files (safety checks first; each must hold `len` bytes) and, when
+/// `create`, new image files of `len` bytes rounded up to 512. `image`, if
+/// given, may not be one of the targets. Nothing is written; on an error,
+/// files created here are removed.
+fn open_targets(
+    targets: &[PathBuf],
+    len: u64,
+    image: Option<&Path>,
+    create: bool,
+) -> Result<(Vec<PlannedTarget>, Opened)> {
     if targets.is_empty() {
         return Err(Error::invalid(
             "targets",
@@ -168,8 +195,11 @@ fn open_all(
             "name at least one device or image file to write",
         ));
     }
-    let ranges = mapped_ranges(source, opts.bmap.as_ref())?;
-    let image_id = file_id(source.path());
+    let image_id = image.and_then(file_id);
+    let what = image.map_or_else(
+        || "the image".to_string(),
+        |p| format!("the image {}", p.display()),
+    );
     let mut planned = Vec::new();
     let mut devices = Vec::new();
     for (i, t) in targets.iter().enumerate() {
@@ -187,21 +217,20 @@ fn open_all(
             });
         }
         let exists = t.exists();
-        let len = if exists {
+        let target_len = if exists {
             let dev = open_target(t, &TargetSpec::default())?;
-            let len = dev.len();
-            if len < source.len() {
+            let available = dev.len();
+            if available < len {
                 return Err(Error::TargetTooSmall {
                     target: t.display().to_string(),
-                    what: format!("the image {}", source.path().display()),
-                    needed: source.len(),
-                    available: len,
+                    what: what.clone(),
+                    needed: len,
+                    available,
                 });
             }
             devices.push(Some(dev));
-            len
+            available
         } else {
-            let len = source.len().next_multiple_of(512).max(512);
             if let Some(parent) = t.parent().filter(|p| !p.as_os_str().is_empty()) {
                 if !parent.is_dir() {
                     return Err(Error::NotFound {
@@ -211,11 +240,11 @@ fn open_all(
                 }
             }
             devices.push(None);
-            len
+            len.next_multiple_of(512).max(512)
         };
         planned.push(PlannedTarget {
             path: t.clone(),
-            len,
+            len: target_len,
             created: !exists,
         });
     }
@@ -236,21 +265,43 @@ fn open_all(
             }
         }
     }
-    let mapped_bytes = ranges.iter().map(|r| r.1).sum();
-    Ok((
-        FlashPlan {
-            image: source.path().to_path_buf(),
-            image_len: source.len(),
-            ranges,
-            mapped_bytes,
-            map_source: if opts.bmap.is_some() { "bmap" } else { "holes" },
-            targets: planned,
-        },
-        devices,
-    ))
+    Ok((planned, devices))
 }
 
-fn remove_created(targets: &[PlannedTarget]) {
+/// Opens `targets` as one [`Mirror`] device of at least `len` bytes, for
+/// building a layout (a USB stick, an ISO image) onto all of them in one
+/// pass. Block devices pass the safety checks; paths that do not exist
+/// become image files of `len` bytes. Returns the mirror and the targets
+/// (so the caller can remove created files when the build fails).
+///
+/// Targets that existed get their first and last MiB zeroed first, so a
+/// build that stops half way leaves them booting nothing.
+pub fn open_mirror(targets: &[PathBuf], len: u64) -> Result<(Mirror, Vec<PlannedTarget>)> {
+    let (planned, devices) = open_targets(targets, len, None, true)?;
+    let mut devices: Vec<Box<dyn BlockDevice>> = devices.into_iter().flatten().collect();
+    let prepared = devices
+        .iter_mut()
+        .zip(&planned)
+        .filter(|(_, t)| !t.created)
+        .try_for_each(|(dev, _)| {
+            let (edges, _) = split_edges(&[], dev.len());
+            let zeros = AlignedBuf::new(EDGE as usize);
+            for (o, l) in edges {
+                dev.write_at(o, &zeros[..l as usize])?;
+            }
+            dev.flush()
+        });
+    match prepared.and_then(|()| Mirror::new(devices)) {
+        Ok(m) => Ok((m, planned)),
+        Err(e) => {
+            remove_created(&planned);
+            Err(e)
+        }
+    }
+}
+
+/// Removes the image files a failed write created.
+pub fn remove_created(targets: &[PlannedTarget]) {
     for t in targets.iter().filter(|t| t.created) {
         let _ = std::fs::remove_file(&t.path);
     }
