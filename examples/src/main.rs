@@ -593,6 +593,25 @@ fn demo(dir: &Path) -> Result<()> {
             "   BIOS boot check skipped: isolinux is not installed (apt: isolinux syslinux-common)"
         );
     }
+    let stick = dir.join("stick-from-iso.img");
+    let _ = std::fs::remove_file(&stick);
+    let flashed = dart_core::write::flash(
+        &iso,
+        std::slice::from_ref(&stick),
+        &dart_core::write::FlashOptions {
+            verify: true,
+            ..Default::default()
+        },
+        &disk_cmds::disk_progress(),
+    )?;
+    println!(
+        "   flashed {} onto {} ({} of {} bytes mapped, read back and verified)",
+        iso.display(),
+        stick.display(),
+        flashed.plan.mapped_bytes,
+        flashed.plan.image_len
+    );
+    booted.push(prove_boot(&stick, Attach::Disk, QemuFirmware::Uefi)?);
     let from_iso = MediaSet::open(&iso)?;
     println!(
         "   the ISO serves as media again: {} files, {} bytes",
