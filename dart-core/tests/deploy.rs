@@ -12,28 +12,16 @@ use dart_core::deploy::{
 };
 use dart_core::disk::{BlockDevice, FileDevice};
 use dart_core::fat::FatOptions;
-use dart_core::fixture::{generate, FixtureOptions};
 use dart_core::partition::{apply, read_disk_at, PartitionKind, RecoveryOptions, Scheme, MIB};
 use dart_core::progress::Control;
 use dart_core::qemu::{boot, Attach, Firmware};
 use dart_core::ErrorKind;
 use sha2::{Digest, Sha256};
 
+mod common;
+
 fn fixture(dir: &Path) -> PathBuf {
-    let fx = generate(
-        dir,
-        &FixtureOptions {
-            base_bytes: 3 << 20,
-            payload_bytes: 4096,
-            ..FixtureOptions::default()
-        },
-    )
-    .unwrap();
-    assert!(
-        fx.bootable_uefi_loader,
-        "grub-mkstandalone (apt: grub-efi-amd64-bin) is required"
-    );
-    fx.media
+    common::bootable_media(dir)
 }
 
 fn sha(path: &Path) -> [u8; 32] {

@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use common::*;
 use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::fixture::{generate, FixtureOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::{Control, Phase};
 use dart_core::qemu::{boot, Attach, Firmware};
@@ -26,27 +25,30 @@ const MIB: u64 = 1 << 20;
 
 /// A bootable GPT USB image (sparse: free clusters are holes) of 64 MiB.
 fn usb_image(dir: &Path) -> PathBuf {
-    let fx = generate(
-        dir.join("fx"),
-        &FixtureOptions {
-            base_bytes: 2 << 20,
-            payload_bytes: 4096,
-            ..FixtureOptions::default()
-        },
-    )
-    .unwrap();
-    assert!(
-        fx.bootable_uefi_loader,
-        "grub-mkstandalone (apt: grub-efi-amd64-bin) is required"
-    );
+    let media = bootable_media(&dir.join("fx"));
     let img = dir.join("usb.img");
     let opts = UsbOptions {
         scheme: Scheme::Gpt,
         timestamp: Some(1_700_000_000),
         ..UsbOptions::default()
     };
-    write_usb_to(&img, Some(64 * MIB), &fx.media, &opts, &Control::default()).unwrap();
+    write_usb_to(&img, Some(64 * MIB), &media, &opts, &Control::default()).unwrap();
     img
+}
+
+/// [`usb_image`] copied without holes: every byte is written.
+fn dense_usb_image(dir: &Path) -> PathBuf {
+    let img = usb_image(dir);
+    let dense = dir.join("dense.img");
+    run(
+        "cp",
+        &[
+            "--sparse=never",
+            img.to_str().unwrap(),
+            dense.to_str().unwrap(),
+        ],
+    );
+    dense
 }
 
 /// A backing file of `len` bytes of junk (so unwritten ranges are visible).
@@ -134,17 +136,8 @@ fn a_cancelled_write_leaves_a_target_that_does_not_boot() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let img = usb_image(dir.path());
-    // A dense copy: every byte is written, so the cancel lands mid-way.
-    let dense = dir.path().join("dense.img");
-    run(
-        "cp",
-        &[
-            "--sparse=never",
-            img.to_str().unwrap(),
-            dense.to_str().unwrap(),
-        ],
-    );
+    // Every byte is written, so the cancel lands mid-way.
+    let dense = dense_usb_image(dir.path());
     let backing = dir.path().join("stick");
     junk_file(&backing, 64 * MIB, 1);
     let lp = Loop::attach(&backing, &[]);
@@ -193,16 +186,7 @@ fn two_targets_get_identical_copies_in_one_pass() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let img = usb_image(dir.path());
-    let dense = dir.path().join("dense.img");
-    run(
-        "cp",
-        &[
-            "--sparse=never",
-            img.to_str().unwrap(),
-            dense.to_str().unwrap(),
-        ],
-    );
+    let dense = dense_usb_image(dir.path());
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     junk_file(&a, 80 * MIB, 3);
     junk_file(&b, 72 * MIB, 9);
@@ -339,15 +323,7 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let fx = generate(
-        dir.path().join("fx"),
-        &FixtureOptions {
-            base_bytes: 2 << 20,
-            payload_bytes: 4096,
-            ..FixtureOptions::default()
-        },
-    )
-    .unwrap();
+    let media = bootable_media(&dir.path().join("fx"));
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     // The same old junk on both: bytes the build leaves alone (free FAT
     // clusters of the EFI image) must then agree too.
@@ -361,13 +337,13 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
     };
     let targets = vec![la.dev.clone(), lb.dev.clone()];
     let report =
-        dart_core::iso::write_iso_onto(&fx.media, &targets, &opts, &Control::default()).unwrap();
+        dart_core::iso::write_iso_onto(&media, &targets, &opts, &Control::default()).unwrap();
     let len = report.plan.bytes;
     assert_eq!(sha_prefix(&a, len), sha_prefix(&b, len));
     let files = dart_core::iso::read_iso(&a).unwrap().files.len();
     assert_eq!(
         files,
-        dart_core::media::MediaSet::open(&fx.media)
+        dart_core::media::MediaSet::open(&media)
             .unwrap()
             .files()
             .len()
@@ -379,6 +355,6 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
         label: "x".repeat(40),
         ..opts
     };
-    dart_core::iso::write_iso_onto(&fx.media, &targets, &bad, &Control::default()).unwrap_err();
+    dart_core::iso::write_iso_onto(&media, &targets, &bad, &Control::default()).unwrap_err();
     assert_eq!(sha_prefix(&a, 80 * MIB), before);
 }

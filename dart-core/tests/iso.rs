@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use dart_core::fixture::{add_isolinux, generate, FixtureOptions, BOOT_MARKER};
+use dart_core::fixture::{add_isolinux, BOOT_MARKER};
+
+mod common;
 use dart_core::iso::{read_iso, write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::progress::Control;
@@ -21,30 +23,18 @@ const TS: u64 = 1_700_000_000;
 
 /// The fixture's media plus isolinux; returns the media directory.
 fn media(dir: &Path) -> PathBuf {
-    let fx = generate(
-        dir,
-        &FixtureOptions {
-            base_bytes: 3 << 20,
-            payload_bytes: 4096,
-            ..FixtureOptions::default()
-        },
-    )
-    .unwrap();
-    assert!(
-        fx.bootable_uefi_loader,
-        "grub-mkstandalone (apt: grub-efi-amd64-bin) is required"
-    );
-    let loader = add_isolinux(&fx.media).unwrap();
+    let media = common::bootable_media(dir);
+    let loader = add_isolinux(&media).unwrap();
     assert!(
         loader.is_some(),
         "isolinux (apt: isolinux, syslinux-common) is required"
     );
     // A nested tree with long and non-ASCII names, and an empty file.
-    let extra = fx.media.join("Tools/Diagnostics and Recovery Toolset");
+    let extra = media.join("Tools/Diagnostics and Recovery Toolset");
     std::fs::create_dir_all(&extra).unwrap();
     std::fs::write(extra.join("Crash Analyzer – readme (long name).txt"), "ü").unwrap();
     std::fs::write(extra.join("empty.log"), "").unwrap();
-    fx.media
+    media
 }
 
 fn opts(hybrid: bool) -> IsoOptions {

@@ -186,3 +186,23 @@ pub fn settle(mount: &Mount) {
     run("sync", &["-f", mount.dir.to_str().unwrap()]);
     run("sync", &[]);
 }
+
+/// A small synthetic WinPE media set whose stand-in UEFI loader boots
+/// (GRUB printing the marker); returns the media directory.
+pub fn bootable_media(dir: &Path) -> PathBuf {
+    use dart_core::fixture::{generate, FixtureOptions};
+    let fx = generate(
+        dir,
+        &FixtureOptions {
+            base_bytes: 3 << 20,
+            payload_bytes: 4096,
+            ..FixtureOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        fx.bootable_uefi_loader,
+        "grub-mkstandalone (apt: grub-efi-amd64-bin) is required"
+    );
+    fx.media
+}
