@@ -81,6 +81,21 @@ impl FileDevice {
         FileDevice::open_with(path.as_ref(), sector_size, true)
     }
 
+    /// Opens an existing image read-only with direct I/O where the file
+    /// system allows it, so reads come from the disk, not the page cache
+    /// (for verifying what was written).
+    pub fn open_direct(path: impl AsRef<Path>, sector_size: u32) -> Result<FileDevice> {
+        FileDevice::open_with(path.as_ref(), sector_size, false).and_then(|mut d| {
+            let mut options = OpenOptions::new();
+            options.read(true);
+            let (file, direct) =
+                open_maybe_direct(&options, &d.path).map_err(|e| Error::read(&d.path, e))?;
+            d.file = file;
+            d.direct = direct;
+            Ok(d)
+        })
+    }
+
     fn open_with(path: &Path, sector_size: u32, write: bool) -> Result<FileDevice> {
         if !path.exists() {
             return Err(Error::NotFound {

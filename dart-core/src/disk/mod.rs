@@ -44,7 +44,7 @@ pub use file::FileDevice;
 pub use io::DeviceIo;
 pub use memory::MemoryDevice;
 pub use mirror::Mirror;
-pub use open::{open_read, open_target, TargetSpec};
+pub use open::{open_read, open_read_direct, open_target, TargetSpec};
 pub use region::Region;
 pub use source::{FileSource, SourceReader};
 

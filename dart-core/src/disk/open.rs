@@ -152,6 +152,15 @@ pub fn open_read(path: &Path) -> Result<Box<dyn BlockDevice>> {
     ))
 }
 
+/// Like [`open_read`], but image files are read with direct I/O too, so
+/// that every read comes from the disk and not the page cache.
+pub fn open_read_direct(path: &Path) -> Result<Box<dyn BlockDevice>> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.file_type().is_file() => Ok(Box::new(FileDevice::open_direct(path, 512)?)),
+        _ => open_read(path),
+    }
+}
+
 /// An [`Error::Device`] for a target that could not be opened.
 fn opening(path: &Path, source: io::Error) -> Error {
     Error::Device {
