@@ -382,16 +382,14 @@ pub fn flash(
     }
     let (plan, devices) = open_all(&source, targets, opts, true)?;
     let mut devices: Vec<Box<dyn BlockDevice>> = devices.into_iter().flatten().collect();
-    let result =
-        write_all(&source, &plan, &mut devices, opts.verify, control).and_then(|written| {
-            // The body was verified while it was written; now the edges.
-            if opts.verify {
-                for (dev, t) in devices.iter_mut().zip(&plan.targets) {
-                    verify_device(&source, &mut **dev, &[], &t.path, control)?;
-                }
+    let result = write_all(&source, &plan, &mut devices, control).and_then(|written| {
+        if opts.verify {
+            for (dev, t) in devices.iter_mut().zip(&plan.targets) {
+                verify_device(&source, &mut **dev, &plan.ranges, &t.path, control)?;
             }
-            Ok(written)
-        });
+        }
+        Ok(written)
+    });
     drop(devices);
     match result {
         Ok(bytes_written) => Ok(FlashReport {
@@ -413,14 +411,10 @@ fn cancelled() -> Error {
     }
 }
 
-/// Writes the body and then the edges; with `verify`, a reader per target
-/// checks each flushed piece of the body (through a second, direct-I/O
-/// handle) while later pieces are being written.
 fn write_all(
     source: &ImageSource,
     plan: &FlashPlan,
     devices: &mut [Box<dyn BlockDevice>],
-    verify: bool,
     control: &Control,
 ) -> Result<Vec<u64>> {
     let (edges, body) = split_edges(&plan.ranges, plan.image_len);
@@ -447,31 +441,16 @@ fn write_all(
             total,
         )
     };
-    let readers = match verify {
-        true => plan
-            .targets
-            .iter()
-            .map(|t| crate::disk::open_read_direct(&t.path).map(Some))
-            .collect::<Result<Vec<_>>>()?,
-        false => devices.iter().map(|_| None).collect(),
-    };
     report(0);
     std::thread::scope(|s| -> Result<()> {
         let (ack_tx, ack_rx) = mpsc::channel::<Ack>();
         let mut senders = Vec::new();
-        let mut checks = Vec::new();
-        for ((i, dev), reader) in devices.iter_mut().enumerate().zip(readers) {
+        for (i, dev) in devices.iter_mut().enumerate() {
             let (tx, rx) = mpsc::sync_channel::<Arc<Chunk>>(2);
             senders.push(tx);
-            let check = reader.map(|mut r| {
-                let (check_tx, check_rx) = mpsc::channel::<(u64, usize)>();
-                let target = &plan.targets[i].path;
-                checks.push(s.spawn(move || check_flushed(source, &mut *r, check_rx, target)));
-                check_tx
-            });
             let ack = ack_tx.clone();
             let (flushed, written, fresh) = (&flushed[i], &written[i], created[i]);
-            s.spawn(move || writer(&mut **dev, rx, ack, check, flushed, written, fresh));
+            s.spawn(move || writer(&mut **dev, rx, ack, flushed, written, fresh));
         }
         drop(ack_tx);
         let result = read_body(source, &body, &senders, &ack_rx, control, &flushed, &report);
@@ -481,21 +460,6 @@ fn write_all(
         for ack in ack_rx.iter() {
             if let Ack::Failed(e) = ack {
                 first_error.get_or_insert(e);
-            }
-        }
-        for c in checks {
-            match c.join() {
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Ok(Ok(())) => {}
-                Err(_) => {
-                    first_error.get_or_insert(Error::invalid(
-                        "verify",
-                        plan.image.display(),
-                        "a verifying thread panicked",
-                    ));
-                }
             }
         }
         match first_error {
@@ -615,24 +579,11 @@ fn writer(
     dev: &mut dyn BlockDevice,
     rx: Receiver<Arc<Chunk>>,
     ack: mpsc::Sender<Ack>,
-    check: Option<mpsc::Sender<(u64, usize)>>,
     flushed: &AtomicU64,
     written: &AtomicU64,
     fresh: bool,
 ) {
     let mut pending = 0u64;
-    let mut unchecked: Vec<(u64, usize)> = Vec::new();
-    let done_flush =
-        |dev: &mut dyn BlockDevice, pending: u64, unchecked: &mut Vec<(u64, usize)>| {
-            dev.flush()?;
-            flushed.fetch_add(pending, Ordering::Relaxed);
-            if let Some(c) = &check {
-                for r in unchecked.drain(..) {
-                    let _ = c.send(r);
-                }
-            }
-            Ok::<(), Error>(())
-        };
     let mut run = || -> Result<()> {
         for chunk in rx.iter() {
             if !(fresh && chunk.zero) {
@@ -640,58 +591,20 @@ fn writer(
                 written.fetch_add(chunk.len as u64, Ordering::Relaxed);
             }
             pending += chunk.len as u64;
-            unchecked.push((chunk.offset, chunk.len));
             drop(chunk);
             if pending >= FLUSH_EVERY {
-                done_flush(dev, pending, &mut unchecked)?;
+                dev.flush()?;
+                flushed.fetch_add(pending, Ordering::Relaxed);
                 pending = 0;
             }
             let _ = ack.send(Ack::Done);
         }
-        done_flush(dev, pending, &mut unchecked)
+        dev.flush()?;
+        flushed.fetch_add(pending, Ordering::Relaxed);
+        Ok(())
     };
     if let Err(e) = run() {
         let _ = ack.send(Ack::Failed(e));
-    }
-}
-
-/// Reads back each flushed piece the writer reports and compares it with
-/// the image; ends when the writer closes the channel.
-fn check_flushed(
-    source: &ImageSource,
-    dev: &mut dyn BlockDevice,
-    pieces: Receiver<(u64, usize)>,
-    target: &Path,
-) -> Result<()> {
-    let mut got = AlignedBuf::new(CHUNK);
-    let mut expected = vec![0u8; CHUNK];
-    for (offset, len) in pieces {
-        dev.read_at(offset, &mut got[..len])?;
-        source.read_at(
-            offset,
-            &mut expected[..len.min(source_left(source, offset))],
-        )?;
-        expected[len.min(source_left(source, offset))..len].fill(0);
-        compare(&got[..len], &expected[..len], offset, target, source.path())?;
-    }
-    Ok(())
-}
-
-/// Bytes of the image from `offset` to its end.
-fn source_left(source: &ImageSource, offset: u64) -> usize {
-    usize::try_from(source.len().saturating_sub(offset)).unwrap_or(usize::MAX)
-}
-
-/// [`Error::VerifyMismatch`] at the first byte where `got` and `expected`
-/// differ (`offset` is where they start on the target).
-fn compare(got: &[u8], expected: &[u8], offset: u64, target: &Path, image: &Path) -> Result<()> {
-    match got.iter().zip(expected).position(|(a, b)| a != b) {
-        None => Ok(()),
-        Some(at) => Err(Error::VerifyMismatch {
-            target: target.to_path_buf(),
-            image: image.to_path_buf(),
-            offset: offset + at as u64,
-        }),
     }
 }
 
@@ -706,7 +619,8 @@ fn is_zero(buf: &[u8]) -> bool {
 
 /// Reads `ranges` of `dev` back (direct I/O where the device uses it) and
 /// compares them with the image; a device reader thread runs ahead of the
-/// comparison. A difference is [`Error::VerifyMismatch`] naming the first
+/// comparison. (Reading back while later pieces are still being written
+/// was measured slower: reads and writes then contend for the device.) A difference is [`Error::VerifyMismatch`] naming the first
 /// differing byte.
 fn verify_device(
     source: &ImageSource,
@@ -764,7 +678,17 @@ fn verify_device(
                 });
             }
             source.read_at(offset, &mut expected[..n])?;
-            compare(&got[..n], &expected[..n], offset, target, source.path())?;
+            if let Some(at) = got[..n]
+                .iter()
+                .zip(&expected[..n])
+                .position(|(a, b)| a != b)
+            {
+                return Err(Error::VerifyMismatch {
+                    target: target.to_path_buf(),
+                    image: source.path().to_path_buf(),
+                    offset: offset + at as u64,
+                });
+            }
             compared += n as u64;
             control
                 .progress
