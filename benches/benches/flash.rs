@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dart_benches::{peak_rss_kib, random_file};
+use dart_benches::{median, need, peak_rss_kib, random_file, settle, sh};
 use dart_core::progress::Control;
 use dart_core::write::{flash, Bmap, FlashOptions};
 
@@ -49,34 +49,6 @@ const EXTENTS: u64 = 40;
 const EXTENT: u64 = 10 * MIB;
 const ROUNDS_DENSE: usize = 5;
 const ROUNDS_SPARSE: usize = 3;
-
-fn need(tool: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{tool}` not found on PATH: install the Debian package `{package}` \
-         (apt-get install {package}) to run this benchmark"
-    );
-}
-
-fn sh(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Flushes what the previous contender left behind (dirty pages, the
-/// freeing of a deleted file), outside the timing, so that no contender
-/// pays for another's deferred work.
-fn settle() {
-    sh(&mut Command::new("sync"));
-}
 
 /// Drops `path` from the page cache (GNU dd's documented idiom), so that no
 /// contender's direct write has to invalidate cached pages of the target.
@@ -220,11 +192,6 @@ fn child_rss(image: &Path, target: &Path) -> u64 {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn secs(v: &[f64]) -> String {

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::{peak_rss_kib, random_file};
+use dart_benches::{median, need, peak_rss_kib, random_file, settle, sh, walk};
 use dart_core::iso::{write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::progress::Control;
@@ -27,27 +27,6 @@ const MIB: u64 = 1 << 20;
 const ROUNDS: usize = 5;
 const EFISYS: &str = "efi/microsoft/boot/efisys.bin";
 const ETFSBOOT: &str = "boot/etfsboot.com";
-
-fn need(tool: &str, package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{tool}` not found on PATH: install the Debian package `{package}` \
-         (apt-get install {package}) to run this benchmark"
-    );
-}
-
-fn sh(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// A WinPE-shaped media tree with a `boot.wim` of `wim_bytes` and a real
 /// FAT12 `efisys.bin` holding `EFI/BOOT/BOOTX64.EFI`.
@@ -152,19 +131,6 @@ fn media(dir: &Path, wim_bytes: u64) -> PathBuf {
     root
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Reads every file once so both contenders start from a warm page cache.
 fn warm(root: &Path) {
     let mut buf = vec![0u8; 4 * MIB as usize];
@@ -172,13 +138,6 @@ fn warm(root: &Path) {
         let mut f = std::fs::File::open(&p).unwrap();
         while f.read(&mut buf).unwrap() > 0 {}
     }
-}
-
-/// Flushes what the previous contender left behind (dirty pages, the
-/// freeing of a deleted 1 GiB file), outside the timing, so that no
-/// contender pays for another's deferred work.
-fn settle() {
-    sh(&mut Command::new("sync"));
 }
 
 fn ours(media: &Path, iso: &Path) -> Duration {
@@ -265,11 +224,6 @@ fn child_rss(media: &Path, iso: &Path) -> u64 {
     );
     let _ = std::fs::remove_file(iso);
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn main() {

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::{peak_rss_kib, random_file};
+use dart_benches::{peak_rss_kib, random_file, walk};
 use dart_core::deploy::{write_usb_to, UsbOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::Control;
@@ -175,17 +175,4 @@ fn main() {
         rss_small / 1024,
         rss_big / 1024
     );
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

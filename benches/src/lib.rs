@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
 use dart_core::fixture::{generate, Fixture, FixtureOptions};
 
 /// Bytes of stand-in system files in the benchmark's base image.
@@ -62,4 +65,54 @@ pub fn random_file(path: &std::path::Path, size: u64, salt: u64) {
         left -= n as u64;
     }
     f.flush().unwrap();
+}
+
+/// Shared benchmark helper: `need`.
+pub fn need(tool: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{tool}` not found on PATH: install the Debian package `{package}` \
+         (apt-get install {package}) to run this benchmark"
+    );
+}
+
+/// Shared benchmark helper: `sh`.
+pub fn sh(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Shared benchmark helper: `median`.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Flushes what the previous contender left behind (dirty pages, the
+/// freeing of a deleted 1 GiB file), outside the timing, so that no
+/// contender pays for another's deferred work.
+pub fn settle() {
+    sh(&mut Command::new("sync"));
+}
+
+/// Shared benchmark helper: `walk`.
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
