@@ -67,7 +67,7 @@ pub fn random_file(path: &std::path::Path, size: u64, salt: u64) {
     f.flush().unwrap();
 }
 
-/// Shared benchmark helper: `need`.
+/// Panics with the Debian package to install when `tool` is not on PATH.
 pub fn need(tool: &str, package: &str) {
     let found = std::env::var_os("PATH")
         .map(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
@@ -79,7 +79,7 @@ pub fn need(tool: &str, package: &str) {
     );
 }
 
-/// Shared benchmark helper: `sh`.
+/// Runs a command; panics with its stderr when it fails.
 pub fn sh(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
     assert!(
@@ -90,7 +90,7 @@ pub fn sh(cmd: &mut Command) -> std::process::Output {
     out
 }
 
-/// Shared benchmark helper: `median`.
+/// The median of some timings (the upper one of an even count).
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -103,7 +103,7 @@ pub fn settle() {
     sh(&mut Command::new("sync"));
 }
 
-/// Shared benchmark helper: `walk`.
+/// Every file below `dir`, recursively.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap() {
