@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dart_benches::{median, need, peak_rss_kib, random_file, settle, sh};
+use dart_benches::{bench_dir, median, need, peak_rss_kib, random_file, settle, sh};
 use dart_core::progress::Control;
 use dart_core::write::{flash, Bmap, FlashOptions};
 
@@ -263,10 +263,7 @@ fn main() {
     ] {
         need(tool, package);
     }
-    let base = std::env::var_os("DART_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp"));
-    let dir = tempfile::tempdir_in(base).unwrap();
+    let dir = bench_dir();
     let dense = dir.path().join("dense.img");
     let small = dir.path().join("small.img");
     let target = dir.path().join("target.img");

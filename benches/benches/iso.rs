@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::{median, need, peak_rss_kib, random_file, settle, sh, walk};
+use dart_benches::{bench_dir, median, need, peak_rss_kib, random_file, settle, sh, walk};
 use dart_core::iso::{write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::progress::Control;
@@ -241,10 +241,7 @@ fn main() {
     ] {
         need(tool, package);
     }
-    let base = std::env::var_os("DART_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/tmp"));
-    let dir = tempfile::tempdir_in(base).unwrap();
+    let dir = bench_dir();
     let big = media(dir.path(), 1024 * MIB);
     let small = media(dir.path(), 256 * MIB);
     let files = walk(&big);

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::{peak_rss_kib, random_file, walk};
+use dart_benches::{bench_dir, peak_rss_kib, random_file, walk};
 use dart_core::deploy::{write_usb_to, UsbOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::Control;
@@ -126,10 +126,7 @@ fn main() {
         println!("{}", peak_rss_kib());
         return;
     }
-    let base = std::env::var_os("DART_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    let dir = tempfile::tempdir_in(base).unwrap();
+    let dir = bench_dir();
     let wim = 1024 * MIB;
     let big = media(dir.path(), wim);
     let small = media(dir.path(), 256 * MIB);

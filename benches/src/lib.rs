@@ -116,3 +116,12 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A scratch directory for a benchmark's files: under `DART_BENCH_DIR`, or
+/// `/var/tmp` (a real disk; `/tmp` may be tmpfs). Removed on drop.
+pub fn bench_dir() -> tempfile::TempDir {
+    let base = std::env::var_os("DART_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp"));
+    tempfile::tempdir_in(base).unwrap()
+}
