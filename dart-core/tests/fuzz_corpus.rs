@@ -53,6 +53,11 @@ fn bmap_file_corpus() {
     run_corpus("bmap_file", dart_core::write::bmap::fuzz_one);
 }
 
+#[test]
+fn tftp_packet_corpus() {
+    run_corpus("tftp_packet", dart_core::net::tftp::packet::fuzz_one);
+}
+
 /// A small stable-Rust stand-in for the fuzzer: random byte flips of the
 /// seeds of the disk and ISO parsers must never panic or hang.
 #[test]

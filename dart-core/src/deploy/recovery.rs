@@ -2,7 +2,7 @@
 //! the media to an existing disk, and update it in place later.
 //!
 //! Adding writes the file system into free space first and switches the
-//! partition table last (crash-safe, see [`crate::partition::apply`]), so
+//! partition table last (crash-safe, see [`crate::partition::apply()`]), so
 //! the existing partitions are never written. Updating replaces files one by
 //! one so that each is either its old or its new version after a crash,
 //! `sources/boot.wim` last; unchanged files are not rewritten.
