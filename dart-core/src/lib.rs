@@ -14,7 +14,7 @@
 //! | [`tools`] | [`Tools`](tools::Tools), tool metadata, [`SupportLevels`](tools::SupportLevels) |
 //! | [`image`] | [`RecoveryImage`](image::RecoveryImage), composing images |
 //! | [`media`] | [`MediaSet`](media::MediaSet): the bootable file tree |
-//! | [`net`] | network boot server: [TFTP packets](net::tftp::Packet), [safe file lookup](net::tftp::resolve) |
+//! | [`net`] | network boot server: [TFTP server](net::tftp::TftpServer), [packets](net::tftp::Packet), [safe file lookup](net::tftp::resolve) |
 //! | [`fat`] | FAT32 volumes: [`write_volume`](fat::write_volume), crash-safe [`update_files`](fat::update_files) |
 //! | [`iso`] | ISO 9660 + Joliet + El Torito images: [`write_iso`](iso::write_iso), [`read_iso`](iso::read_iso) |
 //! | [`mod@write`] | flashing images onto devices: [`flash`](write::flash), [`verify`](write::verify), block maps |

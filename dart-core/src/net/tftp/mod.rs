@@ -1,12 +1,16 @@
 //! TFTP for the network boot server (RFC 1350, 2347, 2348, 2349, 7440 and
 //! Microsoft's variable window).
 //!
-//! So far: the packet codec ([`packet`]) and safe resolution of requested
-//! file names under the server root ([`path`]). Sessions and the server
-//! come later.
+//! The packet codec ([`packet`]), safe resolution of requested file names
+//! under the server root ([`path`]), and the read-only server ([`server`]):
+//! [`TftpServer::start`] serves a directory to PXE clients, one thread per
+//! transfer.
 
 pub mod packet;
 pub mod path;
+pub mod server;
+mod session;
 
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
 pub use path::{resolve, PathError};
+pub use server::{TftpConfig, TftpEvent, TftpServer, MAX_WINDOWSIZE};

@@ -1,0 +1,675 @@
+//! The read-only TFTP server: one listener thread on the well-known port,
+//! one thread per transfer on a port of its own.
+//!
+//! [`TftpServer::start`] binds the listening socket and returns a handle;
+//! the server runs until [`TftpServer::stop`] is called or the handle is
+//! dropped. What it does with each request:
+//!
+//! - **RRQ**: if fewer than [`TftpConfig::max_transfers`] transfers are
+//!   running, a reply socket is bound (on an ephemeral port, or one from
+//!   [`TftpConfig::reply_ports`]) and a session thread serves the file from
+//!   there; otherwise the client gets ERROR 0 "server busy". The session
+//!   resolves the name with [`resolve`](super::path::resolve) (case-insensitive,
+//!   `\` or `/`, never outside the root), negotiates options (RFC 2347:
+//!   `blksize`, `tsize`, `timeout`, `windowsize`, Microsoft's `msftwindow`)
+//!   and streams the file block by block; see the session rules below.
+//! - **WRQ**: ERROR 2 (access violation); the server never writes.
+//! - A request that does not parse: ERROR 4 with the reason.
+//! - Anything else sent to the listening port (stray DATA, ACK, random
+//!   bytes): ignored.
+//!
+//! Session rules:
+//!
+//! - Options the client did not send are never in the OACK; when the client
+//!   sent none that the server accepts, the transfer starts with DATA 1
+//!   (RFC 1350). `blksize` is capped at [`TftpConfig::max_blksize`],
+//!   `windowsize` at [`MAX_WINDOWSIZE`]; `tsize` is answered with the file
+//!   size in octet mode and left out in netascii mode (the converted size is
+//!   not known in advance); `msftwindow` is accepted only as Windows Boot
+//!   Manager sends it (31416) and answered with 27182, after which the extra
+//!   byte of each ACK sets the size of the next window (1 to 255 blocks).
+//! - Block numbers roll over from 65535 to 0, so files of any size transfer.
+//! - A duplicate ACK never causes DATA to be sent (the Sorcerer's
+//!   Apprentice bug); an ACK inside the window sent (RFC 7440) moves the
+//!   window to the block after it. Only a timeout resends, and it resends
+//!   the unacknowledged window (or the OACK), at most
+//!   [`TftpConfig::retries`] times in a row before the session gives up.
+//! - An ERROR from the client ends the session at once; that is how a
+//!   client ends a `tsize` probe (usually with code 8), and it is reported
+//!   as [`TftpEvent::Aborted`], not as a failure.
+//! - Each transfer holds one open file, one packet buffer and a few bytes
+//!   per block of the window in memory; blocks are read with positioned
+//!   reads when they are sent (and again when resent), never buffered whole.
+//!
+//! Known limits: the reply socket is bound to the IP address of
+//! [`TftpConfig::bind`]; when that is the unspecified address, the kernel
+//! picks the reply's source address by route, which on a host with several
+//! addresses in one subnet may differ from the address the client asked.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use super::packet::{ErrorCode, Packet, MAX_DATA};
+use super::session::Session;
+use crate::error::{Error, Result};
+
+/// Largest `windowsize` (RFC 7440) the server accepts; larger requests are
+/// answered with this value in the OACK.
+pub const MAX_WINDOWSIZE: u16 = 64;
+
+/// How often blocked threads look at the stop flag.
+pub(super) const POLL: Duration = Duration::from_millis(100);
+
+/// Settings of a [`TftpServer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TftpConfig {
+    /// The directory served; requested names resolve under it and never
+    /// outside it. It must exist, and must not be writable by the clients.
+    pub root: PathBuf,
+    /// Address and port the server listens on for requests (port 69 for PXE
+    /// clients; port 0 picks a free port, see [`TftpServer::local_addr`]).
+    pub bind: SocketAddr,
+    /// Ports the transfers reply from (one per transfer, on the IP address
+    /// of `bind`); `None` lets the system pick an ephemeral port.
+    pub reply_ports: Option<RangeInclusive<u16>>,
+    /// Most transfers running at once; a request beyond it gets ERROR 0
+    /// "server busy". At least 1.
+    pub max_transfers: usize,
+    /// How many times in a row a transfer resends after a timeout before it
+    /// gives up.
+    pub retries: u32,
+    /// Time to wait for an ACK before resending, unless the client
+    /// negotiates the `timeout` option (RFC 2349).
+    pub default_timeout: Duration,
+    /// Largest `blksize` (RFC 2348) accepted, 8 to 65464; larger requests
+    /// are answered with this value. 1468 fills an Ethernet frame.
+    pub max_blksize: u16,
+}
+
+impl Default for TftpConfig {
+    /// Root `/srv/tftp`, listening on `0.0.0.0:69` (all IPv4 interfaces,
+    /// the PXE port; binding it needs privileges), ephemeral reply ports, 64
+    /// transfers, 5 retries, 1 second timeout, `blksize` up to 1468.
+    fn default() -> Self {
+        TftpConfig {
+            root: PathBuf::from("/srv/tftp"),
+            bind: SocketAddr::from(([0, 0, 0, 0], 69)),
+            reply_ports: None,
+            max_transfers: 64,
+            retries: 5,
+            default_timeout: Duration::from_secs(1),
+            max_blksize: 1468,
+        }
+    }
+}
+
+/// What happened to a request, for logging; passed to the callback given to
+/// [`TftpServer::start`], from the server's threads.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TftpEvent {
+    /// A file was found and its transfer (or option negotiation) begins.
+    Started {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// The file name as the client sent it.
+        file: String,
+        /// The file's size in bytes.
+        size: u64,
+    },
+    /// The client acknowledged the last block.
+    Finished {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// The file name as the client sent it.
+        file: String,
+        /// File bytes sent.
+        bytes: u64,
+        /// Time from the request to the last ACK, in seconds.
+        seconds: f64,
+    },
+    /// A request was refused: file not found, name refused, write request,
+    /// malformed request, or server busy. The client got an ERROR.
+    Denied {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// The file name as the client sent it (empty if the request did
+        /// not parse).
+        file: String,
+        /// Why, in one sentence.
+        reason: String,
+    },
+    /// The client ended the transfer with an ERROR packet; a `tsize` probe
+    /// ends this way (usually code 8), as does a user's cancel.
+    Aborted {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// The file name as the client sent it.
+        file: String,
+        /// The client's error code.
+        code: u16,
+        /// The client's error message.
+        message: String,
+    },
+    /// A transfer could not complete: the client stopped answering, went
+    /// away, the file could not be read, or the server was stopped.
+    Failed {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// The file name as the client sent it.
+        file: String,
+        /// Why, in one sentence.
+        reason: String,
+    },
+}
+
+impl fmt::Display for TftpEvent {
+    /// One log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TftpEvent::Started { client, file, size } => {
+                write!(f, "TFTP {client}: sending {file:?} ({size} bytes)")
+            }
+            TftpEvent::Finished {
+                client,
+                file,
+                bytes,
+                seconds,
+            } => write!(
+                f,
+                "TFTP {client}: sent {file:?} ({bytes} bytes in {seconds:.3} s)"
+            ),
+            TftpEvent::Denied {
+                client,
+                file,
+                reason,
+            } => write!(f, "TFTP {client}: refused {file:?}: {reason}"),
+            TftpEvent::Aborted {
+                client,
+                file,
+                code,
+                message,
+            } => write!(
+                f,
+                "TFTP {client}: client ended the transfer of {file:?} with error {code} {message:?}"
+            ),
+            TftpEvent::Failed {
+                client,
+                file,
+                reason,
+            } => write!(f, "TFTP {client}: transfer of {file:?} failed: {reason}"),
+        }
+    }
+}
+
+/// The event callback.
+type EventSink = Box<dyn Fn(TftpEvent) + Send + Sync>;
+
+/// State shared by the listener and the sessions.
+pub(super) struct Shared {
+    pub(super) config: TftpConfig,
+    events: Option<EventSink>,
+    pub(super) stop: AtomicBool,
+    active: Arc<AtomicUsize>,
+}
+
+impl Shared {
+    pub(super) fn emit(&self, event: TftpEvent) {
+        if let Some(sink) = &self.events {
+            sink(event);
+        }
+    }
+
+    pub(super) fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+}
+
+/// One transfer's place under [`TftpConfig::max_transfers`]; released when
+/// dropped (also when a session thread panics).
+pub(super) struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A running TFTP server; stops when [`stop`](TftpServer::stop)ped or
+/// dropped.
+pub struct TftpServer {
+    local_addr: SocketAddr,
+    shared: Arc<Shared>,
+    listener: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for TftpServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TftpServer")
+            .field("local_addr", &self.local_addr)
+            .field("root", &self.shared.config.root)
+            .field("active_transfers", &self.active_transfers())
+            .finish()
+    }
+}
+
+impl TftpServer {
+    /// Checks `config`, binds the listening socket and starts serving on a
+    /// thread of its own; returns at once. `events`, if given, is called
+    /// for each [`TftpEvent`], from the server's threads: it should return
+    /// quickly (a slow callback slows the transfer or the listener that
+    /// calls it) and must not stop the server.
+    ///
+    /// Fails with [`Error::NotFound`] if the root does not exist,
+    /// [`Error::InvalidSetting`] for a setting out of range, and
+    /// [`Error::Io`] naming the address if the socket cannot be bound.
+    ///
+    /// ```no_run
+    /// use dart_core::net::tftp::{TftpConfig, TftpServer};
+    ///
+    /// let config = TftpConfig {
+    ///     root: "/srv/tftp".into(),
+    ///     bind: "0.0.0.0:69".parse().unwrap(),
+    ///     ..TftpConfig::default()
+    /// };
+    /// let server = TftpServer::start(config, Some(Box::new(|event| eprintln!("{event}"))))?;
+    /// println!("serving on {}", server.local_addr());
+    /// // ... until the boot server shuts down:
+    /// server.stop();
+    /// # Ok::<(), dart_core::Error>(())
+    /// ```
+    pub fn start(
+        config: TftpConfig,
+        events: Option<Box<dyn Fn(TftpEvent) + Send + Sync>>,
+    ) -> Result<TftpServer> {
+        check(&config)?;
+        let bind_error = |action, source| Error::Io {
+            action,
+            path: PathBuf::from(config.bind.to_string()),
+            source,
+            untouched: "no server was started",
+        };
+        let socket = UdpSocket::bind(config.bind)
+            .map_err(|e| bind_error("binding the TFTP server socket to", e))?;
+        socket
+            .set_read_timeout(Some(POLL))
+            .map_err(|e| bind_error("setting a read timeout on the TFTP socket", e))?;
+        let local_addr = socket
+            .local_addr()
+            .map_err(|e| bind_error("reading the local address of the TFTP socket", e))?;
+        let shared = Arc::new(Shared {
+            config,
+            events,
+            stop: AtomicBool::new(false),
+            active: Arc::new(AtomicUsize::new(0)),
+        });
+        let listener_shared = Arc::clone(&shared);
+        let listener = thread::Builder::new()
+            .name(format!("tftp {local_addr}"))
+            .spawn(move || Listener::new(socket, listener_shared).run())
+            .map_err(|e| Error::Io {
+                action: "starting the TFTP listener thread for",
+                path: PathBuf::from(local_addr.to_string()),
+                source: e,
+                untouched: "no server was started",
+            })?;
+        Ok(TftpServer {
+            local_addr,
+            shared,
+            listener: Some(listener),
+        })
+    }
+
+    /// The address the server listens on (with the port the system chose
+    /// when the configured port was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Transfers running now (sessions between their request and their
+    /// end).
+    pub fn active_transfers(&self) -> usize {
+        self.shared.active.load(Ordering::Acquire)
+    }
+
+    /// Stops the server: no new requests are read, running transfers send
+    /// the client ERROR 0 and end. Returns when every thread has ended
+    /// (within a few tenths of a second). Dropping the handle does the same.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(listener) = self.listener.take() {
+            // A panic in the listener has already been reported on stderr;
+            // there is nothing more to do with it here.
+            let _ = listener.join();
+        }
+    }
+}
+
+impl Drop for TftpServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Checks the settings before anything is bound.
+fn check(config: &TftpConfig) -> Result<()> {
+    if !config.root.exists() {
+        return Err(Error::NotFound {
+            what: "TFTP server root",
+            path: config.root.clone(),
+        });
+    }
+    if !config.root.is_dir() {
+        return Err(Error::invalid(
+            "TFTP server root",
+            config.root.display(),
+            "it must be a directory",
+        ));
+    }
+    if config.max_transfers == 0 {
+        return Err(Error::invalid(
+            "TFTP max_transfers",
+            0,
+            "at least 1 transfer must be allowed",
+        ));
+    }
+    if !(8..=MAX_DATA).contains(&usize::from(config.max_blksize)) {
+        return Err(Error::invalid(
+            "TFTP max_blksize",
+            config.max_blksize,
+            "RFC 2348 allows block sizes from 8 to 65464 bytes",
+        ));
+    }
+    if config.default_timeout.is_zero() {
+        return Err(Error::invalid(
+            "TFTP default_timeout",
+            format!("{:?}", config.default_timeout),
+            "it must be longer than zero",
+        ));
+    }
+    if let Some(ports) = &config.reply_ports {
+        if ports.is_empty() || *ports.start() == 0 {
+            return Err(Error::invalid(
+                "TFTP reply_ports",
+                format!("{}..={}", ports.start(), ports.end()),
+                "give a non-empty range of ports from 1 to 65535",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The listener thread's state.
+struct Listener {
+    socket: UdpSocket,
+    shared: Arc<Shared>,
+    sessions: Vec<JoinHandle<()>>,
+    /// Where the next search for a free reply port starts in the range.
+    next_port: u32,
+}
+
+impl Listener {
+    fn new(socket: UdpSocket, shared: Arc<Shared>) -> Self {
+        Listener {
+            socket,
+            shared,
+            sessions: Vec::new(),
+            next_port: 0,
+        }
+    }
+
+    fn run(mut self) {
+        // Requests are small; the largest UDP payload fits in any case.
+        let mut buf = vec![0u8; 65536];
+        while !self.shared.stopping() {
+            match self.socket.recv_from(&mut buf) {
+                Ok((n, client)) => self.request(&buf[..n], client),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                // Nothing to do about other receive errors (an ICMP error
+                // for an earlier reply, a transient lack of buffers) but not
+                // to spin on them.
+                Err(_) => thread::sleep(Duration::from_millis(10)),
+            }
+            self.sessions.retain(|h| !h.is_finished());
+        }
+        for session in self.sessions.drain(..) {
+            // A session's panic has been reported on stderr already.
+            let _ = session.join();
+        }
+    }
+
+    /// Answers one datagram received on the listening port.
+    fn request(&mut self, bytes: &[u8], client: SocketAddr) {
+        let request = match Packet::parse(bytes) {
+            Ok(Packet::Rrq(request)) => request,
+            Ok(Packet::Wrq(request)) => {
+                self.deny(
+                    client,
+                    &request.filename,
+                    ErrorCode::AccessViolation,
+                    "this TFTP server is read-only; write requests are refused",
+                );
+                return;
+            }
+            Err(e) if matches!(bytes, [0, 1 | 2, ..]) => {
+                self.deny(
+                    client,
+                    "",
+                    ErrorCode::IllegalOperation,
+                    &format!("malformed request: {e}"),
+                );
+                return;
+            }
+            // Stray DATA, ACK, ERROR or OACK, or bytes that are no TFTP
+            // packet at all: nothing to answer.
+            Ok(_) | Err(_) => return,
+        };
+
+        let Some(slot) = self.reserve() else {
+            self.deny(
+                client,
+                &request.filename,
+                ErrorCode::NotDefined,
+                &format!(
+                    "server busy: {} transfers are running, try again later",
+                    self.shared.config.max_transfers
+                ),
+            );
+            return;
+        };
+        let socket = match self.reply_socket(client) {
+            Ok(socket) => socket,
+            Err(e) => {
+                drop(slot);
+                self.deny(
+                    client,
+                    &request.filename,
+                    ErrorCode::NotDefined,
+                    &format!("server busy: no reply port could be bound ({e})"),
+                );
+                return;
+            }
+        };
+        let file = request.filename.clone();
+        let session = Session::new(socket, client, request, Arc::clone(&self.shared), slot);
+        match thread::Builder::new()
+            .name(format!("tftp {client}"))
+            .spawn(move || session.run())
+        {
+            Ok(handle) => self.sessions.push(handle),
+            // The closure, and with it the slot, was dropped.
+            Err(e) => self.deny(
+                client,
+                &file,
+                ErrorCode::NotDefined,
+                &format!("server busy: no thread for the transfer ({e})"),
+            ),
+        }
+    }
+
+    /// Takes a transfer slot if one is free. Only this thread takes slots,
+    /// so the check and the increment cannot race with another taker.
+    fn reserve(&self) -> Option<Slot> {
+        let active = &self.shared.active;
+        if active.load(Ordering::Acquire) >= self.shared.config.max_transfers {
+            return None;
+        }
+        active.fetch_add(1, Ordering::AcqRel);
+        Some(Slot(Arc::clone(active)))
+    }
+
+    /// Binds the socket a transfer replies from and connects it to the
+    /// client, so that it only hears the client (and learns, from ICMP, when
+    /// the client is gone).
+    fn reply_socket(&mut self, client: SocketAddr) -> io::Result<UdpSocket> {
+        let ip = self.shared.config.bind.ip();
+        let socket = match self.shared.config.reply_ports.clone() {
+            None => UdpSocket::bind((ip, 0))?,
+            Some(ports) => {
+                let (first, last) = (u32::from(*ports.start()), u32::from(*ports.end()));
+                let count = last - first + 1;
+                let mut error = io::Error::new(io::ErrorKind::AddrInUse, "no port in the range");
+                let mut bound = None;
+                for i in 0..count {
+                    let offset = (self.next_port + i) % count;
+                    let Ok(port) = u16::try_from(first + offset) else {
+                        continue;
+                    };
+                    match UdpSocket::bind((ip, port)) {
+                        Ok(socket) => {
+                            self.next_port = (offset + 1) % count;
+                            bound = Some(socket);
+                            break;
+                        }
+                        Err(e) => error = e,
+                    }
+                }
+                match bound {
+                    Some(socket) => socket,
+                    None => {
+                        return Err(io::Error::new(
+                            error.kind(),
+                            format!(
+                                "every port in {first}..={last} is taken, the last error: {error}"
+                            ),
+                        ))
+                    }
+                }
+            }
+        };
+        socket.connect(client)?;
+        Ok(socket)
+    }
+
+    /// Sends ERROR from the listening port and reports the refusal.
+    fn deny(&self, client: SocketAddr, file: &str, code: ErrorCode, reason: &str) {
+        let packet = Packet::Error {
+            code,
+            message: clip(reason).to_owned(),
+        };
+        // If the error cannot be sent the client times out; nothing else
+        // can be done.
+        let _ = self.socket.send_to(&packet.to_bytes(), client);
+        self.shared.emit(TftpEvent::Denied {
+            client,
+            file: file.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+}
+
+/// The start of `message` that fits an ERROR packet of at most 512 bytes.
+pub(super) fn clip(message: &str) -> &str {
+    const MAX: usize = 500;
+    if message.len() <= MAX {
+        return message;
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_char_boundaries() {
+        let long = "é".repeat(400);
+        let c = clip(&long);
+        assert!(c.len() <= 500 && c.len() >= 499);
+        assert_eq!(clip("short"), "short");
+    }
+
+    #[test]
+    fn bad_settings_are_refused_before_binding() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = TftpConfig {
+            root: dir.path().to_path_buf(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..TftpConfig::default()
+        };
+        for (config, field) in [
+            (
+                TftpConfig {
+                    max_transfers: 0,
+                    ..ok.clone()
+                },
+                "max_transfers",
+            ),
+            (
+                TftpConfig {
+                    max_blksize: 7,
+                    ..ok.clone()
+                },
+                "max_blksize",
+            ),
+            (
+                TftpConfig {
+                    default_timeout: Duration::ZERO,
+                    ..ok.clone()
+                },
+                "default_timeout",
+            ),
+            (
+                TftpConfig {
+                    reply_ports: Some(0..=10),
+                    ..ok.clone()
+                },
+                "reply_ports",
+            ),
+        ] {
+            let Err(e) = TftpServer::start(config, None) else {
+                panic!("{field} accepted")
+            };
+            assert!(e.to_string().contains(field), "{e}");
+        }
+        let missing = TftpConfig {
+            root: dir.path().join("nope"),
+            ..ok
+        };
+        let Err(e) = TftpServer::start(missing, None) else {
+            panic!("missing root accepted")
+        };
+        assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    }
+}

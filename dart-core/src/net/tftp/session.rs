@@ -1,0 +1,554 @@
+//! One read transfer, from the request to the last ACK; runs on a thread of
+//! its own with a socket connected to the client. The rules it follows are
+//! listed in the [server docs](super::server).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::packet::{ErrorCode, Mode, Options, Packet, Request};
+use super::path::{resolve, PathError};
+use super::server::{clip, Shared, Slot, TftpEvent, MAX_WINDOWSIZE, POLL};
+
+/// `msftwindow` value in Windows Boot Manager's RRQ.
+const MSFT_REQUEST: u32 = 31416;
+/// `msftwindow` value of a server that supports the variable window.
+const MSFT_ANSWER: u32 = 27182;
+/// Block size without the `blksize` option (RFC 1350).
+const DEFAULT_BLKSIZE: u16 = 512;
+
+/// A transfer about to run.
+pub(super) struct Session {
+    socket: UdpSocket,
+    client: SocketAddr,
+    request: Request,
+    shared: Arc<Shared>,
+    started: Instant,
+    /// Receive buffer for ACKs and ERRORs (longer datagrams are cut, which
+    /// only shortens an ERROR's message).
+    inbuf: Vec<u8>,
+    _slot: Slot,
+}
+
+/// How a transfer ended.
+enum Outcome {
+    Finished { bytes: u64 },
+    Denied(String),
+    Aborted { code: u16, message: String },
+    Failed(String),
+}
+
+/// What the client said, or why nothing came.
+enum Incoming {
+    Ack {
+        block: u16,
+        /// The byte after the block number, if any (Microsoft's next window
+        /// size).
+        extra: Option<u8>,
+    },
+    Error {
+        code: u16,
+        message: String,
+    },
+    Timeout,
+    Stopped,
+    Gone(io::Error),
+}
+
+/// Where a block starts in the file; in netascii mode also the second half
+/// of a CR LF or CR NUL pair that did not fit in the previous block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pos {
+    offset: u64,
+    pending: Option<u8>,
+}
+
+impl Pos {
+    const START: Pos = Pos {
+        offset: 0,
+        pending: None,
+    };
+}
+
+impl Session {
+    pub(super) fn new(
+        socket: UdpSocket,
+        client: SocketAddr,
+        request: Request,
+        shared: Arc<Shared>,
+        slot: Slot,
+    ) -> Self {
+        Session {
+            socket,
+            client,
+            request,
+            shared,
+            started: Instant::now(),
+            inbuf: vec![0; 2048],
+            _slot: slot,
+        }
+    }
+
+    /// Serves the request and reports how it ended.
+    pub(super) fn run(mut self) {
+        let outcome = self.serve();
+        let client = self.client;
+        let file = self.request.filename.clone();
+        let event = match outcome {
+            Outcome::Finished { bytes } => TftpEvent::Finished {
+                client,
+                file,
+                bytes,
+                seconds: self.started.elapsed().as_secs_f64(),
+            },
+            Outcome::Denied(reason) => TftpEvent::Denied {
+                client,
+                file,
+                reason,
+            },
+            Outcome::Aborted { code, message } => TftpEvent::Aborted {
+                client,
+                file,
+                code,
+                message,
+            },
+            Outcome::Failed(reason) => TftpEvent::Failed {
+                client,
+                file,
+                reason,
+            },
+        };
+        // Free the slot before the callback runs, so that whoever the event
+        // wakes sees the transfer gone.
+        let shared = Arc::clone(&self.shared);
+        drop(self);
+        shared.emit(event);
+    }
+
+    fn serve(&mut self) -> Outcome {
+        let config = &self.shared.config;
+        let path = match resolve(&config.root, &self.request.filename) {
+            Ok(path) => path,
+            Err(e) => {
+                let code = match &e {
+                    PathError::Refused { .. } => ErrorCode::AccessViolation,
+                    PathError::NotFound { .. } | PathError::Ambiguous { .. } => {
+                        ErrorCode::FileNotFound
+                    }
+                    _ => ErrorCode::NotDefined,
+                };
+                let reason = e.to_string();
+                self.send_error(code, &reason);
+                return Outcome::Denied(reason);
+            }
+        };
+        let (file, size) = match File::open(&path).and_then(|f| Ok((f.metadata()?.len(), f))) {
+            Ok((size, file)) => (file, size),
+            Err(e) => {
+                let code = if e.kind() == io::ErrorKind::PermissionDenied {
+                    ErrorCode::AccessViolation
+                } else {
+                    ErrorCode::FileNotFound
+                };
+                let reason = format!(
+                    "TFTP file \"{}\" cannot be opened: {e}",
+                    self.request.filename.escape_debug()
+                );
+                self.send_error(code, &reason);
+                return Outcome::Denied(reason);
+            }
+        };
+
+        // Options (RFC 2347): answer only what was asked.
+        let asked = &self.request.options;
+        let netascii = self.request.mode == Mode::NetAscii;
+        let mut oack = Options::default();
+        let blksize = match asked.blksize {
+            Some(b) => {
+                let b = b.min(config.max_blksize);
+                oack.blksize = Some(b);
+                b
+            }
+            None => DEFAULT_BLKSIZE,
+        };
+        if asked.tsize.is_some() && !netascii {
+            oack.tsize = Some(size);
+        }
+        let timeout = match asked.timeout {
+            Some(t) => {
+                oack.timeout = Some(t);
+                Duration::from_secs(u64::from(t))
+            }
+            None => config.default_timeout,
+        };
+        let mut window = match asked.windowsize {
+            Some(w) => {
+                let w = w.min(MAX_WINDOWSIZE);
+                oack.windowsize = Some(w);
+                w
+            }
+            None => 1,
+        };
+        let msft = asked.msftwindow == Some(MSFT_REQUEST);
+        if msft {
+            oack.msftwindow = Some(MSFT_ANSWER);
+        }
+        let retries = config.retries;
+        // Wake up often enough to see the stop flag and the deadline.
+        let _ = self
+            .socket
+            .set_read_timeout(Some(timeout.min(POLL).max(Duration::from_millis(1))));
+
+        self.shared.emit(TftpEvent::Started {
+            client: self.client,
+            file: self.request.filename.clone(),
+            size,
+        });
+
+        if !oack.is_empty() {
+            let oack = Packet::Oack(oack).to_bytes();
+            let mut tries = 0;
+            'oack: loop {
+                if let Err(outcome) = self.send(&oack) {
+                    return outcome;
+                }
+                let deadline = Instant::now() + timeout;
+                loop {
+                    match self.receive(deadline) {
+                        Incoming::Ack { block: 0, extra } => {
+                            if let Some(w) = extra.filter(|&w| msft && w > 0) {
+                                window = u16::from(w);
+                            }
+                            break 'oack;
+                        }
+                        Incoming::Ack { .. } => {}
+                        Incoming::Timeout => {
+                            tries += 1;
+                            if tries > retries {
+                                return self.give_up("the OACK", timeout);
+                            }
+                            continue 'oack;
+                        }
+                        other => return self.end(other),
+                    }
+                }
+            }
+        }
+
+        let mut source = Source {
+            file,
+            netascii,
+            raw: if netascii {
+                vec![0; usize::from(blksize)]
+            } else {
+                Vec::new()
+            },
+        };
+        let block_len = usize::from(blksize);
+        let mut packet = vec![0u8; 4 + block_len];
+        packet[1] = 3; // opcode DATA
+
+        // The first unacknowledged block (counting from 1, not wrapping)
+        // and where it starts; the starts of the blocks sent from it.
+        let mut base: u64 = 1;
+        let mut base_pos = Pos::START;
+        let mut starts: VecDeque<Pos> = VecDeque::with_capacity(usize::from(window));
+        let mut tries = 0;
+        loop {
+            // Send (or resend) the window from `base`.
+            starts.clear();
+            let mut last = None;
+            let mut pos = base_pos;
+            for block in base..base + u64::from(window) {
+                let (len, next) = match source.fill(pos, &mut packet[4..]) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        self.send_error(ErrorCode::NotDefined, "the server cannot read the file");
+                        return Outcome::Failed(format!(
+                            "reading {} at byte {} failed: {e}",
+                            path.display(),
+                            pos.offset
+                        ));
+                    }
+                };
+                // Block numbers are the counter modulo 65536: 65535 rolls
+                // over to 0.
+                packet[2..4].copy_from_slice(&(block as u16).to_be_bytes());
+                starts.push_back(pos);
+                if let Err(outcome) = self.send(&packet[..4 + len]) {
+                    return outcome;
+                }
+                pos = next;
+                if len < block_len {
+                    last = Some(block);
+                    break;
+                }
+            }
+            let after = pos;
+
+            // Wait for an ACK that moves the window, or time out.
+            let deadline = Instant::now() + timeout;
+            loop {
+                match self.receive(deadline) {
+                    Incoming::Ack { block, extra } => {
+                        // How far past the last acknowledged block: 0 is a
+                        // duplicate, beyond the window is stale. Neither
+                        // sends anything (Sorcerer's Apprentice).
+                        let ahead = u64::from(block.wrapping_sub((base - 1) as u16));
+                        if ahead == 0 || ahead > starts.len() as u64 {
+                            continue;
+                        }
+                        if let Some(w) = extra.filter(|&w| msft && w > 0) {
+                            window = u16::from(w);
+                        }
+                        let acked = base - 1 + ahead;
+                        if Some(acked) == last {
+                            return Outcome::Finished {
+                                bytes: after.offset,
+                            };
+                        }
+                        base_pos = starts.get(ahead as usize).copied().unwrap_or(after);
+                        base = acked + 1;
+                        tries = 0;
+                        break;
+                    }
+                    Incoming::Timeout => {
+                        tries += 1;
+                        if tries > retries {
+                            return self.give_up(&format!("DATA block {}", base as u16), timeout);
+                        }
+                        break;
+                    }
+                    other => return self.end(other),
+                }
+            }
+        }
+    }
+
+    /// Waits for the client's next ACK or ERROR until `deadline`; other
+    /// packets and malformed datagrams are ignored.
+    fn receive(&mut self, deadline: Instant) -> Incoming {
+        loop {
+            if self.shared.stopping() {
+                return Incoming::Stopped;
+            }
+            if Instant::now() >= deadline {
+                return Incoming::Timeout;
+            }
+            match self.socket.recv(&mut self.inbuf) {
+                Ok(n) => match Packet::parse(&self.inbuf[..n]) {
+                    Ok(Packet::Ack { block }) => {
+                        let extra = if n > 4 { Some(self.inbuf[4]) } else { None };
+                        return Incoming::Ack { block, extra };
+                    }
+                    Ok(Packet::Error { code, message }) => {
+                        return Incoming::Error {
+                            code: code.code(),
+                            message,
+                        }
+                    }
+                    _ => {}
+                },
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => return Incoming::Gone(e),
+            }
+        }
+    }
+
+    /// The outcome for an ERROR from the client, the server's stop, or the
+    /// client gone.
+    fn end(&self, incoming: Incoming) -> Outcome {
+        match incoming {
+            Incoming::Error { code, message } => Outcome::Aborted { code, message },
+            Incoming::Stopped => {
+                self.send_error(ErrorCode::NotDefined, "the server is shutting down");
+                Outcome::Failed("the server was stopped".into())
+            }
+            Incoming::Gone(e) => Outcome::Failed(format!("the client went away ({e})")),
+            Incoming::Ack { .. } | Incoming::Timeout => {
+                Outcome::Failed("internal error: unexpected packet".into())
+            }
+        }
+    }
+
+    /// Ends a transfer whose client stopped answering.
+    fn give_up(&self, what: &str, timeout: Duration) -> Outcome {
+        self.send_error(ErrorCode::NotDefined, "timed out waiting for an ACK");
+        Outcome::Failed(format!(
+            "no ACK for {what} after {} resends, {:.1} s apart",
+            self.shared.config.retries,
+            timeout.as_secs_f64()
+        ))
+    }
+
+    /// Sends one datagram to the client. A refused send (the client's port
+    /// is closed) ends the transfer; any other error counts as a lost
+    /// packet, which the timeout resends.
+    fn send(&self, bytes: &[u8]) -> Result<(), Outcome> {
+        match self.socket.send(bytes) {
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                Err(Outcome::Failed(format!("the client went away ({e})")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends ERROR; if that fails the client times out on its own.
+    fn send_error(&self, code: ErrorCode, message: &str) {
+        let packet = Packet::Error {
+            code,
+            message: clip(message).to_owned(),
+        };
+        let _ = self.socket.send(&packet.to_bytes());
+    }
+}
+
+/// The file being sent, read block by block with positioned reads.
+struct Source {
+    file: File,
+    netascii: bool,
+    /// Raw bytes of one block (netascii only).
+    raw: Vec<u8>,
+}
+
+impl Source {
+    /// Fills `out` (one block) from `pos`; returns the length filled (less
+    /// than `out.len()` only at the end of the file) and where the next
+    /// block starts.
+    fn fill(&mut self, pos: Pos, out: &mut [u8]) -> io::Result<(usize, Pos)> {
+        if !self.netascii {
+            let n = read_at(&self.file, pos.offset, out)?;
+            return Ok((
+                n,
+                Pos {
+                    offset: pos.offset + n as u64,
+                    pending: None,
+                },
+            ));
+        }
+        // netascii: LF goes out as CR LF and CR as CR NUL (RFC 764).
+        let mut n = 0;
+        if let Some(b) = pos.pending {
+            out[0] = b;
+            n = 1;
+        }
+        let mut offset = pos.offset;
+        let mut pending = None;
+        while n < out.len() && pending.is_none() {
+            // Each raw byte gives at least one byte out.
+            let want = (out.len() - n).min(self.raw.len());
+            let got = read_at(&self.file, offset, &mut self.raw[..want])?;
+            if got == 0 {
+                break;
+            }
+            for &b in &self.raw[..got] {
+                if n == out.len() {
+                    break;
+                }
+                offset += 1;
+                let (first, second) = match b {
+                    b'\n' => (b'\r', Some(b'\n')),
+                    b'\r' => (b'\r', Some(0)),
+                    b => (b, None),
+                };
+                out[n] = first;
+                n += 1;
+                if let Some(second) = second {
+                    if n < out.len() {
+                        out[n] = second;
+                        n += 1;
+                    } else {
+                        pending = Some(second);
+                    }
+                }
+            }
+        }
+        Ok((n, Pos { offset, pending }))
+    }
+}
+
+/// Reads at `offset` until `buf` is full or the file ends.
+fn read_at(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read_at(&mut buf[n..], offset + n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn source(content: &[u8], netascii: bool, blksize: usize) -> Source {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(content).unwrap();
+        Source {
+            file: f,
+            netascii,
+            raw: vec![0; blksize],
+        }
+    }
+
+    /// Every block of the file, as the session would send them.
+    fn blocks(src: &mut Source, blksize: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut pos = Pos::START;
+        let mut buf = vec![0; blksize];
+        loop {
+            let (n, next) = src.fill(pos, &mut buf).unwrap();
+            out.push(buf[..n].to_vec());
+            // Filling again from the same place gives the same block (a
+            // resend).
+            assert_eq!(src.fill(pos, &mut buf).unwrap(), (n, next));
+            pos = next;
+            if n < blksize {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn octet_blocks_end_with_a_short_one() {
+        let data: Vec<u8> = (0..1024u32).map(|i| i as u8).collect();
+        let b = blocks(&mut source(&data, false, 512), 512);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [512, 512, 0]);
+        assert_eq!(b.concat(), data);
+        let b = blocks(&mut source(&[], false, 512), 512);
+        assert_eq!(b, [Vec::<u8>::new()]);
+    }
+
+    #[test]
+    fn netascii_expands_line_ends_across_blocks() {
+        let data = b"ab\ncd\r\n\n\rx".repeat(7);
+        for blksize in [8, 9, 10, 11, 512] {
+            let b = blocks(&mut source(&data, true, blksize), blksize);
+            let mut expected = Vec::new();
+            for &c in &data {
+                match c {
+                    b'\n' => expected.extend_from_slice(b"\r\n"),
+                    b'\r' => expected.extend_from_slice(b"\r\0"),
+                    c => expected.push(c),
+                }
+            }
+            assert_eq!(b.concat(), expected, "blksize {blksize}");
+            assert!(b[..b.len() - 1].iter().all(|x| x.len() == blksize));
+        }
+    }
+}

@@ -1,0 +1,1061 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The TFTP server on loopback: against real clients (curl, atftp, tftp-hpa)
+//! whose downloads must be byte-identical, and against a hand-written client
+//! for what those clients cannot show (windows, Microsoft's variable
+//! window, duplicate ACKs, probes, refusals, garbage, limits, retries).
+
+use std::fs;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use dart_core::net::tftp::{ErrorCode, Options, Packet, TftpConfig, TftpEvent, TftpServer};
+use dart_core::Error;
+
+// ---------------------------------------------------------------------------
+// Fixture: a server on 127.0.0.1 with a temporary root, recording events.
+
+#[derive(Default)]
+struct Events {
+    list: Mutex<Vec<TftpEvent>>,
+    changed: Condvar,
+}
+
+impl Events {
+    /// The first event matching `pred`, waiting up to 10 s for it.
+    fn wait(&self, what: &str, pred: impl Fn(&TftpEvent) -> bool) -> TftpEvent {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut list = self.list.lock().unwrap();
+        loop {
+            if let Some(e) = list.iter().find(|e| pred(e)) {
+                return e.clone();
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "no {what} event; events: {list:#?}");
+            list = self.changed.wait_timeout(list, deadline - now).unwrap().0;
+        }
+    }
+
+    fn all(&self) -> Vec<TftpEvent> {
+        self.list.lock().unwrap().clone()
+    }
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    root: PathBuf,
+    server: TftpServer,
+    events: Arc<Events>,
+}
+
+impl Fixture {
+    fn addr(&self) -> SocketAddr {
+        self.server.local_addr()
+    }
+
+    fn port(&self) -> String {
+        self.addr().port().to_string()
+    }
+
+    /// Writes `len` pseudo-random bytes to `name` under the root.
+    fn file(&self, name: &str, len: usize, seed: u64) -> Vec<u8> {
+        let data = random_bytes(len, seed);
+        let path = self.root.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, &data).unwrap();
+        data
+    }
+
+    /// A path for a client's output, outside the root.
+    fn out(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Waits until no transfer is running.
+    fn idle(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.server.active_transfers() > 0 {
+            assert!(Instant::now() < deadline, "transfers still running");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn serve(tune: impl FnOnce(&mut TftpConfig)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    fs::create_dir(&root).unwrap();
+    let mut config = TftpConfig {
+        root: root.clone(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        ..TftpConfig::default()
+    };
+    tune(&mut config);
+    let events = Arc::new(Events::default());
+    let sink = Arc::clone(&events);
+    let server = TftpServer::start(
+        config,
+        Some(Box::new(move |e| {
+            sink.list.lock().unwrap().push(e);
+            sink.changed.notify_all();
+        })),
+    )
+    .unwrap();
+    Fixture {
+        dir,
+        root,
+        server,
+        events,
+    }
+}
+
+/// Pseudo-random bytes (xorshift64*), the same for the same seed.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Real clients
+
+/// Panics, naming the Debian package, when a client is missing.
+fn need(program: &str, package: &str) {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain(["/usr/bin", "/bin"].map(PathBuf::from))
+        .any(|d| d.join(program).is_file());
+    assert!(
+        found,
+        "the TFTP client `{program}` is missing: install the Debian package {package} \
+         (apt-get install -y {package})"
+    );
+}
+
+/// Runs a client to completion (at most 120 s) with its output in files;
+/// returns its exit status and what it printed.
+fn run(program: &str, package: &str, args: &[&str], dir: &Path) -> (bool, String) {
+    need(program, package);
+    let log = dir.join(format!("{program}.log"));
+    let file = fs::File::create(&log).unwrap();
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} (package {package}): {e}"));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{program} {args:?} did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (
+        status.success(),
+        fs::read_to_string(&log).unwrap_or_default(),
+    )
+}
+
+/// Asserts that `out` holds exactly `expected`.
+fn same(out: &Path, expected: &[u8], what: &str, log: &str) {
+    let got = fs::read(out).unwrap_or_else(|e| panic!("{what}: no output {out:?} ({e}); {log}"));
+    assert!(
+        got.len() == expected.len() && got == expected,
+        "{what}: {} bytes received, {} expected, contents differ; {log}",
+        got.len(),
+        expected.len()
+    );
+}
+
+fn curl_get(f: &Fixture, name: &str, out: &Path, extra: &[&str]) -> (bool, String) {
+    let url = format!("tftp://127.0.0.1:{}/{name}", f.port());
+    let mut args = vec!["-s", "-S", "--max-time", "110"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&[url.as_str(), "-o", out.to_str().unwrap()]);
+    run("curl", "curl", &args, f.dir.path())
+}
+
+#[test]
+fn curl_downloads_are_byte_identical() {
+    let f = serve(|_| {});
+    // A multiple of 512 (ends with an empty block), an odd size, an empty
+    // file, and a file in a directory fetched with different case.
+    let cases = [
+        ("even.bin", 512 * 300),
+        ("odd.bin", 1_234_567),
+        ("empty.bin", 0),
+        ("Boot/BCD", 20_000),
+    ];
+    for (i, (name, len)) in cases.into_iter().enumerate() {
+        let data = f.file(name, len, i as u64 + 1);
+        let request = if name == "Boot/BCD" { "boot/bcd" } else { name };
+        for (label, extra) in [
+            ("default", &[][..]),
+            ("blksize 1468", &["--tftp-blksize", "1468"][..]),
+            ("no options", &["--tftp-no-options"][..]),
+        ] {
+            // curl refuses an OACK with tsize 0 ("invalid tsize"), which is
+            // the right answer for an empty file; without options it works.
+            if len == 0 && label != "no options" {
+                continue;
+            }
+            let out = f.out(&format!("curl-{i}-{}", label.replace(' ', "-")));
+            let (ok, log) = curl_get(&f, request, &out, extra);
+            assert!(ok, "curl {label} {name}: {log}");
+            same(&out, &data, &format!("curl {label} {name}"), &log);
+        }
+    }
+    f.idle();
+}
+
+#[test]
+fn atftp_downloads_are_byte_identical() {
+    let f = serve(|_| {});
+    let data = f.file("images/boot.wim", 3_000_001, 7);
+    let port = f.port();
+    for (label, option) in [("default", None), ("blksize 1468", Some("blksize 1468"))] {
+        let out = f.out(&format!("atftp-{}", label.replace(' ', "-")));
+        let mut args = vec![
+            "--get",
+            "-r",
+            "IMAGES\\boot.wim",
+            "-l",
+            out.to_str().unwrap(),
+        ];
+        if let Some(o) = option {
+            args.extend_from_slice(&["--option", o]);
+        }
+        args.extend_from_slice(&["127.0.0.1", port.as_str()]);
+        let (ok, log) = run("atftp", "atftp", &args, f.dir.path());
+        assert!(ok, "atftp {label}: {log}");
+        same(&out, &data, &format!("atftp {label}"), &log);
+    }
+    // atftp with windowsize (Debian patches in RFC 7440 support).
+    let out = f.out("atftp-window");
+    let args = [
+        "--get",
+        "-r",
+        "images/boot.wim",
+        "-l",
+        out.to_str().unwrap(),
+        "--option",
+        "blksize 1468",
+        "--option",
+        "windowsize 8",
+        "127.0.0.1",
+        port.as_str(),
+    ];
+    let (ok, log) = run("atftp", "atftp", &args, f.dir.path());
+    assert!(ok, "atftp windowsize 8: {log}");
+    same(&out, &data, "atftp windowsize 8", &log);
+    f.idle();
+}
+
+#[test]
+fn tftp_hpa_downloads_are_byte_identical() {
+    let f = serve(|_| {});
+    // tftp-hpa's client asks for no options: plain RFC 1350, 512-byte blocks.
+    let data = f.file("pxeboot.n12", 777_777, 11);
+    let port = f.port();
+    for mode in ["binary", "netascii"] {
+        let out = f.out(&format!("tftp-{mode}"));
+        let out_str = out.to_str().unwrap();
+        let args = [
+            "127.0.0.1",
+            port.as_str(),
+            "-m",
+            mode,
+            "-c",
+            "get",
+            "pxeboot.n12",
+            out_str,
+        ];
+        let (ok, log) = run("tftp", "tftp-hpa", &args, f.dir.path());
+        assert!(ok, "tftp-hpa {mode}: {log}");
+        // In netascii mode the server sends LF as CR LF and CR as CR NUL and
+        // the client converts back, so the result is the same bytes.
+        same(&out, &data, &format!("tftp-hpa {mode}"), &log);
+    }
+    f.idle();
+}
+
+/// 100 MiB at 512-byte blocks is 204800 blocks: the block number rolls
+/// over three times.
+fn big_file(blksize: &str) {
+    let f = serve(|_| {});
+    let data = f.file("big.wim", 100 << 20, 99);
+    let out = f.out("big.out");
+    let t = Instant::now();
+    let (ok, log) = curl_get(&f, "big.wim", &out, &["--tftp-blksize", blksize]);
+    let seconds = t.elapsed().as_secs_f64();
+    assert!(ok, "curl blksize {blksize}: {log}");
+    same(&out, &data, &format!("100 MiB at blksize {blksize}"), &log);
+    eprintln!("100 MiB at blksize {blksize}: {seconds:.1} s");
+    match f
+        .events
+        .wait("Finished", |e| matches!(e, TftpEvent::Finished { .. }))
+    {
+        TftpEvent::Finished { bytes, .. } => assert_eq!(bytes, 100 << 20),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn hundred_mib_at_blksize_512_rolls_over() {
+    big_file("512");
+}
+
+#[test]
+fn hundred_mib_at_blksize_1468() {
+    big_file("1468");
+}
+
+// ---------------------------------------------------------------------------
+// A hand-written client
+
+struct Client {
+    sock: UdpSocket,
+    server: SocketAddr,
+    /// The transfer's port, learned from the first reply.
+    peer: Option<SocketAddr>,
+}
+
+impl Client {
+    fn new(server: SocketAddr) -> Client {
+        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Client {
+            sock,
+            server,
+            peer: None,
+        }
+    }
+
+    /// Sends raw bytes to the server's listening port.
+    fn to_server(&self, bytes: &[u8]) {
+        self.sock.send_to(bytes, self.server).unwrap();
+    }
+
+    fn rrq(&self, name: &str, options: &[(&str, &str)]) {
+        self.to_server(&request(1, name.as_bytes(), options));
+    }
+
+    /// The next datagram within `wait`, if any; the first reply fixes the
+    /// transfer's port, and every later one must come from it.
+    fn recv_within(&mut self, wait: Duration) -> Option<Vec<u8>> {
+        self.sock.set_read_timeout(Some(wait)).unwrap();
+        let mut buf = vec![0; 70_000];
+        match self.sock.recv_from(&mut buf) {
+            Ok((n, from)) => {
+                let peer = *self.peer.get_or_insert(from);
+                assert_eq!(from, peer, "reply from another port");
+                assert_ne!(from, self.server, "reply from the listening port");
+                buf.truncate(n);
+                Some(buf)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(e) => panic!("receive failed: {e}"),
+        }
+    }
+
+    /// The next datagram, within 5 s.
+    fn recv(&mut self) -> Vec<u8> {
+        self.recv_within(Duration::from_secs(5))
+            .expect("no reply within 5 s")
+    }
+
+    /// The next datagram from any port (an ERROR from the listening port).
+    fn recv_any(&self) -> (Vec<u8>, SocketAddr) {
+        self.sock
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = vec![0; 70_000];
+        let (n, from) = self.sock.recv_from(&mut buf).expect("no reply within 5 s");
+        buf.truncate(n);
+        (buf, from)
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        self.sock.send_to(bytes, self.peer.unwrap()).unwrap();
+    }
+
+    fn ack(&self, block: u16) {
+        self.send(&Packet::Ack { block }.to_bytes());
+    }
+
+    /// An ACK with Microsoft's next-window byte after the block number.
+    fn ack_window(&self, block: u16, next: u8) {
+        let mut p = Packet::Ack { block }.to_bytes();
+        p.push(next);
+        self.send(&p);
+    }
+}
+
+/// A request packet built by hand, so that names may hold any bytes.
+fn request(opcode: u8, name: &[u8], options: &[(&str, &str)]) -> Vec<u8> {
+    let mut p = vec![0, opcode];
+    p.extend_from_slice(name);
+    p.extend_from_slice(b"\0octet\0");
+    for (k, v) in options {
+        p.extend_from_slice(k.as_bytes());
+        p.push(0);
+        p.extend_from_slice(v.as_bytes());
+        p.push(0);
+    }
+    p
+}
+
+fn parse(bytes: &[u8]) -> Packet {
+    Packet::parse(bytes).unwrap_or_else(|e| panic!("server sent a malformed packet: {e}"))
+}
+
+/// The block number and payload of a DATA packet.
+fn data(bytes: &[u8]) -> (u16, Vec<u8>) {
+    match parse(bytes) {
+        Packet::Data { block, data } => (block, data),
+        other => panic!("expected DATA, got {other:?}"),
+    }
+}
+
+fn oack(bytes: &[u8]) -> Options {
+    match parse(bytes) {
+        Packet::Oack(o) => o,
+        other => panic!("expected OACK, got {other:?}"),
+    }
+}
+
+fn error(bytes: &[u8]) -> (ErrorCode, String) {
+    match parse(bytes) {
+        Packet::Error { code, message } => (code, message),
+        other => panic!("expected ERROR, got {other:?}"),
+    }
+}
+
+/// Receives a whole file in windows: the client ACKs the last block of
+/// each window (or the short last block). `windows` gives the window size
+/// the server is expected to use for each window in turn (the last value
+/// repeats); with `msft`, each ACK carries the next value. Returns the file
+/// and the number of DATA packets in each window.
+fn receive_windows(
+    c: &mut Client,
+    blksize: usize,
+    windows: &[u8],
+    msft: bool,
+) -> (Vec<u8>, Vec<usize>) {
+    receive_from(c, 1, blksize, windows, msft)
+}
+
+/// [`receive_windows`] from block `first` on (the blocks before it were
+/// received and acknowledged).
+fn receive_from(
+    c: &mut Client,
+    first: u16,
+    blksize: usize,
+    windows: &[u8],
+    msft: bool,
+) -> (Vec<u8>, Vec<usize>) {
+    let mut file = Vec::new();
+    let mut counts = Vec::new();
+    let mut expected = first;
+    for i in 0.. {
+        let window = usize::from(windows[i.min(windows.len() - 1)]);
+        let mut got = 0;
+        let mut last = false;
+        while got < window && !last {
+            let (block, payload) = data(&c.recv());
+            assert_eq!(block, expected, "window {i}: block out of order");
+            expected = expected.wrapping_add(1);
+            last = payload.len() < blksize;
+            file.extend_from_slice(&payload);
+            got += 1;
+        }
+        counts.push(got);
+        if !last && window > 1 && i < 50 {
+            // The window is complete: nothing more comes before the ACK.
+            if let Some(extra) = c.recv_within(Duration::from_millis(100)) {
+                panic!("window {i}: more than {window} blocks: {:?}", parse(&extra));
+            }
+        }
+        let ack = expected.wrapping_sub(1);
+        if msft {
+            c.ack_window(ack, windows[(i + 1).min(windows.len() - 1)]);
+        } else {
+            c.ack(ack);
+        }
+        if last {
+            return (file, counts);
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn windowsize_16() {
+    let f = serve(|c| c.default_timeout = Duration::from_secs(5));
+    let want = f.file("win.bin", 1024 * 16 * 10 + 100, 3);
+    let mut c = Client::new(f.addr());
+    c.rrq("win.bin", &[("blksize", "1024"), ("windowsize", "16")]);
+    assert_eq!(
+        oack(&c.recv()),
+        Options {
+            blksize: Some(1024),
+            windowsize: Some(16),
+            ..Options::default()
+        }
+    );
+    c.ack(0);
+    let (got, counts) = receive_windows(&mut c, 1024, &[16], false);
+    assert_eq!(got, want);
+    assert_eq!(counts, [16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 1]);
+    f.events
+        .wait("Finished", |e| matches!(e, TftpEvent::Finished { .. }));
+}
+
+#[test]
+fn windowsize_is_capped_and_blksize_too() {
+    let f = serve(|c| {
+        c.default_timeout = Duration::from_secs(5);
+        c.max_blksize = 1000;
+    });
+    let want = f.file("cap.bin", 1000 * 100 + 1, 4);
+    let mut c = Client::new(f.addr());
+    c.rrq("cap.bin", &[("windowsize", "1000"), ("blksize", "9000")]);
+    let o = oack(&c.recv());
+    assert_eq!(o.windowsize, Some(dart_core::net::tftp::MAX_WINDOWSIZE));
+    assert_eq!(o.blksize, Some(1000));
+    c.ack(0);
+    let (got, counts) = receive_windows(&mut c, 1000, &[64], false);
+    assert_eq!(got, want);
+    assert_eq!(counts, [64, 37]);
+}
+
+#[test]
+fn block_numbers_roll_over_with_a_window() {
+    // 70001 blocks of 8 bytes: block 65535 is followed by block 0.
+    let f = serve(|c| c.default_timeout = Duration::from_secs(5));
+    let want = f.file("roll.bin", 8 * 70_000 + 3, 5);
+    let mut c = Client::new(f.addr());
+    c.rrq("roll.bin", &[("blksize", "8"), ("windowsize", "64")]);
+    assert_eq!(oack(&c.recv()).windowsize, Some(64));
+    c.ack(0);
+    let mut got = Vec::new();
+    let mut expected: u16 = 1;
+    let mut seen_zero = false;
+    let mut in_window = 0;
+    loop {
+        let (block, payload) = data(&c.recv());
+        assert_eq!(block, expected);
+        seen_zero |= block == 0;
+        got.extend_from_slice(&payload);
+        expected = expected.wrapping_add(1);
+        in_window += 1;
+        if payload.len() < 8 {
+            c.ack(block);
+            break;
+        }
+        if in_window == 64 {
+            c.ack(block);
+            in_window = 0;
+        }
+    }
+    assert!(seen_zero, "block 0 after 65535 never came");
+    assert_eq!(got, want);
+    f.events
+        .wait("Finished", |e| matches!(e, TftpEvent::Finished { .. }));
+}
+
+#[test]
+fn msftwindow_variable_window() {
+    let f = serve(|c| c.default_timeout = Duration::from_secs(5));
+    let want = f.file("Boot/BCD", 1456 * 50 + 7, 6);
+    let mut c = Client::new(f.addr());
+    // As Windows Boot Manager asks.
+    c.rrq(
+        "\\boot\\bcd",
+        &[
+            ("tsize", "0"),
+            ("blksize", "1456"),
+            ("windowsize", "4"),
+            ("msftwindow", "31416"),
+        ],
+    );
+    assert_eq!(
+        oack(&c.recv()),
+        Options {
+            blksize: Some(1456),
+            tsize: Some(want.len() as u64),
+            windowsize: Some(4),
+            msftwindow: Some(27182),
+            ..Options::default()
+        }
+    );
+    // ACK 0 carries the first window's size, each later ACK the next one.
+    let windows = [2, 8, 1, 5, 16, 3];
+    c.ack_window(0, windows[0]);
+    let (got, counts) = receive_windows(&mut c, 1456, &windows, true);
+    assert_eq!(got, want);
+    // 51 blocks: 2 + 8 + 1 + 5 + 16 + 3 + 3 + 3 + 3 + 3 + 3 + 1... as sent.
+    let mut expected = Vec::new();
+    let mut left = 51;
+    for i in 0.. {
+        let w = windows[i.min(windows.len() - 1)] as usize;
+        expected.push(w.min(left));
+        left -= w.min(left);
+        if left == 0 {
+            break;
+        }
+    }
+    assert_eq!(counts, expected);
+}
+
+#[test]
+fn msftwindow_other_values_are_not_acknowledged() {
+    let f = serve(|_| {});
+    f.file("a", 10, 1);
+    let mut c = Client::new(f.addr());
+    c.rrq("a", &[("msftwindow", "1234"), ("blksize", "512")]);
+    assert_eq!(
+        oack(&c.recv()),
+        Options {
+            blksize: Some(512),
+            ..Options::default()
+        }
+    );
+}
+
+#[test]
+fn duplicate_acks_never_resend() {
+    let f = serve(|c| c.default_timeout = Duration::from_secs(5));
+    let want = f.file("dup.bin", 512 * 20 + 5, 8);
+    let mut c = Client::new(f.addr());
+    c.rrq("dup.bin", &[]);
+    let mut got = Vec::new();
+    let mut packets = 0;
+    let mut block_expected = 1u16;
+    loop {
+        let (block, payload) = data(&c.recv());
+        packets += 1;
+        assert_eq!(block, block_expected, "a block came twice or out of order");
+        got.extend_from_slice(&payload);
+        let last = payload.len() < 512;
+        // ACK every block three times; the copies must bring nothing.
+        for _ in 0..3 {
+            c.ack(block);
+        }
+        if last {
+            break;
+        }
+        block_expected += 1;
+    }
+    assert_eq!(got, want);
+    assert_eq!(packets, 21, "one DATA per block");
+    assert!(
+        c.recv_within(Duration::from_millis(300)).is_none(),
+        "DATA after the end"
+    );
+
+    // With a window: a repeated ACK of the window's end sends nothing more.
+    let mut c = Client::new(f.addr());
+    c.rrq("dup.bin", &[("windowsize", "4")]);
+    oack(&c.recv());
+    c.ack(0);
+    c.ack(0);
+    for b in 1..=4 {
+        assert_eq!(data(&c.recv()).0, b);
+    }
+    assert!(c.recv_within(Duration::from_millis(200)).is_none());
+    c.ack(4);
+    c.ack(4);
+    c.ack(0);
+    for b in 5..=8 {
+        assert_eq!(data(&c.recv()).0, b);
+    }
+    assert!(
+        c.recv_within(Duration::from_millis(300)).is_none(),
+        "a duplicate ACK caused a resend"
+    );
+    // An ACK inside the window moves it: blocks from 7 on (RFC 7440).
+    c.ack(6);
+    for b in 7..=10 {
+        assert_eq!(data(&c.recv()).0, b);
+    }
+    c.send(
+        &Packet::Error {
+            code: ErrorCode::NotDefined,
+            message: "enough".into(),
+        }
+        .to_bytes(),
+    );
+    f.idle();
+}
+
+#[test]
+fn tsize_probe_ended_by_an_error_ends_the_session() {
+    let f = serve(|c| c.max_transfers = 1);
+    let want = f.file("boot.sdi", 3_170_304, 9);
+    let mut c = Client::new(f.addr());
+    c.rrq("boot.sdi", &[("tsize", "0"), ("blksize", "1468")]);
+    let o = oack(&c.recv());
+    assert_eq!(o.tsize, Some(want.len() as u64));
+    assert_eq!(o.blksize, Some(1468));
+    c.send(
+        &Packet::Error {
+            code: ErrorCode::OptionNegotiation,
+            message: "tsize probe done".into(),
+        }
+        .to_bytes(),
+    );
+    let e = f
+        .events
+        .wait("Aborted", |e| matches!(e, TftpEvent::Aborted { .. }));
+    assert!(
+        matches!(&e, TftpEvent::Aborted { code: 8, file, .. } if file == "boot.sdi"),
+        "{e:?}"
+    );
+    assert_eq!(f.server.active_transfers(), 0);
+    // With max_transfers 1, the real transfer can only start if the probe's
+    // slot was freed. Windows Boot Manager asks again from the same port.
+    c.peer = None;
+    c.rrq("boot.sdi", &[("blksize", "1468")]);
+    oack(&c.recv());
+    c.ack(0);
+    let (got, _) = receive_windows(&mut c, 1468, &[1], false);
+    assert_eq!(got, want);
+    f.events
+        .wait("Finished", |e| matches!(e, TftpEvent::Finished { .. }));
+    assert!(!f
+        .events
+        .all()
+        .iter()
+        .any(|e| matches!(e, TftpEvent::Failed { .. })));
+}
+
+#[test]
+fn write_requests_are_refused() {
+    let f = serve(|_| {});
+    let c = Client::new(f.addr());
+    c.to_server(&request(2, b"upload.bin", &[]));
+    let (reply, _) = c.recv_any();
+    let (code, message) = error(&reply);
+    assert_eq!(code, ErrorCode::AccessViolation, "{message}");
+    assert!(!f.root.join("upload.bin").exists());
+    f.events
+        .wait("Denied", |e| matches!(e, TftpEvent::Denied { .. }));
+}
+
+#[test]
+fn names_outside_the_root_are_refused_and_the_server_goes_on() {
+    let f = serve(|_| {});
+    let want = f.file("inside.txt", 1000, 10);
+    fs::write(f.dir.path().join("outside.txt"), b"secret").unwrap();
+    let names: [&[u8]; 11] = [
+        b"../outside.txt",
+        b"..\\outside.txt",
+        b"/../outside.txt",
+        b"\\..\\outside.txt",
+        b"inside/../../outside.txt",
+        b"/etc/passwd",
+        b"C:\\x",
+        b"C:outside.txt",
+        b"inside.txt\x01",
+        b"..\0inside.txt",
+        b"inside.txt\0../outside.txt",
+    ];
+    for name in names {
+        let c = Client::new(f.addr());
+        c.to_server(&request(1, name, &[]));
+        let (reply, _) = c.recv_any();
+        let (code, message) = error(&reply);
+        // A NUL ends the name on the wire: what follows is read as the mode,
+        // which makes the request malformed (ERROR 4).
+        let allowed: &[ErrorCode] = if name.contains(&0) {
+            &[
+                ErrorCode::FileNotFound,
+                ErrorCode::AccessViolation,
+                ErrorCode::IllegalOperation,
+            ]
+        } else {
+            &[ErrorCode::FileNotFound, ErrorCode::AccessViolation]
+        };
+        assert!(
+            allowed.contains(&code),
+            "{:?}: {code:?} {message}",
+            String::from_utf8_lossy(name)
+        );
+        assert!(!message.contains("secret"));
+    }
+    // Still serving.
+    let mut c = Client::new(f.addr());
+    c.rrq("INSIDE.TXT", &[]);
+    let (got, _) = receive_windows(&mut c, 512, &[1], false);
+    assert_eq!(got, want);
+    f.idle();
+}
+
+#[test]
+fn missing_files_get_error_1() {
+    let f = serve(|_| {});
+    let mut c = Client::new(f.addr());
+    c.rrq("nope.bin", &[("tsize", "0")]);
+    let (code, message) = error(&c.recv());
+    assert_eq!(code, ErrorCode::FileNotFound, "{message}");
+    assert!(message.contains("nope.bin"), "{message}");
+    let e = f
+        .events
+        .wait("Denied", |e| matches!(e, TftpEvent::Denied { .. }));
+    assert!(e.to_string().contains("nope.bin"), "{e}");
+    f.idle();
+}
+
+#[test]
+fn no_accepted_options_means_data_1_at_once() {
+    let f = serve(|_| {});
+    let want = f.file("plain.bin", 700, 12);
+    for options in [&[][..], &[("color", "blue"), ("blksize", "4")][..]] {
+        let mut c = Client::new(f.addr());
+        c.rrq("plain.bin", options);
+        let (got, counts) = receive_windows(&mut c, 512, &[1], false);
+        assert_eq!(got, want, "{options:?}");
+        assert_eq!(counts, [1, 1]);
+    }
+    // Only the options asked for are answered.
+    let mut c = Client::new(f.addr());
+    c.rrq("plain.bin", &[("timeout", "3"), ("color", "blue")]);
+    assert_eq!(
+        oack(&c.recv()),
+        Options {
+            timeout: Some(3),
+            ..Options::default()
+        }
+    );
+    c.ack(0);
+    let (got, _) = receive_windows(&mut c, 512, &[1], false);
+    assert_eq!(got, want);
+    f.idle();
+}
+
+#[test]
+fn malformed_packets_are_ignored() {
+    let f = serve(|c| c.default_timeout = Duration::from_secs(5));
+    let want = f.file("ok.bin", 5000, 13);
+    let c = Client::new(f.addr());
+    for i in 0..300u64 {
+        let seed = 77 + i;
+        let len = (random_bytes(2, seed)[0] as usize * 3) % 600;
+        let mut junk = random_bytes(len, seed);
+        // Opcodes 1 and 2 would be (malformed) requests; those get ERROR 4.
+        if junk.len() >= 2 && junk[0] == 0 && matches!(junk[1], 1 | 2) {
+            junk[1] = 9;
+        }
+        if i % 3 == 0 && junk.len() >= 2 {
+            junk[0] = 0; // a plausible opcode: DATA, ACK, ERROR, OACK
+            junk[1] = 3 + (i % 4) as u8;
+        }
+        c.to_server(&junk);
+    }
+    for junk in [
+        &[][..],
+        &[0][..],
+        &[0, 7][..],
+        &[0, 4, 0, 1][..],
+        &[0, 3, 0, 1, 1, 2, 3][..],
+        &[0, 5, 0, 1][..],
+        &vec![0xff; 65_000][..],
+    ] {
+        c.to_server(junk);
+    }
+    c.sock
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0; 100];
+    assert!(c.sock.recv_from(&mut buf).is_err(), "garbage was answered");
+    // Malformed requests get ERROR 4.
+    c.to_server(&[0, 1, b'x', 0, b'm', b'a', b'i', b'l', 0]);
+    let (reply, from) = c.recv_any();
+    assert_eq!(from, f.addr());
+    assert_eq!(error(&reply).0, ErrorCode::IllegalOperation);
+
+    // Garbage sent to a transfer's port is ignored too.
+    let mut c = Client::new(f.addr());
+    c.rrq("ok.bin", &[]);
+    let mut got = data(&c.recv()).1;
+    for len in [0, 1, 3, 9, 600] {
+        c.send(&random_bytes(len, len as u64));
+    }
+    c.send(&[0, 3, 0, 1, 9, 9]); // DATA from the reader: ignored
+    c.ack(1);
+    let (rest, _) = receive_from(&mut c, 2, 512, &[1], false);
+    got.extend_from_slice(&rest);
+    assert_eq!(got, want);
+    f.idle();
+}
+
+#[test]
+fn busy_when_max_transfers_are_running() {
+    let f = serve(|c| {
+        c.max_transfers = 1;
+        c.default_timeout = Duration::from_secs(5);
+    });
+    let want = f.file("one.bin", 2000, 14);
+    let mut a = Client::new(f.addr());
+    a.rrq("one.bin", &[]);
+    assert_eq!(data(&a.recv()).0, 1);
+    assert_eq!(f.server.active_transfers(), 1);
+
+    let b = Client::new(f.addr());
+    b.rrq("one.bin", &[]);
+    let (reply, from) = b.recv_any();
+    assert_eq!(from, f.addr());
+    let (code, message) = error(&reply);
+    assert_eq!(code, ErrorCode::NotDefined);
+    assert!(message.contains("busy"), "{message}");
+
+    a.ack(1);
+    let (_, counts) = receive_from(&mut a, 2, 512, &[1], false);
+    assert_eq!(counts, [1, 1, 1]);
+    f.idle();
+    let mut b = Client::new(f.addr());
+    b.rrq("one.bin", &[]);
+    assert_eq!(receive_windows(&mut b, 512, &[1], false).0, want);
+}
+
+#[test]
+fn a_silent_client_is_given_up_after_the_retries() {
+    let f = serve(|c| {
+        c.default_timeout = Duration::from_millis(200);
+        c.retries = 3;
+    });
+    f.file("slow.bin", 3000, 15);
+    for options in [&[][..], &[("blksize", "1024")][..]] {
+        let t = Instant::now();
+        let mut c = Client::new(f.addr());
+        c.rrq("slow.bin", options);
+        let mut copies = 0;
+        let end = loop {
+            let p = parse(&c.recv());
+            match p {
+                Packet::Data { block: 1, .. } | Packet::Oack(_) => copies += 1,
+                Packet::Error { code, message } => break (code, message),
+                other => panic!("unexpected {other:?}"),
+            }
+        };
+        let took = t.elapsed();
+        assert_eq!(copies, 4, "{options:?}: first send and 3 resends");
+        assert_eq!(end.0, ErrorCode::NotDefined);
+        assert!(
+            took >= Duration::from_millis(700) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
+        let e = f.events.wait("Failed", |e| matches!(e, TftpEvent::Failed { client, .. } if *client == c.sock.local_addr().unwrap()));
+        assert!(e.to_string().contains("3 resends"), "{e}");
+    }
+    f.idle();
+}
+
+#[test]
+fn a_lost_ack_is_recovered_by_the_timeout() {
+    let f = serve(|c| c.default_timeout = Duration::from_millis(400));
+    let want = f.file("lossy.bin", 512 * 6, 16);
+    let mut c = Client::new(f.addr());
+    c.rrq("lossy.bin", &[("windowsize", "3")]);
+    oack(&c.recv());
+    // The ACK of the OACK is "lost": the OACK comes again.
+    oack(&c.recv());
+    c.ack(0);
+    for b in 1..=3 {
+        assert_eq!(data(&c.recv()).0, b);
+    }
+    // No ACK: the whole window comes again, then it goes on.
+    for b in 1..=3 {
+        assert_eq!(data(&c.recv()).0, b);
+    }
+    c.ack(3);
+    let mut got = want[..512 * 3].to_vec();
+    let (rest, counts) = receive_from(&mut c, 4, 512, &[3], false);
+    got.extend_from_slice(&rest);
+    assert_eq!(got, want);
+    assert_eq!(counts, [3, 1]);
+}
+
+#[test]
+fn reply_ports_come_from_the_range() {
+    let free = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let f = serve(|c| {
+        c.reply_ports = Some(port..=port);
+        c.default_timeout = Duration::from_secs(5);
+    });
+    let want = f.file("r.bin", 1500, 17);
+    let mut a = Client::new(f.addr());
+    a.rrq("r.bin", &[]);
+    let first = data(&a.recv());
+    assert_eq!(a.peer.unwrap().port(), port);
+    // The only reply port is taken: the next request is turned away.
+    let b = Client::new(f.addr());
+    b.rrq("r.bin", &[]);
+    let (reply, _) = b.recv_any();
+    let (_, message) = error(&reply);
+    assert!(message.contains("busy"), "{message}");
+    a.ack(1);
+    let (rest, _) = receive_from(&mut a, 2, 512, &[1], false);
+    assert_eq!([first.1, rest].concat(), want);
+}
+
+#[test]
+fn stop_ends_transfers_promptly() {
+    let f = serve(|c| c.default_timeout = Duration::from_secs(30));
+    f.file("long.bin", 100_000, 18);
+    let mut c = Client::new(f.addr());
+    c.rrq("long.bin", &[]);
+    data(&c.recv());
+    let Fixture {
+        server,
+        events,
+        dir: _dir,
+        ..
+    } = f;
+    let t = Instant::now();
+    server.stop();
+    assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    let (code, message) = error(&c.recv());
+    assert_eq!(code, ErrorCode::NotDefined);
+    assert!(message.contains("shutting down"), "{message}");
+    events.wait("Failed", |e| matches!(e, TftpEvent::Failed { .. }));
+}
+
+#[test]
+fn bind_errors_name_the_address() {
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = TftpConfig {
+        root: dir.path().to_path_buf(),
+        bind: addr,
+        ..TftpConfig::default()
+    };
+    let err = TftpServer::start(config, None).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
