@@ -57,7 +57,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use super::packet::{ErrorCode, Packet, MAX_DATA};
-use super::session::Session;
+use super::session::{is_timeout, Session};
 use crate::error::{Error, Result};
 
 /// Largest `windowsize` (RFC 7440) the server accepts; larger requests are
@@ -435,13 +435,7 @@ impl Listener {
         while !self.shared.stopping() {
             match self.socket.recv_from(&mut buf) {
                 Ok((n, client)) => self.request(&buf[..n], client),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock
-                            | io::ErrorKind::TimedOut
-                            | io::ErrorKind::Interrupted
-                    ) => {}
+                Err(e) if is_timeout(&e) => {}
                 // Nothing to do about other receive errors (an ICMP error
                 // for an earlier reply, a transient lack of buffers) but not
                 // to spin on them.
