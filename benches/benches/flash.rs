@@ -36,7 +36,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dart_benches::{bench_dir, median, need, peak_rss_kib, random_file, settle, sh};
+use dart_benches::{
+    bench_dir, child_peak_rss, median, need, peak_rss_kib, random_file, settle, sh,
+};
 use dart_core::progress::Control;
 use dart_core::write::{flash, Bmap, FlashOptions};
 
@@ -180,18 +182,7 @@ fn check_same(a: &Path, b: &Path) {
 }
 
 fn child_rss(image: &Path, target: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env("DART_BENCH_CHILD", "1")
-        .arg(image)
-        .arg(target)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    child_peak_rss(&[image.as_os_str(), target.as_os_str()])
 }
 
 fn secs(v: &[f64]) -> String {

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::{bench_dir, median, need, peak_rss_kib, random_file, settle, sh, walk};
+use dart_benches::{
+    bench_dir, child_peak_rss, median, need, peak_rss_kib, random_file, settle, sh, walk,
+};
 use dart_core::iso::{write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::progress::Control;
@@ -211,19 +213,9 @@ fn check(iso: &Path) -> String {
 }
 
 fn child_rss(media: &Path, iso: &Path) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env("DART_BENCH_CHILD", "1")
-        .arg(media)
-        .arg(iso)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let kib = child_peak_rss(&[media.as_os_str(), iso.as_os_str()]);
     let _ = std::fs::remove_file(iso);
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    kib
 }
 
 fn main() {

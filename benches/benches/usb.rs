@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use dart_benches::{bench_dir, peak_rss_kib, random_file, walk};
+use dart_benches::{bench_dir, child_peak_rss, peak_rss_kib, random_file, walk};
 use dart_core::deploy::{write_usb_to, UsbOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::Control;
@@ -102,19 +102,8 @@ fn dd(src: &Path, out: &Path) -> Duration {
 }
 
 fn child_rss(media: &Path, img: &Path, size: u64) -> u64 {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .env("DART_BENCH_CHILD", "1")
-        .arg(media)
-        .arg(img)
-        .arg(size.to_string())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    let size = size.to_string();
+    child_peak_rss(&[media.as_os_str(), img.as_os_str(), size.as_ref()])
 }
 
 fn main() {

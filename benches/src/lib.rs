@@ -125,3 +125,21 @@ pub fn bench_dir() -> tempfile::TempDir {
         .unwrap_or_else(|| PathBuf::from("/var/tmp"));
     tempfile::tempdir_in(base).unwrap()
 }
+
+/// Runs this benchmark binary again as a child (`DART_BENCH_CHILD=1`) with
+/// `args`; the child does the measured work and prints its peak RSS in KiB,
+/// which is returned. A fresh process keeps the parent's allocations out of
+/// the figure.
+pub fn child_peak_rss(args: &[&std::ffi::OsStr]) -> u64 {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env("DART_BENCH_CHILD", "1")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}

@@ -73,30 +73,22 @@ fn open_maybe_direct(options: &OpenOptions, path: &Path) -> std::io::Result<(Fil
 impl FileDevice {
     /// Opens an existing image read-only.
     pub fn open(path: impl AsRef<Path>, sector_size: u32) -> Result<FileDevice> {
-        FileDevice::open_with(path.as_ref(), sector_size, false)
+        FileDevice::open_with(path.as_ref(), sector_size, false, false)
     }
 
     /// Opens an existing image for reading and writing.
     pub fn open_writable(path: impl AsRef<Path>, sector_size: u32) -> Result<FileDevice> {
-        FileDevice::open_with(path.as_ref(), sector_size, true)
+        FileDevice::open_with(path.as_ref(), sector_size, true, true)
     }
 
     /// Opens an existing image read-only with direct I/O where the file
     /// system allows it, so reads come from the disk, not the page cache
     /// (for verifying what was written).
     pub fn open_direct(path: impl AsRef<Path>, sector_size: u32) -> Result<FileDevice> {
-        FileDevice::open_with(path.as_ref(), sector_size, false).and_then(|mut d| {
-            let mut options = OpenOptions::new();
-            options.read(true);
-            let (file, direct) =
-                open_maybe_direct(&options, &d.path).map_err(|e| Error::read(&d.path, e))?;
-            d.file = file;
-            d.direct = direct;
-            Ok(d)
-        })
+        FileDevice::open_with(path.as_ref(), sector_size, false, true)
     }
 
-    fn open_with(path: &Path, sector_size: u32, write: bool) -> Result<FileDevice> {
+    fn open_with(path: &Path, sector_size: u32, write: bool, direct: bool) -> Result<FileDevice> {
         if !path.exists() {
             return Err(Error::NotFound {
                 what: "disk image",
@@ -105,7 +97,7 @@ impl FileDevice {
         }
         let mut options = OpenOptions::new();
         options.read(true).write(write);
-        let (file, direct) = if write {
+        let (file, direct) = if direct {
             open_maybe_direct(&options, path)
         } else {
             options.open(path).map(|f| (f, None))

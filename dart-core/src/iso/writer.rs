@@ -176,7 +176,7 @@ pub fn write_iso(
         .ok_or_else(|| Error::invalid("output", out.display(), "it names no file"))?;
     let tmp = out.with_file_name(format!(".{}.dart-partial", file_name.to_string_lossy()));
     let mut dev = FileDevice::create(&tmp, plan.bytes, 512)?;
-    let result = write_iso_to(&mut dev, media, opts, control);
+    let result = write_planned(&mut dev, media, plan, opts, control);
     drop(dev);
     let result = result.and_then(|mut report| {
         std::fs::rename(&tmp, out).map_err(|e| Error::write(out, e))?;
