@@ -35,6 +35,7 @@ pub mod net;
 pub mod partition;
 pub mod plan;
 pub mod progress;
+pub mod pxelab;
 pub mod qemu;
 pub mod tools;
 pub mod write;

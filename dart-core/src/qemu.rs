@@ -74,24 +74,8 @@ pub fn boot(
     }
     let scratch = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
     let mut cmd = Command::new("qemu-system-x86_64");
-    cmd.args([
-        "-machine",
-        "q35",
-        "-m",
-        "512",
-        "-nographic",
-        "-no-reboot",
-        "-net",
-        "none",
-    ]);
-    if firmware == Firmware::Uefi {
-        let vars: PathBuf = scratch.path().join("vars.fd");
-        std::fs::copy(OVMF_VARS, &vars).map_err(|e| Error::read(Path::new(OVMF_VARS), e))?;
-        cmd.arg("-drive")
-            .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
-            .arg("-drive")
-            .arg(format!("if=pflash,format=raw,file={}", vars.display()));
-    }
+    machine(&mut cmd, firmware, scratch.path())?;
+    cmd.args(["-net", "none"]);
     let m = medium.display();
     match attach {
         Attach::Disk => cmd
@@ -102,6 +86,44 @@ pub fn boot(
             .arg(format!("media=cdrom,readonly=on,file={m}")),
         Attach::FatDir => cmd.arg("-drive").arg(format!("format=raw,file=fat:rw:{m}")),
     };
+    watch(cmd, timeout)
+}
+
+/// Boots a diskless machine with OVMF from the network: QEMU runs inside
+/// the network namespace `netns` (with `ip netns exec`), its virtio NIC
+/// (MAC `mac`, without an iPXE option ROM, so OVMF's own PXE client runs)
+/// on the existing tap device `tap`. Waits up to `timeout` for the marker.
+pub fn boot_pxe(netns: &str, tap: &str, mac: &str, timeout: Duration) -> Result<BootCheck> {
+    let scratch = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", netns, "qemu-system-x86_64"]);
+    machine(&mut cmd, Firmware::Uefi, scratch.path())?;
+    cmd.arg("-netdev")
+        .arg(format!("tap,id=n0,ifname={tap},script=no,downscript=no"))
+        .arg("-device")
+        .arg(format!(
+            "virtio-net-pci,netdev=n0,mac={mac},romfile=,bootindex=1"
+        ));
+    watch(cmd, timeout)
+}
+
+/// The machine every boot uses: q35, 512 MiB, serial console on stdout,
+/// OVMF with a fresh copy of its variable store (in `scratch`) for UEFI.
+fn machine(cmd: &mut Command, firmware: Firmware, scratch: &Path) -> Result<()> {
+    cmd.args(["-machine", "q35", "-m", "512", "-nographic", "-no-reboot"]);
+    if firmware == Firmware::Uefi {
+        let vars: PathBuf = scratch.join("vars.fd");
+        std::fs::copy(OVMF_VARS, &vars).map_err(|e| Error::read(Path::new(OVMF_VARS), e))?;
+        cmd.arg("-drive")
+            .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+    }
+    Ok(())
+}
+
+/// Runs QEMU and watches its console for the marker for up to `timeout`.
+fn watch(mut cmd: Command, timeout: Duration) -> Result<BootCheck> {
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())

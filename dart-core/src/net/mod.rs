@@ -1,9 +1,22 @@
 //! The network boot server: serves recovery images to BIOS and UEFI PXE
-//! clients.
+//! clients, and OS imaging images only to the clients the policy lists.
 //!
-//! So far: [`tftp`], a read-only TFTP server (RFC 1350, 2347, 2348, 2349,
-//! 7440 and Microsoft's variable window) with its packet codec and safe
-//! resolution of requested file names under the server root. Proxy-DHCP,
-//! the access policy and the image catalog are still to come.
+//! - [`stage`] copies a media set into a server root as a new version of an
+//!   image; [`catalog`] records the versions and their boot files.
+//! - [`policy`] decides which images a client may boot.
+//! - [`tftp`] is a read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440
+//!   and Microsoft's variable window); [`dhcp`] the proxy-DHCP responder
+//!   that tells PXE clients what to boot.
+//! - [`boot`] runs them together: [`BootServer`].
 
+pub mod boot;
+pub mod catalog;
+pub mod dhcp;
+pub mod policy;
+pub mod stage;
 pub mod tftp;
+
+pub use boot::{BootEvent, BootServer, BootServerConfig};
+pub use catalog::{Catalog, CatalogImage, ImageRole};
+pub use policy::{AccessPolicy, Client};
+pub use stage::{stage, StageOptions};

@@ -50,7 +50,7 @@ use std::fmt;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::ops::RangeInclusive;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -212,9 +212,16 @@ impl fmt::Display for TftpEvent {
 /// The event callback.
 type EventSink = Box<dyn Fn(TftpEvent) + Send + Sync>;
 
+/// Decides whether a client may read a file, after its name has been
+/// resolved: called with the client's address and the file's path relative
+/// to the root (as it is on disk, `/`-separated components). `Err` holds
+/// the reason given to the client (ERROR 2) and in [`TftpEvent::Denied`].
+pub type Gate = Arc<dyn Fn(SocketAddr, &Path) -> std::result::Result<(), String> + Send + Sync>;
+
 /// State shared by the listener and the sessions.
 pub(super) struct Shared {
     pub(super) config: TftpConfig,
+    pub(super) gate: Option<Gate>,
     events: Option<EventSink>,
     pub(super) stop: AtomicBool,
     active: Arc<AtomicUsize>,
@@ -289,7 +296,23 @@ impl TftpServer {
         config: TftpConfig,
         events: Option<Box<dyn Fn(TftpEvent) + Send + Sync>>,
     ) -> Result<TftpServer> {
+        TftpServer::start_gated(config, None, events)
+    }
+
+    /// [`start`](TftpServer::start) with a [`Gate`] that every request
+    /// passes after its name resolves and before the file is opened; the
+    /// boot server uses it to enforce its access policy per client.
+    pub fn start_gated(
+        config: TftpConfig,
+        gate: Option<Gate>,
+        events: Option<Box<dyn Fn(TftpEvent) + Send + Sync>>,
+    ) -> Result<TftpServer> {
         check(&config)?;
+        let mut config = config;
+        // Resolved names are canonical paths; the gate gets them relative
+        // to the canonical root.
+        config.root =
+            std::fs::canonicalize(&config.root).map_err(|e| Error::read(&config.root, e))?;
         let bind_error = |action, source| Error::Io {
             action,
             path: PathBuf::from(config.bind.to_string()),
@@ -306,6 +329,7 @@ impl TftpServer {
             .map_err(|e| bind_error("reading the local address of the TFTP socket", e))?;
         let shared = Arc::new(Shared {
             config,
+            gate,
             events,
             stop: AtomicBool::new(false),
             active: Arc::new(AtomicUsize::new(0)),

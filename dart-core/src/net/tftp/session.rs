@@ -146,6 +146,13 @@ impl Session {
                 return Outcome::Denied(reason);
             }
         };
+        if let Some(gate) = &self.shared.gate {
+            let relative = path.strip_prefix(&config.root).unwrap_or(&path);
+            if let Err(reason) = gate(self.client, relative) {
+                self.send_error(ErrorCode::AccessViolation, &reason);
+                return Outcome::Denied(reason);
+            }
+        }
         let (file, size) = match File::open(&path).and_then(|f| Ok((f.metadata()?.len(), f))) {
             Ok((size, file)) => (file, size),
             Err(e) => {

@@ -1,0 +1,459 @@
+//! The boot server: TFTP and proxy-DHCP over one root, one catalog and one
+//! access policy.
+//!
+//! [`BootServer::start`] runs a [`TftpServer`] on the root and, when
+//! configured, a [`ProxyDhcp`] responder, each on threads of their own, and
+//! returns a handle that stops both. The policy is enforced twice:
+//!
+//! - **DHCP**: a PXE client is offered the boot file of the image
+//!   [`Catalog::boot_for`] picks for its architecture and the rule that
+//!   matches it; a client the policy allows nothing gets no answer, and a
+//!   [`BootEvent::Denied`] names it and the rule.
+//! - **TFTP**: every file read must lie in the directory of a staged image
+//!   version (current or retired) the client may boot. The client is known
+//!   by the IP address it got at DHCP (learned from its DHCP request), so
+//!   MAC and architecture rules hold at TFTP too; a client never seen at
+//!   DHCP is judged by its IP address alone.
+//!
+//! The catalog is re-read whenever its file changes, so `dart stage` in
+//! another process updates a running server; a client that was offered a
+//! version keeps reading that version's files.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use super::catalog::{Catalog, CATALOG_FILE};
+use super::dhcp::{
+    BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
+};
+use super::policy::{AccessPolicy, Client, ClientArch, MacAddr};
+use super::tftp::{Gate, TftpConfig, TftpEvent, TftpServer};
+use crate::error::{Error, Result};
+
+/// Most clients remembered by IP address; beyond it the table is cleared
+/// (clients are then judged by IP alone until their next DHCP request).
+const MAX_CLIENTS: usize = 65536;
+
+/// Settings of a [`BootServer`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootServerConfig {
+    /// The server root, holding the staged images and the catalog.
+    pub root: PathBuf,
+    /// Who may boot what.
+    pub policy: AccessPolicy,
+    /// TFTP settings; its `root` is replaced by [`root`](Self::root).
+    pub tftp: TftpConfig,
+    /// Proxy-DHCP settings; `None` runs TFTP only (for networks whose DHCP
+    /// server names the boot file itself).
+    pub proxy_dhcp: Option<ProxyDhcpConfig>,
+}
+
+/// Where the policy refused a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Checkpoint {
+    /// No boot file was offered.
+    Dhcp,
+    /// A file read was refused.
+    Tftp,
+}
+
+/// What the boot server did, for logging; passed to the callback given to
+/// [`BootServer::start`], from the server's threads.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum BootEvent {
+    /// A PXE client was offered a boot file.
+    Offered {
+        /// The client.
+        client: Client,
+        /// The image offered.
+        image: String,
+        /// Its version.
+        version: u32,
+        /// The boot file, relative to the root.
+        file: String,
+        /// The policy rule that decided.
+        rule: String,
+    },
+    /// The policy refused a client.
+    Denied {
+        /// The client.
+        client: Client,
+        /// The image or file refused (empty when the client may boot
+        /// nothing at all).
+        target: String,
+        /// The policy rule that decided (`"default"` when none matched).
+        rule: String,
+        /// DHCP or TFTP.
+        at: Checkpoint,
+        /// Why, in one sentence.
+        reason: String,
+    },
+    /// A TFTP event.
+    Tftp(TftpEvent),
+    /// A proxy-DHCP event.
+    Dhcp(DhcpEvent),
+}
+
+impl fmt::Display for BootEvent {
+    /// One log line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BootEvent::Offered {
+                client,
+                image,
+                version,
+                file,
+                rule,
+            } => write!(
+                f,
+                "offered {client} image {image} version {version} ({file}) by rule {rule:?}"
+            ),
+            BootEvent::Denied {
+                client,
+                target,
+                rule,
+                at,
+                reason,
+            } => {
+                let at = match at {
+                    Checkpoint::Dhcp => "DHCP",
+                    Checkpoint::Tftp => "TFTP",
+                };
+                write!(
+                    f,
+                    "denied {client} {target:?} at {at} by rule {rule:?}: {reason}"
+                )
+            }
+            BootEvent::Tftp(e) => e.fmt(f),
+            BootEvent::Dhcp(e) => e.fmt(f),
+        }
+    }
+}
+
+type Sink = Arc<dyn Fn(BootEvent) + Send + Sync>;
+
+/// What the DHCP and TFTP threads share.
+struct State {
+    root: PathBuf,
+    policy: RwLock<AccessPolicy>,
+    catalog: Mutex<CachedCatalog>,
+    clients: Mutex<HashMap<Ipv4Addr, Client>>,
+    events: Option<Sink>,
+}
+
+/// The catalog as last read, with the identity of the file it came from.
+struct CachedCatalog {
+    stamp: Option<(u64, SystemTime, u64)>,
+    catalog: Arc<Catalog>,
+}
+
+impl State {
+    fn emit(&self, event: BootEvent) {
+        if let Some(sink) = &self.events {
+            sink(event);
+        }
+    }
+
+    fn policy(&self) -> AccessPolicy {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The catalog, re-read when its file changed (inode, mtime or size);
+    /// a catalog that cannot be read keeps the last good one in service.
+    fn catalog(&self) -> Arc<Catalog> {
+        let path = self.root.join(CATALOG_FILE);
+        let stamp = std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| Some((m.ino(), m.modified().ok()?, m.len())));
+        let mut cached = match self.catalog.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if cached.stamp != stamp {
+            if let Ok(catalog) = Catalog::load(&self.root) {
+                cached.catalog = Arc::new(catalog);
+                cached.stamp = stamp;
+            }
+        }
+        Arc::clone(&cached.catalog)
+    }
+
+    fn learn(&self, ip: Ipv4Addr, client: Client) {
+        let mut clients = match self.clients.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if clients.len() >= MAX_CLIENTS && !clients.contains_key(&ip) {
+            clients.clear();
+        }
+        clients.insert(ip, client);
+    }
+
+    fn known(&self, ip: Ipv4Addr) -> Client {
+        let clients = match self.clients.lock() {
+            Ok(c) => c,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        clients.get(&ip).copied().unwrap_or(Client {
+            ip: Some(ip),
+            ..Client::default()
+        })
+    }
+
+    /// The proxy-DHCP decision for one request.
+    fn offer(&self, request: &PxeRequest, port: Port, server: Ipv4Addr) -> Option<BootOffer> {
+        let client = Client {
+            mac: Some(MacAddr(request.mac)),
+            ip: request.client_ip(),
+            arch: request.client_arch.map(ClientArch),
+        };
+        if let Some(ip) = client.ip {
+            self.learn(ip, client);
+        }
+        let answered = match port {
+            Port::Dhcp => request.kind == RequestKind::Discover,
+            Port::Pxe => true,
+        };
+        if !answered {
+            return None;
+        }
+        let decision = self.policy().decide(&client);
+        let deny = |reason: String| {
+            self.emit(BootEvent::Denied {
+                client,
+                target: String::new(),
+                rule: decision.rule.clone(),
+                at: Checkpoint::Dhcp,
+                reason,
+            });
+            None
+        };
+        let Some(arch) = client.arch else {
+            return deny("the request has no client architecture (DHCP option 93)".into());
+        };
+        let catalog = self.catalog();
+        match catalog.boot_for(arch, &decision) {
+            Some((image, file)) => {
+                self.emit(BootEvent::Offered {
+                    client,
+                    image: image.name.clone(),
+                    version: image.version,
+                    file: file.to_string(),
+                    rule: decision.rule.clone(),
+                });
+                Some(BootOffer {
+                    boot_file: file.to_string(),
+                    tftp_server: server,
+                })
+            }
+            None => deny(format!(
+                "no staged image the rule allows ({:?}) boots {arch} clients",
+                decision.allow
+            )),
+        }
+    }
+
+    /// The TFTP gate: may `addr` read `path` (relative to the root)?
+    fn may_read(&self, addr: SocketAddr, path: &Path) -> std::result::Result<(), String> {
+        let client = match addr.ip() {
+            IpAddr::V4(ip) => self.known(ip),
+            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+                Some(ip) => self.known(ip),
+                None => Client::default(),
+            },
+        };
+        let catalog = self.catalog();
+        let decision = self.policy().decide(&client);
+        let refuse = |reason: String| {
+            self.emit(BootEvent::Denied {
+                client,
+                target: path.display().to_string(),
+                rule: decision.rule.clone(),
+                at: Checkpoint::Tftp,
+                reason: reason.clone(),
+            });
+            Err(reason)
+        };
+        let Some(image) = catalog.owner(path) else {
+            return refuse(format!("{} is not part of a staged image", path.display()));
+        };
+        if decision.permits(&image.name, image.role) {
+            Ok(())
+        } else {
+            refuse(format!(
+                "{client} may not boot {} image {:?} (access policy rule {:?})",
+                image.role.name(),
+                image.name,
+                decision.rule
+            ))
+        }
+    }
+}
+
+/// A running boot server; stops when [`stop`](BootServer::stop)ped or
+/// dropped.
+pub struct BootServer {
+    state: Arc<State>,
+    tftp: Option<TftpServer>,
+    dhcp: Option<ProxyDhcp>,
+}
+
+impl fmt::Debug for BootServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BootServer")
+            .field("root", &self.state.root)
+            .field("tftp", &self.tftp)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BootServer {
+    /// Checks the settings, starts TFTP and (if configured) proxy-DHCP on
+    /// threads of their own, and returns at once. `events`, if given, is
+    /// called from the server's threads for each [`BootEvent`]; it should
+    /// return quickly.
+    ///
+    /// ```no_run
+    /// use dart_core::net::boot::{BootServer, BootServerConfig};
+    /// use dart_core::net::dhcp::ProxyDhcpConfig;
+    /// use dart_core::net::policy::AccessPolicy;
+    /// use dart_core::net::tftp::TftpConfig;
+    ///
+    /// let server = BootServer::start(
+    ///     BootServerConfig {
+    ///         root: "/srv/tftp".into(),
+    ///         policy: AccessPolicy::default(),
+    ///         tftp: TftpConfig::default(),
+    ///         proxy_dhcp: Some(ProxyDhcpConfig {
+    ///             server_ip: "10.0.0.5".parse().unwrap(),
+    ///             interface: Some("eth0".into()),
+    ///             ..ProxyDhcpConfig::default()
+    ///         }),
+    ///     },
+    ///     Some(Box::new(|event| eprintln!("{event}"))),
+    /// )?;
+    /// // ... until shutdown:
+    /// server.stop();
+    /// # Ok::<(), dart_core::Error>(())
+    /// ```
+    pub fn start(
+        config: BootServerConfig,
+        events: Option<Box<dyn Fn(BootEvent) + Send + Sync>>,
+    ) -> Result<BootServer> {
+        if !config.root.is_dir() {
+            return Err(Error::NotFound {
+                what: "boot server root directory",
+                path: config.root.clone(),
+            });
+        }
+        // A damaged catalog is an error at start, not a silent empty server.
+        let catalog = Catalog::load(&config.root)?;
+        let events: Option<Sink> = events.map(Arc::from);
+        let state = Arc::new(State {
+            root: config.root.clone(),
+            policy: RwLock::new(config.policy),
+            catalog: Mutex::new(CachedCatalog {
+                stamp: None,
+                catalog: Arc::new(catalog),
+            }),
+            clients: Mutex::new(HashMap::new()),
+            events: events.clone(),
+        });
+        let gate_state = Arc::clone(&state);
+        let gate: Gate = Arc::new(move |addr, path| gate_state.may_read(addr, path));
+        let tftp_events = events.clone().map(|sink| {
+            Box::new(move |e| sink(BootEvent::Tftp(e))) as Box<dyn Fn(TftpEvent) + Send + Sync>
+        });
+        let tftp = TftpServer::start_gated(
+            TftpConfig {
+                root: config.root,
+                ..config.tftp
+            },
+            Some(gate),
+            tftp_events,
+        )?;
+        let dhcp = match config.proxy_dhcp {
+            None => None,
+            Some(dhcp_config) => {
+                let server = dhcp_config.server_ip;
+                let offer_state = Arc::clone(&state);
+                let dhcp_events = events.map(|sink| {
+                    Box::new(move |e| sink(BootEvent::Dhcp(e)))
+                        as Box<dyn Fn(DhcpEvent) + Send + Sync>
+                });
+                Some(ProxyDhcp::start(
+                    dhcp_config,
+                    Box::new(move |request, port| offer_state.offer(request, port, server)),
+                    dhcp_events,
+                )?)
+            }
+        };
+        Ok(BootServer {
+            state,
+            tftp: Some(tftp),
+            dhcp,
+        })
+    }
+
+    /// The address TFTP listens on.
+    pub fn tftp_addr(&self) -> Option<SocketAddr> {
+        self.tftp.as_ref().map(TftpServer::local_addr)
+    }
+
+    /// The ports proxy-DHCP listens on (DHCP, PXE), when it runs.
+    pub fn dhcp_ports(&self) -> Option<(u16, u16)> {
+        self.dhcp.as_ref().map(|d| (d.dhcp_port(), d.pxe_port()))
+    }
+
+    /// TFTP transfers running now.
+    pub fn active_transfers(&self) -> usize {
+        self.tftp.as_ref().map_or(0, TftpServer::active_transfers)
+    }
+
+    /// Replaces the access policy; requests after this call are judged by
+    /// the new one.
+    pub fn set_policy(&self, policy: AccessPolicy) {
+        match self.state.policy.write() {
+            Ok(mut p) => *p = policy,
+            Err(poisoned) => *poisoned.into_inner() = policy,
+        }
+    }
+
+    /// The catalog the server is offering now.
+    pub fn catalog(&self) -> Catalog {
+        (*self.state.catalog()).clone()
+    }
+
+    /// Stops proxy-DHCP and TFTP; running transfers end. Returns when every
+    /// thread has ended. Dropping the handle does the same.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(dhcp) = self.dhcp.take() {
+            dhcp.stop();
+        }
+        if let Some(tftp) = self.tftp.take() {
+            tftp.stop();
+        }
+    }
+}
+
+impl Drop for BootServer {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,629 @@
+//! Who may boot what: the boot server's access policy.
+//!
+//! An [`AccessPolicy`] is an ordered list of [`Rule`]s. Each rule matches
+//! clients by MAC address, IP address, subnet and PXE client architecture
+//! (all the criteria it names must hold) and says which images they may
+//! boot ([`Allow`]). The first matching rule decides; a client no rule
+//! matches gets the policy's default, which unless changed is
+//! [`Allow::Recovery`]: every client may boot the images marked recovery,
+//! and only clients listed in a rule may boot OS imaging images.
+//!
+//! The boot server enforces the decision twice: at proxy-DHCP (the boot
+//! file offered) and at TFTP (each file a client reads must belong to an
+//! image the client may boot, by the IP address the client got at DHCP).
+//!
+//! A policy is plain data, read from JSON:
+//!
+//! ```
+//! use dart_core::net::policy::{AccessPolicy, Client, MacAddr};
+//! use dart_core::net::catalog::ImageRole;
+//!
+//! let policy = AccessPolicy::from_json(r#"{
+//!     "rules": [
+//!         {"name": "imaging bench", "mac": "52:54:00:aa:bb:01", "allow": "all", "boot": "win11-imaging"},
+//!         {"name": "lab", "subnet": "10.1.2.0/24", "arch": "x64-uefi", "allow": ["win11-imaging"]},
+//!         {"name": "kiosks", "ip": "10.1.3.7", "allow": "none"}
+//!     ]
+//! }"#)?;
+//! let bench = Client { mac: Some("52:54:00:aa:bb:01".parse()?), ..Client::default() };
+//! let decision = policy.decide(&bench);
+//! assert_eq!(decision.rule, "imaging bench");
+//! assert!(decision.permits("win11-imaging", ImageRole::Imaging));
+//!
+//! let stranger = Client { mac: Some(MacAddr([2, 0, 0, 0, 0, 9])), ..Client::default() };
+//! let decision = policy.decide(&stranger);
+//! assert_eq!(decision.rule, "default");
+//! assert!(decision.permits("dart-recovery", ImageRole::Recovery));
+//! assert!(!decision.permits("win11-imaging", ImageRole::Imaging));
+//! # Ok::<(), dart_core::Error>(())
+//! ```
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::catalog::ImageRole;
+use crate::error::{Error, Result};
+
+/// An Ethernet MAC address, written `aa:bb:cc:dd:ee:ff` (`-` also accepted
+/// when parsing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<MacAddr> {
+        let bad = || {
+            Error::invalid(
+                "MAC address",
+                s,
+                "write six two-digit hex bytes separated by ':' (52:54:00:12:34:56)",
+            )
+        };
+        let mut out = [0u8; 6];
+        let mut parts = s.split([':', '-']);
+        for byte in &mut out {
+            let part = parts.next().ok_or_else(bad)?;
+            if part.len() != 2 {
+                return Err(bad());
+            }
+            *byte = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+        }
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(MacAddr(out))
+    }
+}
+
+impl Serialize for MacAddr {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MacAddr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An IPv4 subnet, written `10.1.2.0/24`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Subnet {
+    /// The network address (host bits zero).
+    pub network: Ipv4Addr,
+    /// Prefix length, 0 to 32.
+    pub prefix: u8,
+}
+
+impl Subnet {
+    fn mask(self) -> u32 {
+        match self.prefix {
+            0 => 0,
+            p => u32::MAX << (32 - u32::from(p)),
+        }
+    }
+
+    /// Whether `ip` is inside the subnet.
+    pub fn contains(self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask() == u32::from(self.network)
+    }
+}
+
+impl fmt::Display for Subnet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
+impl FromStr for Subnet {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Subnet> {
+        let bad = |why: &str| Error::invalid("subnet", s, why.to_string());
+        let (ip, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| bad("write an IPv4 network and a prefix length (10.1.2.0/24)"))?;
+        let ip: Ipv4Addr = ip.parse().map_err(|_| bad("the address is not IPv4"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| bad("the prefix length must be 0 to 32"))?;
+        let subnet = Subnet {
+            network: ip,
+            prefix,
+        };
+        if u32::from(ip) & !subnet.mask() != 0 {
+            return Err(bad("host bits are set; give the network address"));
+        }
+        Ok(subnet)
+    }
+}
+
+impl Serialize for Subnet {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Subnet {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A PXE client architecture (DHCP option 93, RFC 4578), by code or by one
+/// of the names `bios`, `x86-uefi`, `x64-uefi`, `arm64-uefi`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientArch(pub u16);
+
+impl ClientArch {
+    /// BIOS (x86 PC) PXE.
+    pub const BIOS: ClientArch = ClientArch(0);
+    /// 32-bit x86 UEFI.
+    pub const X86_UEFI: ClientArch = ClientArch(6);
+    /// 64-bit x86 UEFI.
+    pub const X64_UEFI: ClientArch = ClientArch(7);
+    /// 64-bit x86 UEFI as some firmware reports it (RFC 4578's "EFI BC").
+    pub const X64_UEFI_BC: ClientArch = ClientArch(9);
+    /// 64-bit ARM UEFI.
+    pub const ARM64_UEFI: ClientArch = ClientArch(11);
+
+    const NAMES: [(&'static str, ClientArch); 4] = [
+        ("bios", ClientArch::BIOS),
+        ("x86-uefi", ClientArch::X86_UEFI),
+        ("x64-uefi", ClientArch::X64_UEFI),
+        ("arm64-uefi", ClientArch::ARM64_UEFI),
+    ];
+
+    /// Whether two codes name the same kind of machine (7 and 9 are both
+    /// x64 UEFI).
+    pub fn same_as(self, other: ClientArch) -> bool {
+        let norm = |a: ClientArch| {
+            if a == ClientArch::X64_UEFI_BC {
+                ClientArch::X64_UEFI
+            } else {
+                a
+            }
+        };
+        norm(self) == norm(other)
+    }
+}
+
+impl fmt::Display for ClientArch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match ClientArch::NAMES.iter().find(|(_, a)| self.same_as(*a)) {
+            Some((name, _)) => f.write_str(name),
+            None => write!(f, "arch-{}", self.0),
+        }
+    }
+}
+
+impl FromStr for ClientArch {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<ClientArch> {
+        if let Some((_, a)) = ClientArch::NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+        {
+            return Ok(*a);
+        }
+        s.parse().map(ClientArch).map_err(|_| {
+            Error::invalid(
+                "client architecture",
+                s,
+                "use bios, x86-uefi, x64-uefi, arm64-uefi or an RFC 4578 code",
+            )
+        })
+    }
+}
+
+impl Serialize for ClientArch {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientArch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Code(u16),
+            Name(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Code(c) => Ok(ClientArch(c)),
+            Raw::Name(n) => n.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Which images a rule lets its clients boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allow {
+    /// Nothing: the client gets no boot file and every TFTP read is refused.
+    None,
+    /// Images marked [`ImageRole::Recovery`] (the default).
+    Recovery,
+    /// Every image, OS imaging images included.
+    All,
+    /// Recovery images plus the images named here.
+    Images(Vec<String>),
+}
+
+impl Allow {
+    /// Whether an image of this name and role is allowed.
+    pub fn permits(&self, image: &str, role: ImageRole) -> bool {
+        match self {
+            Allow::None => false,
+            Allow::Recovery => role == ImageRole::Recovery,
+            Allow::All => true,
+            Allow::Images(names) => role == ImageRole::Recovery || names.iter().any(|n| n == image),
+        }
+    }
+}
+
+impl Serialize for Allow {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Allow::None => s.serialize_str("none"),
+            Allow::Recovery => s.serialize_str("recovery"),
+            Allow::All => s.serialize_str("all"),
+            Allow::Images(names) => names.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Allow {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Names(Vec<String>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Names(n) => Ok(Allow::Images(n)),
+            Raw::Word(w) => match w.as_str() {
+                "none" => Ok(Allow::None),
+                "recovery" => Ok(Allow::Recovery),
+                "all" => Ok(Allow::All),
+                other => Err(serde::de::Error::custom(format!(
+                    "allow {other:?}: use \"none\", \"recovery\", \"all\" or a list of image names"
+                ))),
+            },
+        }
+    }
+}
+
+/// One rule: the clients it matches and what they may boot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Named in logs and denial events.
+    pub name: String,
+    /// Matches the client with this MAC address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacAddr>,
+    /// Matches the client with this IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<Ipv4Addr>,
+    /// Matches clients with an address in this subnet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subnet: Option<Subnet>,
+    /// Matches clients of this PXE architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arch: Option<ClientArch>,
+    /// What matching clients may boot.
+    pub allow: Allow,
+    /// The image offered at DHCP to matching clients, if allowed and staged
+    /// for their architecture; otherwise a recovery image is offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<String>,
+}
+
+impl Rule {
+    /// Whether every criterion the rule names holds for `client`; a
+    /// criterion on something the server does not know about the client
+    /// (no MAC or IP learned yet) does not hold.
+    pub fn matches(&self, client: &Client) -> bool {
+        let mac = self.mac.is_none_or(|m| client.mac == Some(m));
+        let ip = self.ip.is_none_or(|i| client.ip == Some(i));
+        let subnet = self
+            .subnet
+            .is_none_or(|s| client.ip.is_some_and(|ip| s.contains(ip)));
+        let arch = self
+            .arch
+            .is_none_or(|a| client.arch.is_some_and(|c| c.same_as(a)));
+        mac && ip && subnet && arch
+    }
+}
+
+/// What the server knows about a client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Client {
+    /// From the DHCP request.
+    pub mac: Option<MacAddr>,
+    /// From the DHCP request (`ciaddr` or option 50) or the TFTP request's
+    /// source.
+    pub ip: Option<Ipv4Addr>,
+    /// DHCP option 93.
+    pub arch: Option<ClientArch>,
+}
+
+impl fmt::Display for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(mac) = self.mac {
+            parts.push(mac.to_string());
+        }
+        if let Some(ip) = self.ip {
+            parts.push(ip.to_string());
+        }
+        if let Some(arch) = self.arch {
+            parts.push(arch.to_string());
+        }
+        if parts.is_empty() {
+            f.write_str("unknown client")
+        } else {
+            f.write_str(&parts.join(" "))
+        }
+    }
+}
+
+/// The outcome of [`AccessPolicy::decide`] for one client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// The rule that decided: its name, or `"default"`.
+    pub rule: String,
+    /// What the client may boot.
+    pub allow: Allow,
+    /// The rule's preferred image ([`Rule::boot`]).
+    pub boot: Option<String>,
+}
+
+impl Decision {
+    /// Whether the client may boot this image.
+    pub fn permits(&self, image: &str, role: ImageRole) -> bool {
+        self.allow.permits(image, role)
+    }
+}
+
+fn default_allow() -> Allow {
+    Allow::Recovery
+}
+
+/// The ordered rules and the default for clients no rule matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessPolicy {
+    /// Tried in order; the first that matches decides.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// For clients no rule matches.
+    #[serde(default = "default_allow")]
+    pub default: Allow,
+}
+
+impl Default for AccessPolicy {
+    /// No rules; every client may boot recovery images only.
+    fn default() -> Self {
+        AccessPolicy {
+            rules: Vec::new(),
+            default: Allow::Recovery,
+        }
+    }
+}
+
+impl AccessPolicy {
+    /// Parses a policy from JSON (see the [module docs](self)); the error
+    /// names the line and column.
+    pub fn from_json(text: &str) -> Result<AccessPolicy> {
+        let policy: AccessPolicy = serde_json::from_str(text)
+            .map_err(|e| Error::invalid("access policy", "JSON", e.to_string()))?;
+        policy.check()?;
+        Ok(policy)
+    }
+
+    /// Reads a policy file.
+    pub fn load(path: &Path) -> Result<AccessPolicy> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::read(path, e))?;
+        AccessPolicy::from_json(&text).map_err(|e| match e {
+            Error::InvalidSetting { reason, .. } => {
+                Error::invalid("access policy", path.display(), reason)
+            }
+            other => other,
+        })
+    }
+
+    /// Rule names must be unique and non-empty, so that logs are clear.
+    fn check(&self) -> Result<()> {
+        for (i, rule) in self.rules.iter().enumerate() {
+            if rule.name.trim().is_empty() {
+                return Err(Error::invalid(
+                    "access policy rule name",
+                    format!("rule {}", i + 1),
+                    "every rule needs a name, for the logs",
+                ));
+            }
+            if rule.name == "default" || self.rules[..i].iter().any(|r| r.name == rule.name) {
+                return Err(Error::invalid(
+                    "access policy rule name",
+                    &rule.name,
+                    "rule names must be unique and not \"default\"",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first rule matching `client`, or the default.
+    pub fn decide(&self, client: &Client) -> Decision {
+        match self.rules.iter().find(|r| r.matches(client)) {
+            Some(rule) => Decision {
+                rule: rule.name.clone(),
+                allow: rule.allow.clone(),
+                boot: rule.boot.clone(),
+            },
+            None => Decision {
+                rule: "default".to_string(),
+                allow: self.default.clone(),
+                boot: None,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn mac_and_subnet_parse_and_print() {
+        let m: MacAddr = "52-54-00-AB-cd-01".parse().unwrap();
+        assert_eq!(m.to_string(), "52:54:00:ab:cd:01");
+        for bad in [
+            "",
+            "52:54:00:ab:cd",
+            "52:54:00:ab:cd:01:02",
+            "5:54:00:ab:cd:01",
+            "zz:54:00:ab:cd:01",
+        ] {
+            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
+        }
+        let s: Subnet = "10.1.2.0/24".parse().unwrap();
+        assert!(s.contains(Ipv4Addr::new(10, 1, 2, 200)));
+        assert!(!s.contains(Ipv4Addr::new(10, 1, 3, 1)));
+        assert!("0.0.0.0/0"
+            .parse::<Subnet>()
+            .unwrap()
+            .contains(Ipv4Addr::new(1, 2, 3, 4)));
+        for bad in ["10.1.2.0", "10.1.2.1/24", "10.1.2.0/33", "x/8"] {
+            let e = bad.parse::<Subnet>().unwrap_err();
+            assert!(e.to_string().contains(bad), "{e}");
+        }
+    }
+
+    #[test]
+    fn first_matching_rule_decides_and_unknown_facts_do_not_match() {
+        let policy = AccessPolicy::from_json(
+            r#"{"rules": [
+                {"name": "bench", "mac": "02:00:00:00:00:01", "allow": "all"},
+                {"name": "lab-bios", "subnet": "10.0.0.0/8", "arch": "bios", "allow": "none"},
+                {"name": "lab", "subnet": "10.0.0.0/8", "allow": ["imaging"]}
+            ]}"#,
+        )
+        .unwrap();
+        let bench = Client {
+            mac: Some(MacAddr([2, 0, 0, 0, 0, 1])),
+            ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            arch: Some(ClientArch::BIOS),
+        };
+        assert_eq!(policy.decide(&bench).rule, "bench");
+        let lab_bios = Client { mac: None, ..bench };
+        assert_eq!(policy.decide(&lab_bios).rule, "lab-bios");
+        assert!(!policy.decide(&lab_bios).permits("r", ImageRole::Recovery));
+        let lab = Client {
+            arch: Some(ClientArch(9)),
+            ..lab_bios
+        };
+        let d = policy.decide(&lab);
+        assert_eq!(d.rule, "lab");
+        assert!(d.permits("imaging", ImageRole::Imaging));
+        assert!(d.permits("anything", ImageRole::Recovery));
+        assert!(!d.permits("other-imaging", ImageRole::Imaging));
+        let nobody = Client::default();
+        assert_eq!(policy.decide(&nobody).rule, "default");
+    }
+
+    #[test]
+    fn x64_uefi_codes_7_and_9_are_the_same_machine() {
+        let rule: Rule =
+            serde_json::from_str(r#"{"name": "x", "arch": "x64-uefi", "allow": "all"}"#).unwrap();
+        for code in [7, 9] {
+            let c = Client {
+                arch: Some(ClientArch(code)),
+                ..Client::default()
+            };
+            assert!(rule.matches(&c));
+        }
+        assert_eq!(ClientArch(9).to_string(), "x64-uefi");
+        assert_eq!(ClientArch(16).to_string(), "arch-16");
+        assert_eq!("11".parse::<ClientArch>().unwrap(), ClientArch::ARM64_UEFI);
+    }
+
+    #[test]
+    fn bad_policies_name_what_is_wrong() {
+        for (text, needle) in [
+            (r#"{"rules": [{"name": "a", "allow": "some"}]}"#, "some"),
+            (
+                r#"{"rules": [{"name": "a", "mac": "nope", "allow": "all"}]}"#,
+                "nope",
+            ),
+            (
+                r#"{"rules": [{"name": "a", "allow": "all", "colour": 1}]}"#,
+                "colour",
+            ),
+            (
+                r#"{"rules": [{"name": "a", "allow": "all"}, {"name": "a", "allow": "none"}]}"#,
+                "unique",
+            ),
+            (r#"{"rules": [{"name": " ", "allow": "all"}]}"#, "rule 1"),
+        ] {
+            let e = AccessPolicy::from_json(text).unwrap_err();
+            assert!(e.to_string().contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_policy_round_trips_through_json() {
+        let policy = AccessPolicy {
+            rules: vec![Rule {
+                name: "r".into(),
+                mac: Some(MacAddr([1, 2, 3, 4, 5, 6])),
+                ip: Some(Ipv4Addr::new(1, 2, 3, 4)),
+                subnet: Some("1.2.0.0/16".parse().unwrap()),
+                arch: Some(ClientArch::X64_UEFI),
+                allow: Allow::Images(vec!["a".into()]),
+                boot: Some("a".into()),
+            }],
+            default: Allow::None,
+        };
+        let text = serde_json::to_string(&policy).unwrap();
+        assert_eq!(AccessPolicy::from_json(&text).unwrap(), policy);
+    }
+
+    proptest! {
+        #[test]
+        fn a_subnet_contains_exactly_the_addresses_sharing_its_prefix(ip: u32, other: u32, prefix in 0u8..=32) {
+            let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let subnet = Subnet { network: Ipv4Addr::from(ip & mask), prefix };
+            prop_assert!(subnet.contains(Ipv4Addr::from(ip)));
+            prop_assert_eq!(subnet.contains(Ipv4Addr::from(other)), other & mask == ip & mask);
+            prop_assert_eq!(subnet.to_string().parse::<Subnet>().unwrap(), subnet);
+        }
+
+        #[test]
+        fn policy_parsing_never_panics(text in ".{0,200}") {
+            let _ = AccessPolicy::from_json(&text);
+        }
+    }
+}

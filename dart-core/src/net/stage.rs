@@ -1,0 +1,407 @@
+//! Staging: copying a media set into a boot server root as a new version
+//! of an image, and naming it in the catalog.
+//!
+//! The order makes updates atomic for clients:
+//!
+//! 1. the files are copied (never hard-linked, so later edits of the source
+//!    cannot change what is served) into `images/NAME/.VERSION.partial`,
+//!    synced, and the directory renamed to `images/NAME/VERSION`;
+//! 2. the catalog is rewritten atomically with the new version current and
+//!    the old one retired;
+//! 3. versions beyond [`StageOptions::keep`] are deleted.
+//!
+//! A failure or a cancel before step 2 removes the partial directory and
+//! leaves the catalog as it was; the server never sees a half-copied
+//! image. Stagings into one root are serialized by a lock file.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, IMAGES_DIR};
+use crate::arch::Architecture;
+use crate::error::{Error, Result};
+use crate::media::MediaSet;
+use crate::progress::{Control, Phase};
+
+/// BIOS PXE loaders looked for in the media when none is named.
+pub const BIOS_PXE_LOADERS: [&str; 3] = ["boot/pxeboot.n12", "boot/pxeboot.com", "pxelinux.0"];
+
+/// How to stage an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageOptions {
+    /// The image's name in the catalog: 1 to 64 letters, digits, `.`, `_`
+    /// or `-`. Staging a name that exists replaces it with a new version.
+    pub name: String,
+    /// Recovery (any client) or imaging (listed clients only).
+    pub role: ImageRole,
+    /// The architecture; `None` takes the one the media has a UEFI loader
+    /// for (an error if it has several).
+    pub arch: Option<Architecture>,
+    /// The BIOS PXE loader's path in the media; `None` looks for one of
+    /// [`BIOS_PXE_LOADERS`].
+    pub bios_loader: Option<String>,
+    /// How many versions of the image to keep on disk, the new one
+    /// included (at least 2, so that clients that started on the previous
+    /// version can finish).
+    pub keep: usize,
+}
+
+impl StageOptions {
+    /// A recovery image of this name, architecture from the media, keeping
+    /// two versions.
+    pub fn recovery(name: &str) -> StageOptions {
+        StageOptions {
+            name: name.to_string(),
+            role: ImageRole::Recovery,
+            arch: None,
+            bios_loader: None,
+            keep: 2,
+        }
+    }
+}
+
+/// Stages `media` into the server root `root` as the next version of
+/// `options.name` and returns its catalog entry. See the
+/// [module docs](self) for the order of the steps and what a failure
+/// leaves.
+///
+/// ```no_run
+/// use dart_core::media::MediaSet;
+/// use dart_core::net::stage::{stage, StageOptions};
+/// use dart_core::progress::Control;
+///
+/// let media = MediaSet::open("dart-media")?;
+/// let staged = stage(&media, "/srv/tftp".as_ref(), &StageOptions::recovery("dart"), &Control::default())?;
+/// println!("{} version {} boots from {:?}", staged.name, staged.version, staged.uefi_boot);
+/// # Ok::<(), dart_core::Error>(())
+/// ```
+pub fn stage(
+    media: &MediaSet,
+    root: &Path,
+    options: &StageOptions,
+    control: &Control,
+) -> Result<CatalogImage> {
+    check_name(&options.name)?;
+    if options.keep < 2 {
+        return Err(Error::invalid(
+            "keep",
+            options.keep,
+            "keep at least 2 versions, so that clients booting the previous one can finish",
+        ));
+    }
+    if !root.is_dir() {
+        return Err(Error::NotFound {
+            what: "boot server root directory",
+            path: root.to_path_buf(),
+        });
+    }
+    let arch = match options.arch {
+        Some(arch) => arch,
+        None => match media.uefi_architectures().as_slice() {
+            [one] => *one,
+            [] => {
+                return Err(Error::invalid(
+                    "architecture",
+                    "none given",
+                    format!(
+                        "{} has no UEFI loader (efi/boot/boot*.efi) to tell the architecture by; name it",
+                        media.root().display()
+                    ),
+                ))
+            }
+            several => {
+                return Err(Error::invalid(
+                    "architecture",
+                    "none given",
+                    format!(
+                        "{} has loaders for {}; name the one to stage",
+                        media.root().display(),
+                        several.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")
+                    ),
+                ))
+            }
+        },
+    };
+    let uefi = media.find(&arch.efi_loader_path()).map(|f| f.path.clone());
+    let bios = match &options.bios_loader {
+        Some(path) => Some(
+            media
+                .find(path)
+                .ok_or_else(|| Error::MissingMediaFile {
+                    root: media.root().to_path_buf(),
+                    file: path.clone(),
+                    needed_for: "BIOS PXE clients".into(),
+                })?
+                .path
+                .clone(),
+        ),
+        None if arch.has_bios() => BIOS_PXE_LOADERS
+            .iter()
+            .find_map(|p| media.find(p))
+            .map(|f| f.path.clone()),
+        None => None,
+    };
+    if uefi.is_none() && bios.is_none() {
+        return Err(Error::MissingMediaFile {
+            root: media.root().to_path_buf(),
+            file: arch.efi_loader_path(),
+            needed_for: format!("{arch} PXE clients (no UEFI or BIOS PXE loader found)"),
+        });
+    }
+
+    let images = root.join(IMAGES_DIR).join(&options.name);
+    std::fs::create_dir_all(&images).map_err(|e| Error::write(&images, e))?;
+    let _lock = StageLock::take(root)?;
+    let mut catalog = Catalog::load(root)?;
+    let previous = catalog.current(&options.name).cloned();
+    let version = previous
+        .iter()
+        .chain(catalog.retired.iter().filter(|i| i.name == options.name))
+        .map(|i| i.version)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let dir_rel = format!("{IMAGES_DIR}/{}/{version}", options.name);
+    let partial = images.join(format!(".{version}.partial"));
+    let final_dir = root.join(&dir_rel);
+    // Left over from a crashed staging: never named by the catalog.
+    let _ = std::fs::remove_dir_all(&partial);
+    let _ = std::fs::remove_dir_all(&final_dir);
+
+    let copied = copy_media(media, &partial, control).and_then(|()| {
+        std::fs::rename(&partial, &final_dir).map_err(|e| Error::write(&final_dir, e))?;
+        sync_dir(&images).map_err(|e| Error::write(&images, e))
+    });
+    if let Err(e) = copied {
+        let _ = std::fs::remove_dir_all(&partial);
+        let _ = std::fs::remove_dir_all(&final_dir);
+        return Err(e);
+    }
+
+    let entry = CatalogImage {
+        name: options.name.clone(),
+        role: options.role,
+        version,
+        arch,
+        dir: dir_rel.clone(),
+        uefi_boot: uefi.map(|p| format!("{dir_rel}/{p}")),
+        bios_boot: bios.map(|p| format!("{dir_rel}/{p}")),
+        files: media.files().len(),
+        bytes: media.total_bytes(),
+        staged_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    catalog.images.retain(|i| i.name != options.name);
+    catalog.images.push(entry.clone());
+    catalog.images.sort_by(|a, b| a.name.cmp(&b.name));
+    catalog.retired.extend(previous);
+    // Keep the newest `keep - 1` retired versions of this image.
+    let mut old: Vec<u32> = catalog
+        .retired
+        .iter()
+        .filter(|i| i.name == options.name)
+        .map(|i| i.version)
+        .collect();
+    old.sort_unstable_by(|a, b| b.cmp(a));
+    let pruned: Vec<u32> = old.into_iter().skip(options.keep - 1).collect();
+    catalog
+        .retired
+        .retain(|i| i.name != options.name || !pruned.contains(&i.version));
+    if let Err(e) = catalog.save(root) {
+        let _ = std::fs::remove_dir_all(&final_dir);
+        return Err(e);
+    }
+    for version in pruned {
+        // Transfers still reading a pruned version keep their open files.
+        let _ = std::fs::remove_dir_all(images.join(version.to_string()));
+    }
+    Ok(entry)
+}
+
+/// Checks an image name: it becomes a directory name and a catalog key.
+fn check_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "image name",
+            name,
+            "use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'",
+        ))
+    }
+}
+
+/// Copies every file of `media` under `dir` (created), synced.
+fn copy_media(media: &MediaSet, dir: &Path, control: &Control) -> Result<()> {
+    let total = media.total_bytes();
+    let mut done = 0u64;
+    let mut buf = vec![0u8; 1 << 20];
+    for file in media.files() {
+        let to: PathBuf = dir.join(&file.path);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+        }
+        let mut reader = media.source(file).open()?;
+        let mut out = File::create(&to).map_err(|e| Error::write(&to, e))?;
+        loop {
+            if control.cancel.is_cancelled() {
+                return Err(Error::Cancelled {
+                    operation: "staging",
+                    untouched: "the partial copy was removed and the catalog was left as it was",
+                });
+            }
+            let n = reader.read(&mut buf).map_err(|e| Error::read(&to, e))?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n]).map_err(|e| Error::write(&to, e))?;
+            done += n as u64;
+            control
+                .progress
+                .report(Phase::WritingFiles, &file.path, done, total);
+        }
+        out.sync_all().map_err(|e| Error::write(&to, e))?;
+    }
+    Ok(())
+}
+
+/// An exclusive lock on a server root's staging, held while alive (the
+/// lock goes with the file descriptor).
+struct StageLock {
+    _file: File,
+}
+
+impl StageLock {
+    fn take(root: &Path) -> Result<StageLock> {
+        let path = root.join(".dart-stage.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::write(&path, e))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a file descriptor this function owns; the lock is
+        // released when the file is closed.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        if rc != 0 {
+            return Err(Error::Io {
+                action: "locking",
+                path,
+                source: std::io::Error::last_os_error(),
+                untouched: "nothing was staged",
+            });
+        }
+        Ok(StageLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn media(dir: &Path, wim: &[u8]) -> MediaSet {
+        for (path, bytes) in [
+            ("efi/boot/bootx64.efi", b"loader".as_slice()),
+            ("sources/boot.wim", wim),
+            ("boot/boot.sdi", b"sdi"),
+        ] {
+            let p = dir.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        MediaSet::open(dir).unwrap()
+    }
+
+    #[test]
+    fn each_staging_is_a_new_version_and_old_ones_are_pruned() {
+        let src = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let mut last = None;
+        for v in 1..=4u32 {
+            let m = media(src.path(), format!("wim {v}").as_bytes());
+            let e = stage(
+                &m,
+                r,
+                &StageOptions::recovery("rescue"),
+                &Control::default(),
+            )
+            .unwrap();
+            assert_eq!(e.version, v);
+            assert_eq!(e.arch, Architecture::X64);
+            assert_eq!(
+                e.uefi_boot.as_deref(),
+                Some(format!("images/rescue/{v}/efi/boot/bootx64.efi").as_str())
+            );
+            assert_eq!(
+                std::fs::read(r.join(&e.dir).join("sources/boot.wim")).unwrap(),
+                format!("wim {v}").as_bytes()
+            );
+            last = Some(e);
+        }
+        let catalog = Catalog::load(r).unwrap();
+        assert_eq!(catalog.images, [last.unwrap()]);
+        assert_eq!(
+            catalog
+                .retired
+                .iter()
+                .map(|i| i.version)
+                .collect::<Vec<_>>(),
+            [3]
+        );
+        let mut on_disk: Vec<_> = std::fs::read_dir(r.join("images/rescue"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        on_disk.sort();
+        assert_eq!(on_disk, ["3", "4"]);
+    }
+
+    #[test]
+    fn a_cancelled_or_bad_staging_leaves_the_catalog_and_the_root_as_they_were() {
+        let src = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        let m = media(src.path(), b"wim");
+        stage(
+            &m,
+            r,
+            &StageOptions::recovery("rescue"),
+            &Control::default(),
+        )
+        .unwrap();
+        let before = Catalog::load(r).unwrap();
+        let control = Control::new(Arc::new(crate::progress::NoProgress));
+        control.cancel.cancel();
+        let e = stage(&m, r, &StageOptions::recovery("rescue"), &control).unwrap_err();
+        assert!(matches!(e, Error::Cancelled { .. }), "{e}");
+        assert_eq!(Catalog::load(r).unwrap(), before);
+        let entries: Vec<_> = std::fs::read_dir(r.join("images/rescue"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(entries, ["1"]);
+        for bad in ["", "../x", "a/b", ".hidden", &"x".repeat(65)] {
+            let e = stage(&m, r, &StageOptions::recovery(bad), &Control::default()).unwrap_err();
+            assert!(e.to_string().contains("image name"), "{bad}: {e}");
+        }
+        let opts = StageOptions {
+            bios_loader: Some("boot/nope.n12".into()),
+            ..StageOptions::recovery("rescue")
+        };
+        let e = stage(&m, r, &opts, &Control::default()).unwrap_err();
+        assert!(e.to_string().contains("boot/nope.n12"), "{e}");
+        assert_eq!(Catalog::load(r).unwrap(), before);
+    }
+}

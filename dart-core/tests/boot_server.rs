@@ -1,0 +1,329 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The boot server on loopback: the catalog's atomic updates (a transfer in
+//! flight finishes on the version it started with, even when that version
+//! is pruned), the access policy at TFTP (by IP, rule named in the refusal)
+//! and at proxy-DHCP (boot file by MAC and architecture, silence for a
+//! client allowed nothing).
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dart_core::media::MediaSet;
+use dart_core::net::boot::Checkpoint;
+use dart_core::net::dhcp::ProxyDhcpConfig;
+use dart_core::net::stage::{stage, StageOptions};
+use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
+use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole};
+use dart_core::progress::Control;
+
+/// A media tree whose loader is `size` bytes of `fill`.
+fn media(dir: &Path, fill: u8, size: usize) -> MediaSet {
+    for (path, bytes) in [
+        ("efi/boot/bootx64.efi", vec![fill; size]),
+        ("sources/boot.wim", vec![fill; 1000]),
+    ] {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    MediaSet::open(dir).unwrap()
+}
+
+type Events = Arc<Mutex<Vec<BootEvent>>>;
+
+fn start(root: &Path, policy: AccessPolicy, dhcp: Option<ProxyDhcpConfig>) -> (BootServer, Events) {
+    let events: Events = Arc::default();
+    let sink = Arc::clone(&events);
+    let server = BootServer::start(
+        BootServerConfig {
+            root: root.to_path_buf(),
+            policy,
+            tftp: TftpConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                default_timeout: Duration::from_millis(300),
+                ..TftpConfig::default()
+            },
+            proxy_dhcp: dhcp,
+        },
+        Some(Box::new(move |e| sink.lock().unwrap().push(e))),
+    )
+    .unwrap();
+    (server, events)
+}
+
+/// A lock-step TFTP download (blksize 512) that calls `between` after the
+/// first block, before acknowledging it.
+fn fetch(server: SocketAddr, name: &str, between: impl FnOnce()) -> Result<Vec<u8>, (u16, String)> {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: name.into(),
+        mode: Mode::Octet,
+        options: Options::default(),
+    });
+    socket.send_to(&rrq.to_bytes(), server).unwrap();
+    let mut between = Some(between);
+    let mut data = Vec::new();
+    let mut buf = [0u8; 2048];
+    let mut expected = 1u16;
+    loop {
+        let (n, from) = socket.recv_from(&mut buf).unwrap();
+        match Packet::parse(&buf[..n]).unwrap() {
+            Packet::Error { code, message } => return Err((code.code(), message)),
+            Packet::Data { block, data: chunk } => {
+                if block == expected {
+                    data.extend_from_slice(&chunk);
+                    expected = expected.wrapping_add(1);
+                    if let Some(f) = between.take() {
+                        f();
+                    }
+                }
+                let ack = Packet::Ack { block };
+                socket.send_to(&ack.to_bytes(), from).unwrap();
+                if block == expected.wrapping_sub(1) && chunk.len() < 512 {
+                    return Ok(data);
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_transfer_in_flight_finishes_on_the_version_it_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let src = dir.path().join("src");
+    let control = Control::default();
+    let v1 = stage(
+        &media(&src, b'1', 200_000),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &control,
+    )
+    .unwrap();
+    let (server, events) = start(&root, AccessPolicy::default(), None);
+    let addr = server.tftp_addr().unwrap();
+    let v1_file = v1.uefi_boot.clone().unwrap();
+
+    // Two updates while the first transfer runs: v2 retires v1, v3 prunes
+    // v1 from disk (two versions are kept).
+    let (root2, src2) = (root.clone(), src.clone());
+    let got = fetch(addr, &v1_file, move || {
+        for fill in [b'2', b'3'] {
+            stage(
+                &media(&src2, fill, 150_000),
+                &root2,
+                &StageOptions::recovery("rescue"),
+                &Control::default(),
+            )
+            .unwrap();
+        }
+    })
+    .unwrap();
+    assert_eq!(got, vec![b'1'; 200_000], "the transfer switched versions");
+    assert!(!root.join(&v1.dir).exists(), "version 1 was not pruned");
+
+    let catalog = server.catalog();
+    assert_eq!(catalog.current("rescue").unwrap().version, 3);
+    let v2_file = v1_file.replace("/1/", "/2/");
+    let v3_file = v1_file.replace("/1/", "/3/");
+    assert_eq!(fetch(addr, &v2_file, || {}).unwrap(), vec![b'2'; 150_000]);
+    assert_eq!(fetch(addr, &v3_file, || {}).unwrap(), vec![b'3'; 150_000]);
+    // Pruned: gone; the catalog file and anything outside an image: refused.
+    assert_eq!(fetch(addr, &v1_file, || {}).unwrap_err().0, 1);
+    let (code, message) = fetch(addr, "dart-catalog.json", || {}).unwrap_err();
+    assert_eq!(code, 2, "{message}");
+    assert!(message.contains("not part of a staged image"), "{message}");
+    let events = events.lock().unwrap();
+    assert!(
+        events.iter().any(|e| matches!(e, BootEvent::Denied { at: Checkpoint::Tftp, target, .. } if target == "dart-catalog.json")),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn tftp_enforces_the_policy_by_address_and_names_the_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let control = Control::default();
+    let rescue = stage(
+        &media(&dir.path().join("a"), b'r', 5000),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &control,
+    )
+    .unwrap();
+    let imaging = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("deploy")
+    };
+    let deploy = stage(
+        &media(&dir.path().join("b"), b'd', 5000),
+        &root,
+        &imaging,
+        &control,
+    )
+    .unwrap();
+    let (rescue_file, deploy_file) = (rescue.uefi_boot.unwrap(), deploy.uefi_boot.unwrap());
+
+    let (server, events) = start(&root, AccessPolicy::default(), None);
+    let addr = server.tftp_addr().unwrap();
+    assert_eq!(fetch(addr, &rescue_file, || {}).unwrap(), vec![b'r'; 5000]);
+    let (code, message) = fetch(addr, &deploy_file, || {}).unwrap_err();
+    assert_eq!(code, 2);
+    assert!(
+        message.contains("127.0.0.1")
+            && message.contains("\"default\"")
+            && message.contains("imaging"),
+        "{message}"
+    );
+
+    server.set_policy(
+        AccessPolicy::from_json(r#"{"rules": [{"name": "loopback lab", "subnet": "127.0.0.0/8", "allow": ["deploy"]}]}"#).unwrap(),
+    );
+    assert_eq!(fetch(addr, &deploy_file, || {}).unwrap(), vec![b'd'; 5000]);
+
+    server.set_policy(
+        AccessPolicy::from_json(
+            r#"{"rules": [{"name": "kiosk", "ip": "127.0.0.1", "allow": "none"}]}"#,
+        )
+        .unwrap(),
+    );
+    let (code, message) = fetch(addr, &rescue_file, || {}).unwrap_err();
+    assert_eq!(code, 2);
+    assert!(message.contains("kiosk"), "{message}");
+    let denials: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            BootEvent::Denied {
+                rule,
+                at: Checkpoint::Tftp,
+                client,
+                ..
+            } => {
+                assert_eq!(client.ip, Some(Ipv4Addr::LOCALHOST));
+                Some(rule.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(denials, ["default", "kiosk"]);
+}
+
+/// A PXE DHCPDISCOVER from `mac` of architecture `arch`.
+fn discover(mac: [u8; 6], arch: u16) -> Vec<u8> {
+    use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
+    use dhcproto::{Encodable, Encoder};
+    let mut msg = Message::default();
+    msg.set_opcode(Opcode::BootRequest)
+        .set_xid(0x1234_5678)
+        .set_chaddr(&mac);
+    let opts = msg.opts_mut();
+    opts.insert(DhcpOption::MessageType(MessageType::Discover));
+    opts.insert(DhcpOption::ClassIdentifier(
+        format!("PXEClient:Arch:{arch:05}:UNDI:003016").into_bytes(),
+    ));
+    opts.insert(DhcpOption::ClientSystemArchitecture(arch.into()));
+    let mut out = Vec::new();
+    msg.encode(&mut Encoder::new(&mut out)).unwrap();
+    out
+}
+
+#[test]
+fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
+    use dhcproto::{v4::Message, Decodable, Decoder};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let control = Control::default();
+    let rescue = stage(
+        &media(&dir.path().join("a"), b'r', 10),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &control,
+    )
+    .unwrap();
+    let imaging = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("deploy")
+    };
+    let deploy = stage(
+        &media(&dir.path().join("b"), b'd', 10),
+        &root,
+        &imaging,
+        &control,
+    )
+    .unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let policy = AccessPolicy::from_json(
+        r#"{"rules": [
+            {"name": "bench", "mac": "02:00:00:00:00:0a", "allow": "all", "boot": "deploy"},
+            {"name": "kiosk", "mac": "02:00:00:00:00:0c", "allow": "none"}
+        ]}"#,
+    )
+    .unwrap();
+    let (server, events) = start(
+        &root,
+        policy,
+        Some(ProxyDhcpConfig {
+            server_ip: Ipv4Addr::new(127, 0, 0, 1),
+            bind_ip: Ipv4Addr::LOCALHOST,
+            dhcp_port: 0,
+            pxe_port: 0,
+            client_port: client.local_addr().unwrap().port(),
+            broadcast_to: Ipv4Addr::LOCALHOST,
+            ..ProxyDhcpConfig::default()
+        }),
+    );
+    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    let ask = |mac: [u8; 6], arch: u16| -> Option<String> {
+        client
+            .send_to(&discover(mac, arch), ("127.0.0.1", dhcp_port))
+            .unwrap();
+        let mut buf = [0u8; 1500];
+        let (n, _) = client.recv_from(&mut buf).ok()?;
+        let reply = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+        assert_eq!(reply.chaddr(), mac);
+        Some(
+            String::from_utf8_lossy(reply.fname().unwrap_or_default())
+                .trim_end_matches('\0')
+                .to_string(),
+        )
+    };
+    assert_eq!(
+        ask([2, 0, 0, 0, 0, 0xb], 7).as_deref(),
+        rescue.uefi_boot.as_deref()
+    );
+    assert_eq!(
+        ask([2, 0, 0, 0, 0, 0xa], 7).as_deref(),
+        deploy.uefi_boot.as_deref()
+    );
+    // The bench on arm64 UEFI: nothing is staged for it.
+    assert_eq!(ask([2, 0, 0, 0, 0, 0xa], 11), None);
+    assert_eq!(ask([2, 0, 0, 0, 0, 0xc], 7), None);
+    let events = events.lock().unwrap();
+    let denied: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            BootEvent::Denied {
+                rule,
+                at: Checkpoint::Dhcp,
+                ..
+            } => Some(rule.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(denied, ["bench", "kiosk"], "{events:#?}");
+}

@@ -1,0 +1,198 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! PXE boots of QEMU + OVMF in a private network (see `dart_core::pxelab`):
+//! dnsmasq hands out addresses only; dart's proxy-DHCP and TFTP deliver the
+//! stand-in `bootx64.efi`, which prints the boot marker. The access policy
+//! is checked at both points: an ordinary client is offered the recovery
+//! image, a listed one the imaging image, and the ordinary client asking
+//! TFTP for the imaging image from its own address is refused by name of
+//! the rule.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dart_core::media::MediaSet;
+use dart_core::net::boot::Checkpoint;
+use dart_core::net::dhcp::ProxyDhcpConfig;
+use dart_core::net::policy::MacAddr;
+use dart_core::net::stage::{stage, StageOptions};
+use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig, TftpEvent};
+use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole};
+use dart_core::progress::Control;
+use dart_core::pxelab::{PxeLab, BRIDGE, SERVER_IP};
+
+const ORDINARY: &str = "52:54:00:00:00:0b";
+const BENCH: &str = "52:54:00:00:00:0a";
+
+/// Reads one TFTP reply to an RRQ for `name` sent from `from`.
+fn ask(from: Ipv4Addr, name: &str) -> Packet {
+    let socket = UdpSocket::bind((from, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: name.into(),
+        mode: Mode::Octet,
+        options: Options::default(),
+    });
+    socket
+        .send_to(&rrq.to_bytes(), SocketAddr::from((SERVER_IP, 69)))
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    Packet::parse(&buf[..n]).unwrap()
+}
+
+#[test]
+fn pxe_clients_boot_what_the_policy_allows() {
+    if !common::ready(
+        "pxe_clients_boot_what_the_policy_allows",
+        &[&["ip"], &["dnsmasq"], &["qemu-system-x86_64"]],
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let media = MediaSet::open(common::bootable_media(&dir.path().join("fixture"))).unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let control = Control::default();
+    let rescue = stage(&media, &root, &StageOptions::recovery("rescue"), &control).unwrap();
+    let deploy_options = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("deploy")
+    };
+    let deploy = stage(&media, &root, &deploy_options, &control).unwrap();
+    let policy = AccessPolicy::from_json(&format!(
+        r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "deploy"}}]}}"#
+    ))
+    .unwrap();
+
+    let lab = PxeLab::create().unwrap();
+    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let config = BootServerConfig {
+        root: root.clone(),
+        policy,
+        tftp: TftpConfig {
+            bind: SocketAddr::from(([0, 0, 0, 0], 69)),
+            ..TftpConfig::default()
+        },
+        proxy_dhcp: Some(ProxyDhcpConfig {
+            server_ip: SERVER_IP,
+            interface: Some(BRIDGE.into()),
+            ..ProxyDhcpConfig::default()
+        }),
+    };
+    let server = lab
+        .run_in(move || {
+            BootServer::start(
+                config,
+                Some(Box::new(move |e| {
+                    eprintln!("{e}");
+                    sink.lock().unwrap().push(e)
+                })),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    let taken = |events: &Mutex<Vec<BootEvent>>| std::mem::take(&mut *events.lock().unwrap());
+
+    // An ordinary client boots the recovery image.
+    let check = lab.boot(ORDINARY, Duration::from_secs(180)).unwrap();
+    assert!(
+        check.marker_seen,
+        "ordinary client did not boot:\n{}",
+        check.console_tail
+    );
+    let seen = taken(&events);
+    let ordinary_mac: MacAddr = ORDINARY.parse().unwrap();
+    let offered: Vec<&str> = seen
+        .iter()
+        .filter_map(|e| match e {
+            BootEvent::Offered { client, image, .. } if client.mac == Some(ordinary_mac) => {
+                Some(image.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !offered.is_empty() && offered.iter().all(|i| *i == "rescue"),
+        "{seen:#?}"
+    );
+    let rescue_file = rescue.uefi_boot.clone().unwrap();
+    let ordinary_ip = seen
+        .iter()
+        .find_map(|e| match e {
+            BootEvent::Tftp(TftpEvent::Finished { client, file, .. }) if *file == rescue_file => {
+                match client.ip() {
+                    std::net::IpAddr::V4(ip) => Some(ip),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no finished TFTP transfer of {rescue_file}: {seen:#?}"));
+
+    // The listed client boots the imaging image.
+    let check = lab.boot(BENCH, Duration::from_secs(180)).unwrap();
+    assert!(
+        check.marker_seen,
+        "imaging bench did not boot:\n{}",
+        check.console_tail
+    );
+    let seen = taken(&events);
+    let deploy_file = deploy.uefi_boot.clone().unwrap();
+    assert!(
+        seen.iter().any(|e| matches!(e, BootEvent::Offered { image, rule, .. } if image == "deploy" && rule == "imaging bench")),
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, BootEvent::Tftp(TftpEvent::Finished { file, .. }) if *file == deploy_file)),
+        "{seen:#?}"
+    );
+
+    // The ordinary client, from the address it got at DHCP, asks TFTP for
+    // the imaging image: refused, naming the client and the rule; the
+    // recovery image is still served to it.
+    let cidr = format!("{ordinary_ip}/32");
+    let lan = lab.lan().to_string();
+    common::run("ip", &["-n", &lan, "addr", "add", &cidr, "dev", BRIDGE]);
+    let (denied, allowed) = lab
+        .run_in(move || {
+            (
+                ask(ordinary_ip, &deploy_file),
+                ask(ordinary_ip, &rescue_file),
+            )
+        })
+        .unwrap();
+    match &denied {
+        Packet::Error { code, message } => {
+            assert_eq!(code.code(), 2, "{message}");
+            assert!(
+                message.contains("default") && message.contains("deploy"),
+                "{message}"
+            );
+        }
+        other => panic!("imaging file served to an ordinary client: {other:?}"),
+    }
+    assert!(
+        matches!(allowed, Packet::Data { block: 1, .. }),
+        "{allowed:?}"
+    );
+    let seen = taken(&events);
+    assert!(
+        seen.iter().any(|e| matches!(e,
+            BootEvent::Denied { client, rule, at: Checkpoint::Tftp, .. }
+                if client.mac == Some(ordinary_mac) && rule == "default")),
+        "no TFTP denial naming the client's MAC and the rule: {seen:#?}"
+    );
+    server.stop();
+    drop(lab);
+    assert!(
+        !Path::new(&format!("/run/netns/{lan}")).exists(),
+        "lab namespace left behind"
+    );
+}
