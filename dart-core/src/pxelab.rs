@@ -18,13 +18,14 @@
 //!
 //! Used by the tests and the demo.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::net::tftp::{Mode, Options, Packet, Request};
 use crate::qemu::{boot_pxe, BootCheck};
 
 /// The boot server's address on the lab network.
@@ -183,6 +184,43 @@ impl PxeLab {
             }),
             Err(panic) => std::panic::resume_unwind(panic),
         }
+    }
+
+    /// Sends a TFTP read request for `file` to the boot server from the
+    /// address `from` (added to the bridge first, as a client that got it at
+    /// DHCP would use it) and returns the server's first reply: DATA 1 when
+    /// the file is served, or the ERROR.
+    pub fn ask_tftp_from(&self, from: Ipv4Addr, file: &str) -> Result<Packet> {
+        ip(&[
+            "-n",
+            &self.lan,
+            "addr",
+            "replace",
+            &format!("{from}/32"),
+            "dev",
+            BRIDGE,
+        ])?;
+        let request = Packet::Rrq(Request {
+            filename: file.to_string(),
+            mode: Mode::Octet,
+            options: Options::default(),
+        })
+        .to_bytes();
+        let io = |e: std::io::Error| Error::Io {
+            action: "asking the boot server from",
+            path: PathBuf::from(from.to_string()),
+            source: e,
+            untouched: "nothing was changed",
+        };
+        self.run_in(move || -> std::io::Result<Packet> {
+            let socket = UdpSocket::bind((from, 0))?;
+            socket.set_read_timeout(Some(Duration::from_secs(5)))?;
+            socket.send_to(&request, (SERVER_IP, 69))?;
+            let mut buf = [0u8; 2048];
+            let (n, _) = socket.recv_from(&mut buf)?;
+            Packet::parse(&buf[..n]).map_err(|e| std::io::Error::other(e.to_string()))
+        })?
+        .map_err(io)
     }
 
     /// Boots a diskless QEMU + OVMF machine with MAC `mac` from the network

@@ -9,7 +9,7 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,32 +19,13 @@ use dart_core::net::boot::Checkpoint;
 use dart_core::net::dhcp::ProxyDhcpConfig;
 use dart_core::net::policy::MacAddr;
 use dart_core::net::stage::{stage, StageOptions};
-use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig, TftpEvent};
+use dart_core::net::tftp::{Packet, TftpConfig, TftpEvent};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole};
 use dart_core::progress::Control;
 use dart_core::pxelab::{PxeLab, BRIDGE, SERVER_IP};
 
 const ORDINARY: &str = "52:54:00:00:00:0b";
 const BENCH: &str = "52:54:00:00:00:0a";
-
-/// Reads one TFTP reply to an RRQ for `name` sent from `from`.
-fn ask(from: Ipv4Addr, name: &str) -> Packet {
-    let socket = UdpSocket::bind((from, 0)).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let rrq = Packet::Rrq(Request {
-        filename: name.into(),
-        mode: Mode::Octet,
-        options: Options::default(),
-    });
-    socket
-        .send_to(&rrq.to_bytes(), SocketAddr::from((SERVER_IP, 69)))
-        .unwrap();
-    let mut buf = [0u8; 2048];
-    let (n, _) = socket.recv_from(&mut buf).unwrap();
-    Packet::parse(&buf[..n]).unwrap()
-}
 
 #[test]
 fn pxe_clients_boot_what_the_policy_allows() {
@@ -157,17 +138,8 @@ fn pxe_clients_boot_what_the_policy_allows() {
     // The ordinary client, from the address it got at DHCP, asks TFTP for
     // the imaging image: refused, naming the client and the rule; the
     // recovery image is still served to it.
-    let cidr = format!("{ordinary_ip}/32");
-    let lan = lab.lan().to_string();
-    common::run("ip", &["-n", &lan, "addr", "add", &cidr, "dev", BRIDGE]);
-    let (denied, allowed) = lab
-        .run_in(move || {
-            (
-                ask(ordinary_ip, &deploy_file),
-                ask(ordinary_ip, &rescue_file),
-            )
-        })
-        .unwrap();
+    let denied = lab.ask_tftp_from(ordinary_ip, &deploy_file).unwrap();
+    let allowed = lab.ask_tftp_from(ordinary_ip, &rescue_file).unwrap();
     match &denied {
         Packet::Error { code, message } => {
             assert_eq!(code.code(), 2, "{message}");
@@ -190,6 +162,7 @@ fn pxe_clients_boot_what_the_policy_allows() {
         "no TFTP denial naming the client's MAC and the rule: {seen:#?}"
     );
     server.stop();
+    let lan = lab.lan().to_string();
     drop(lab);
     assert!(
         !Path::new(&format!("/run/netns/{lan}")).exists(),

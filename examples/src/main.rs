@@ -9,13 +9,19 @@
 //! dart partition show DISK [--json]
 //! dart partition add-recovery --disk DISK --media DIR [--size SIZE] [--dry-run]
 //! dart partition update-recovery --disk DISK --media DIR
+//! dart stage --media DIR|ISO --root DIR --name NAME [--role recovery|imaging] [--arch x64]
+//! dart catalog ROOT [--json]
+//! dart policy check FILE [--mac M] [--ip IP] [--arch A] [--root DIR]
+//! dart serve --root DIR [--policy FILE] [--tftp ADDR] [--proxy-dhcp IFACE] [--json]
 //! dart plan [--json] [--site FILE] [--active-directory ...]
 //! dart fixture DIR
-//! dart demo [DIR]   (fixture, images, plan, USB images, ISO, recovery partition, QEMU boots)
+//! dart demo [DIR]   (fixture, images, plan, USB images, ISO, recovery partition,
+//!                    network boot, QEMU boots)
 //! ```
 
 mod disk_cmds;
 mod flash_cmds;
+mod net_cmds;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -67,6 +73,21 @@ enum Command {
     /// Block maps in bmaptool's format.
     #[command(subcommand)]
     Bmap(flash_cmds::BmapCommand),
+    /// Stage media into a boot server root as a new version of an image.
+    Stage(net_cmds::StageArgs),
+    /// List the images of a boot server root.
+    Catalog {
+        /// The boot server root.
+        root: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Access policies of the boot server.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Run the network boot server (TFTP and proxy-DHCP) until interrupted.
+    Serve(net_cmds::ServeArgs),
     /// Rank the deployment methods for a site.
     Plan(PlanArgs),
     /// Write a synthetic WinPE-like media set, tool payloads and drivers.
@@ -83,11 +104,17 @@ enum Command {
         #[arg(long)]
         no_grub: bool,
     },
-    /// Run the demo: fixture, three support-level images, a plan.
+    /// Run the demo: fixture, images, plan, and every deployment method booted under QEMU.
     Demo {
         /// Working directory (default: ./demo-out).
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Check a policy file, and show what it decides for a client.
+    Check(net_cmds::PolicyCheckArgs),
 }
 
 #[derive(Subcommand)]
@@ -276,6 +303,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => flash_cmds::run_verify(args),
         Command::Bmap(cmd) => flash_cmds::run_bmap(cmd),
         Command::Partition(cmd) => disk_cmds::partition(cmd),
+        Command::Stage(args) => net_cmds::run_stage(args),
+        Command::Catalog { root, json } => net_cmds::run_catalog(&root, json),
+        Command::Policy(PolicyCommand::Check(args)) => net_cmds::run_policy_check(args),
+        Command::Serve(args) => net_cmds::run_serve(args),
         Command::Plan(args) => plan_cmd(args),
         Command::Fixture {
             dir,
@@ -652,13 +683,18 @@ fn demo(dir: &Path) -> Result<()> {
     }
     println!("   the OS partition's bytes are unchanged (SHA-256 before = after)");
 
+    println!("== 7. network boot server: proxy-DHCP + TFTP with an access policy");
+    let network_booted = net_cmds::demo_network(dir, &deploy_media, &fx.media)?;
+
     println!(
         "== demo finished: images in {}, USB images, ISO and disk in {}",
         images.display(),
         dir.display()
     );
-    if booted.iter().all(|b| *b) {
-        println!("   every deployment booted under QEMU (DART-BOOT-OK)");
+    if booted.iter().all(|b| *b) && network_booted {
+        println!("   every deployment booted under QEMU (DART-BOOT-OK), removable media, local disk and network");
+    } else if booted.iter().all(|b| *b) {
+        println!("   every local deployment booted under QEMU (DART-BOOT-OK); the network boot was skipped");
     }
     Ok(())
 }

@@ -7,16 +7,19 @@
 //! - [`tftp`] is a read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440
 //!   and Microsoft's variable window); [`dhcp`] the proxy-DHCP responder
 //!   that tells PXE clients what to boot.
-//! - [`boot`] runs them together: [`BootServer`].
+//! - [`boot`] runs them together: [`BootServer`]; [`settings`] holds its
+//!   settings and events as plain data for the CLI and the bindings.
 
 pub mod boot;
 pub mod catalog;
 pub mod dhcp;
 pub mod policy;
+pub mod settings;
 pub mod stage;
 pub mod tftp;
 
 pub use boot::{BootEvent, BootServer, BootServerConfig};
 pub use catalog::{Catalog, CatalogImage, ImageRole};
 pub use policy::{AccessPolicy, Client};
+pub use settings::{EventRecord, ServeSettings};
 pub use stage::{stage, StageOptions};

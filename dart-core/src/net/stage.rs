@@ -19,6 +19,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
 use super::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, IMAGES_DIR};
 use crate::arch::Architecture;
 use crate::error::{Error, Result};
@@ -28,23 +30,37 @@ use crate::progress::{Control, Phase};
 /// BIOS PXE loaders looked for in the media when none is named.
 pub const BIOS_PXE_LOADERS: [&str; 3] = ["boot/pxeboot.n12", "boot/pxeboot.com", "pxelinux.0"];
 
-/// How to stage an image.
-#[derive(Debug, Clone, PartialEq, Eq)]
+fn recovery() -> ImageRole {
+    ImageRole::Recovery
+}
+
+fn two() -> usize {
+    2
+}
+
+/// How to stage an image. As JSON (for the bindings), only `name` is
+/// required: `{"name": "dart", "role": "imaging", "arch": "x64",
+/// "bios_loader": "boot/pxeboot.n12", "keep": 3}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StageOptions {
     /// The image's name in the catalog: 1 to 64 letters, digits, `.`, `_`
     /// or `-`. Staging a name that exists replaces it with a new version.
     pub name: String,
     /// Recovery (any client) or imaging (listed clients only).
+    #[serde(default = "recovery")]
     pub role: ImageRole,
     /// The architecture; `None` takes the one the media has a UEFI loader
     /// for (an error if it has several).
     pub arch: Option<Architecture>,
     /// The BIOS PXE loader's path in the media; `None` looks for one of
     /// [`BIOS_PXE_LOADERS`].
+    #[serde(default)]
     pub bios_loader: Option<String>,
     /// How many versions of the image to keep on disk, the new one
     /// included (at least 2, so that clients that started on the previous
     /// version can finish).
+    #[serde(default = "two")]
     pub keep: usize,
 }
 

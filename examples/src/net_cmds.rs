@@ -1,0 +1,365 @@
+//! `dart stage`, `dart catalog`, `dart policy check`, `dart serve`: the
+//! network boot server from the command line, and the demo's network boot.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use dart_core::arch::Architecture;
+use dart_core::media::MediaSet;
+use dart_core::net::catalog::Catalog;
+use dart_core::net::dhcp::ProxyDhcpConfig;
+use dart_core::net::policy::{Client, ClientArch};
+use dart_core::net::settings::{EventRecord, ServeSettings};
+use dart_core::net::tftp::{Packet, TftpConfig, TftpEvent};
+use dart_core::net::{
+    stage, AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole, StageOptions,
+};
+use dart_core::pxelab::{self, PxeLab};
+
+use crate::disk_cmds::disk_progress;
+
+/// `dart stage` arguments.
+#[derive(Args)]
+pub struct StageArgs {
+    /// The media: a directory or an ISO.
+    #[arg(long)]
+    media: PathBuf,
+    /// The boot server root.
+    #[arg(long)]
+    root: PathBuf,
+    /// The image's name in the catalog (staging it again makes a new version).
+    #[arg(long)]
+    name: String,
+    /// recovery (any client may boot it) or imaging (only clients a policy rule lists).
+    #[arg(long, default_value = "recovery")]
+    role: String,
+    /// x86, x64 or arm64 (default: the one the media has a UEFI loader for).
+    #[arg(long)]
+    arch: Option<String>,
+    /// The BIOS PXE loader's path in the media (default: boot/pxeboot.n12 if present).
+    #[arg(long)]
+    bios_loader: Option<String>,
+    /// Versions to keep on disk, the new one included.
+    #[arg(long, default_value_t = 2)]
+    keep: usize,
+    /// Print the catalog entry as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `dart serve` arguments.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The boot server root (staged images and the catalog).
+    #[arg(long)]
+    root: PathBuf,
+    /// The access policy (JSON); default: every client may boot recovery images only.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Where TFTP listens.
+    #[arg(long, default_value = "0.0.0.0:69")]
+    tftp: SocketAddr,
+    /// Answer PXE clients with proxy-DHCP on this interface (ports 67 and 4011).
+    #[arg(long, value_name = "IFACE")]
+    proxy_dhcp: Option<String>,
+    /// This server's address for PXE clients (default: the interface's IPv4 address).
+    #[arg(long)]
+    server_ip: Option<Ipv4Addr>,
+    /// Most TFTP transfers at once.
+    #[arg(long)]
+    max_transfers: Option<usize>,
+    /// Print each event as a JSON line instead of a log line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `dart policy check` arguments.
+#[derive(Args)]
+pub struct PolicyCheckArgs {
+    /// The policy file.
+    file: PathBuf,
+    /// A client's MAC address.
+    #[arg(long)]
+    mac: Option<String>,
+    /// A client's IP address.
+    #[arg(long)]
+    ip: Option<Ipv4Addr>,
+    /// A client's PXE architecture (bios, x64-uefi, ... or a code).
+    #[arg(long)]
+    arch: Option<String>,
+    /// Also say what this server root would offer the client.
+    #[arg(long)]
+    root: Option<PathBuf>,
+}
+
+/// `dart stage`.
+pub fn run_stage(a: StageArgs) -> Result<()> {
+    let media = MediaSet::open(&a.media)?;
+    let options = StageOptions {
+        name: a.name,
+        role: a.role.parse::<ImageRole>()?,
+        arch: a.arch.map(|s| s.parse::<Architecture>()).transpose()?,
+        bios_loader: a.bios_loader,
+        keep: a.keep,
+    };
+    let entry = stage(&media, &a.root, &options, &disk_progress())?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&entry)?);
+    } else {
+        println!(
+            "staged {} image {} version {} ({}, {} files, {} bytes) in {}",
+            entry.role.name(),
+            entry.name,
+            entry.version,
+            entry.arch,
+            entry.files,
+            entry.bytes,
+            a.root.join(&entry.dir).display()
+        );
+        for (what, file) in [("UEFI", &entry.uefi_boot), ("BIOS", &entry.bios_boot)] {
+            if let Some(file) = file {
+                println!("   {what} PXE boot file: {file}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `dart catalog ROOT`.
+pub fn run_catalog(root: &Path, json: bool) -> Result<()> {
+    let catalog = Catalog::load(root)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&catalog)?);
+        return Ok(());
+    }
+    if catalog.images.is_empty() {
+        println!("{}: no images staged", root.display());
+    }
+    for i in &catalog.images {
+        println!(
+            "{:<20} {:<8} v{:<4} {:<6} {}",
+            i.name,
+            i.role.name(),
+            i.version,
+            i.arch.name(),
+            i.uefi_boot
+                .as_deref()
+                .or(i.bios_boot.as_deref())
+                .unwrap_or("")
+        );
+    }
+    for i in &catalog.retired {
+        println!(
+            "{:<20} {:<8} v{:<4} retired (kept for clients that started on it)",
+            i.name,
+            i.role.name(),
+            i.version
+        );
+    }
+    Ok(())
+}
+
+/// `dart policy check`.
+pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
+    let policy = AccessPolicy::load(&a.file)?;
+    println!(
+        "{}: {} rule(s), default {:?}",
+        a.file.display(),
+        policy.rules.len(),
+        policy.default
+    );
+    let client = Client {
+        mac: a.mac.map(|m| m.parse()).transpose()?,
+        ip: a.ip,
+        arch: a.arch.map(|s| s.parse::<ClientArch>()).transpose()?,
+    };
+    if client == Client::default() {
+        return Ok(());
+    }
+    let decision = policy.decide(&client);
+    println!(
+        "{client}: rule {:?} allows {:?}",
+        decision.rule, decision.allow
+    );
+    if let Some(root) = a.root {
+        let catalog = Catalog::load(&root)?;
+        match client
+            .arch
+            .and_then(|arch| catalog.boot_for(arch, &decision))
+        {
+            Some((image, file)) => println!(
+                "   would be offered {} v{}: {file}",
+                image.name, image.version
+            ),
+            None => println!("   would be offered nothing"),
+        }
+        for i in &catalog.images {
+            let verdict = if decision.permits(&i.name, i.role) {
+                "may boot"
+            } else {
+                "refused"
+            };
+            println!("   {verdict} {} ({})", i.name, i.role.name());
+        }
+    }
+    Ok(())
+}
+
+/// `dart serve`: runs until the process is interrupted.
+pub fn run_serve(a: ServeArgs) -> Result<()> {
+    let settings = ServeSettings {
+        policy_file: a.policy,
+        tftp: a.tftp,
+        proxy_dhcp: a.proxy_dhcp,
+        server_ip: a.server_ip,
+        max_transfers: a.max_transfers,
+        ..ServeSettings::new(&a.root)
+    };
+    let json = a.json;
+    let server = BootServer::start(
+        settings.into_config()?,
+        Some(Box::new(move |event: BootEvent| {
+            if json {
+                if let Ok(line) = serde_json::to_string(&EventRecord::from(&event)) {
+                    println!("{line}");
+                }
+            } else {
+                println!("{event}");
+            }
+        })),
+    )?;
+    let catalog = server.catalog();
+    eprintln!(
+        "dart: serving {} image(s) from {} (TFTP on {}); Ctrl-C stops",
+        catalog.images.len(),
+        a.root.display(),
+        server
+            .tftp_addr()
+            .map_or_else(|| "-".to_string(), |a| a.to_string())
+    );
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The demo's network boot: the recovery image and an imaging image staged
+/// into a server root, dart's proxy-DHCP and TFTP in a private network next
+/// to dnsmasq (addresses only), and two diskless QEMU + OVMF machines: an
+/// ordinary one, which boots the recovery image and is refused the imaging
+/// image, and the imaging bench, which boots the imaging image. Skipped,
+/// with the reason, when not root or a tool is missing.
+pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> Result<bool> {
+    if let Some(why) = pxelab::unavailable() {
+        println!("   network boot skipped: {why}");
+        return Ok(false);
+    }
+    let root = dir.join("boot-server");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root)?;
+    let control = disk_progress();
+    let rescue = stage(
+        &MediaSet::open(recovery_media)?,
+        &root,
+        &StageOptions::recovery("dart-recovery"),
+        &control,
+    )?;
+    let imaging = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("os-imaging")
+    };
+    let deploy = stage(&MediaSet::open(imaging_media)?, &root, &imaging, &control)?;
+    run_catalog(&root, false)?;
+    const ORDINARY: &str = "52:54:00:d4:00:01";
+    const BENCH: &str = "52:54:00:d4:00:0a";
+    let policy = AccessPolicy::from_json(&format!(
+        r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "os-imaging"}}]}}"#
+    ))?;
+    println!("   policy: every client may boot recovery images; only {BENCH} may boot os-imaging");
+
+    let lab = PxeLab::create()?;
+    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let config = BootServerConfig {
+        root: root.clone(),
+        policy,
+        tftp: TftpConfig {
+            bind: SocketAddr::from(([0, 0, 0, 0], 69)),
+            ..TftpConfig::default()
+        },
+        proxy_dhcp: Some(ProxyDhcpConfig {
+            server_ip: pxelab::SERVER_IP,
+            interface: Some(pxelab::BRIDGE.into()),
+            ..ProxyDhcpConfig::default()
+        }),
+    };
+    let server = lab.run_in(move || {
+        BootServer::start(
+            config,
+            Some(Box::new(move |e: BootEvent| {
+                if matches!(
+                    e,
+                    BootEvent::Offered { .. }
+                        | BootEvent::Denied { .. }
+                        | BootEvent::Tftp(TftpEvent::Finished { .. })
+                ) {
+                    println!("   server: {e}");
+                }
+                if let Ok(mut list) = sink.lock() {
+                    list.push(e);
+                }
+            })),
+        )
+    })??;
+    println!(
+        "   private network {}: dnsmasq gives addresses, dart answers PXE at {}",
+        lab.lan(),
+        pxelab::SERVER_IP
+    );
+    for (mac, who) in [
+        (ORDINARY, "an ordinary client"),
+        (BENCH, "the imaging bench"),
+    ] {
+        let check = lab.boot(mac, Duration::from_secs(180))?;
+        if !check.marker_seen {
+            bail!(
+                "{who} ({mac}) did not boot from the network:\n{}",
+                check.console_tail
+            );
+        }
+        println!(
+            "   QEMU + OVMF PXE ({who}, {mac}) booted: {} after {:.1}s",
+            dart_core::fixture::BOOT_MARKER,
+            check.seconds
+        );
+    }
+    // The ordinary client, from the address it got, asks for the imaging
+    // image by name: TFTP refuses it.
+    let ordinary_ip = events.lock().ok().and_then(|list| {
+        list.iter().find_map(|e| match e {
+            BootEvent::Tftp(TftpEvent::Finished { client, file, .. })
+                if Some(file.as_str()) == rescue.uefi_boot.as_deref() =>
+            {
+                Some(client.ip())
+            }
+            _ => None,
+        })
+    });
+    if let (Some(IpAddr::V4(ip)), Some(file)) = (ordinary_ip, deploy.uefi_boot.as_deref()) {
+        match lab.ask_tftp_from(ip, file)? {
+            Packet::Error { message, .. } => {
+                println!(
+                    "   the ordinary client at {ip} asking TFTP for {file}: refused: {message}"
+                )
+            }
+            other => {
+                bail!("the ordinary client at {ip} was served the imaging image {file}: {other:?}")
+            }
+        }
+    }
+    server.stop();
+    Ok(true)
+}
