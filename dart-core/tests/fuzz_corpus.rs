@@ -58,6 +58,11 @@ fn tftp_packet_corpus() {
     run_corpus("tftp_packet", dart_core::net::tftp::packet::fuzz_one);
 }
 
+#[test]
+fn dhcp_packet_corpus() {
+    run_corpus("dhcp_packet", dart_core::net::dhcp::packet::fuzz_one);
+}
+
 /// A small stable-Rust stand-in for the fuzzer: random byte flips of the
 /// seeds of the disk and ISO parsers must never panic or hang.
 #[test]
