@@ -221,14 +221,30 @@ fn tftp_enforces_the_policy_by_address_and_names_the_rule() {
 
 /// A PXE DHCPDISCOVER from `mac` of architecture `arch`.
 fn discover(mac: [u8; 6], arch: u16) -> Vec<u8> {
-    use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
+    pxe_message(
+        dhcproto::v4::MessageType::Discover,
+        mac,
+        arch,
+        Ipv4Addr::UNSPECIFIED,
+    )
+}
+
+/// A PXE client's DHCP message.
+fn pxe_message(
+    kind: dhcproto::v4::MessageType,
+    mac: [u8; 6],
+    arch: u16,
+    ciaddr: Ipv4Addr,
+) -> Vec<u8> {
+    use dhcproto::v4::{DhcpOption, Message, Opcode};
     use dhcproto::{Encodable, Encoder};
     let mut msg = Message::default();
     msg.set_opcode(Opcode::BootRequest)
         .set_xid(0x1234_5678)
-        .set_chaddr(&mac);
+        .set_chaddr(&mac)
+        .set_ciaddr(ciaddr);
     let opts = msg.opts_mut();
-    opts.insert(DhcpOption::MessageType(MessageType::Discover));
+    opts.insert(DhcpOption::MessageType(kind));
     opts.insert(DhcpOption::ClassIdentifier(
         format!("PXEClient:Arch:{arch:05}:UNDI:003016").into_bytes(),
     ));
@@ -326,4 +342,96 @@ fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
         })
         .collect();
     assert_eq!(denied, ["bench", "kiosk"], "{events:#?}");
+}
+
+#[test]
+fn a_client_boots_from_the_version_it_was_offered_until_it_asks_again() {
+    use dhcproto::v4::MessageType;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let src = dir.path().join("src");
+    stage(
+        &media(&src, b'1', 10),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &Control::default(),
+    )
+    .unwrap();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let (server, _events) = start(
+        &root,
+        AccessPolicy::default(),
+        Some(ProxyDhcpConfig {
+            server_ip: Ipv4Addr::LOCALHOST,
+            bind_ip: Ipv4Addr::LOCALHOST,
+            dhcp_port: 0,
+            pxe_port: 0,
+            client_port: client.local_addr().unwrap().port(),
+            broadcast_to: Ipv4Addr::LOCALHOST,
+            ..ProxyDhcpConfig::default()
+        }),
+    );
+    let (dhcp_port, pxe_port) = server.dhcp_ports().unwrap();
+    let tftp = server.tftp_addr().unwrap();
+    let mac = [2, 0, 0, 0, 0, 0x42];
+    // DISCOVER, then the port-4011 REQUEST from the address the client got:
+    // the server learns who 127.0.0.1 is and what it was offered.
+    let boot = |expected_version: u32| {
+        let mut buf = [0u8; 1500];
+        client
+            .send_to(&discover(mac, 7), ("127.0.0.1", dhcp_port))
+            .unwrap();
+        client.recv_from(&mut buf).unwrap();
+        let request = pxe_message(MessageType::Request, mac, 7, Ipv4Addr::LOCALHOST);
+        client.send_to(&request, ("127.0.0.1", pxe_port)).unwrap();
+        let (n, _) = client.recv_from(&mut buf).unwrap();
+        let ack = dhcproto::v4::Message::decode(&mut dhcproto::Decoder::new(&buf[..n])).unwrap();
+        let file = String::from_utf8_lossy(ack.fname().unwrap())
+            .trim_end_matches('\0')
+            .to_string();
+        assert_eq!(
+            file,
+            format!("images/rescue/{expected_version}/efi/boot/bootx64.efi")
+        );
+    };
+    use dhcproto::Decodable;
+    boot(1);
+    // Windows Boot Manager style names, relative to the client's image.
+    assert_eq!(
+        fetch(tftp, "\\sources\\boot.wim", || {}).unwrap(),
+        vec![b'1'; 1000]
+    );
+    stage(
+        &media(&src, b'2', 10),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &Control::default(),
+    )
+    .unwrap();
+    // Mid-boot after the update: still version 1, file after file.
+    assert_eq!(
+        fetch(tftp, "/SOURCES/boot.wim", || {}).unwrap(),
+        vec![b'1'; 1000]
+    );
+    // The next boot is offered version 2 and reads it.
+    boot(2);
+    assert_eq!(
+        fetch(tftp, "sources/boot.wim", || {}).unwrap(),
+        vec![b'2'; 1000]
+    );
+    // Names inside images/ are not rewritten, and traversal stays refused.
+    assert_eq!(
+        fetch(tftp, "images/rescue/1/sources/boot.wim", || {}).unwrap(),
+        vec![b'1'; 1000]
+    );
+    assert_eq!(
+        fetch(tftp, "../../../dart-catalog.json", || {})
+            .unwrap_err()
+            .0,
+        2
+    );
 }

@@ -272,7 +272,9 @@ impl RawIo for File {
 
 /// Whether a request can go to `O_DIRECT` as it is.
 fn is_aligned(ptr: *const u8, offset: u64, len: usize, sector: usize) -> bool {
-    (ptr as usize) % sector == 0 && offset % sector as u64 == 0 && len % sector == 0
+    (ptr as usize).is_multiple_of(sector)
+        && offset.is_multiple_of(sector as u64)
+        && len.is_multiple_of(sector)
 }
 
 /// `pread` until `buf` is full, retrying `EINTR`; end of device is an error.

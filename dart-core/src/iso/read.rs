@@ -964,7 +964,7 @@ mod tests {
 
     /// A directory record.
     fn record(extent: u32, size: u32, flags: u8, ident: &[u8], su: &[u8]) -> Vec<u8> {
-        let pad = usize::from(ident.len() % 2 == 0);
+        let pad = usize::from(ident.len().is_multiple_of(2));
         let mut r = vec![0u8; 33];
         r[2..6].copy_from_slice(&extent.to_le_bytes());
         r[6..10].copy_from_slice(&extent.to_be_bytes());

@@ -15,9 +15,15 @@
 //!   MAC and architecture rules hold at TFTP too; a client never seen at
 //!   DHCP is judged by its IP address alone.
 //!
+//! Each client that was offered an image at DHCP gets that image
+//! version's directory as its TFTP root: a name outside `images/` (say
+//! `\Boot\BCD` or `\sources\boot.wim`, as Windows Boot Manager asks for
+//! them) resolves inside `images/NAME/VERSION/`. So a client's whole boot,
+//! file after file, comes from the version it was offered, even when a new
+//! version is staged meanwhile.
+//!
 //! The catalog is re-read whenever its file changes, so `dart stage` in
-//! another process updates a running server; a client that was offered a
-//! version keeps reading that version's files.
+//! another process updates a running server.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -29,12 +35,12 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use super::catalog::{Catalog, CATALOG_FILE};
+use super::catalog::{Catalog, CATALOG_FILE, IMAGES_DIR};
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
 use super::policy::{AccessPolicy, Client, ClientArch, MacAddr};
-use super::tftp::{Gate, TftpConfig, TftpEvent, TftpServer};
+use super::tftp::{TftpConfig, TftpEvent, TftpHooks, TftpServer};
 use crate::error::{Error, Result};
 
 /// Most clients remembered by IP address; beyond it the table is cleared
@@ -147,7 +153,27 @@ struct State {
     policy: RwLock<AccessPolicy>,
     catalog: Mutex<CachedCatalog>,
     clients: Mutex<HashMap<Ipv4Addr, Client>>,
+    /// The directory of the image version each client was last offered.
+    offers: Mutex<HashMap<MacAddr, String>>,
     events: Option<Sink>,
+}
+
+/// Locks a mutex, also after a thread panicked while holding it (the maps
+/// it guards stay consistent: every update is a single insert or clear).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Inserts into a map of at most [`MAX_CLIENTS`] entries, clearing it when
+/// full.
+fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_CLIENTS && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 /// The catalog as last read, with the identity of the file it came from.
@@ -177,10 +203,7 @@ impl State {
         let stamp = std::fs::metadata(&path)
             .ok()
             .and_then(|m| Some((m.ino(), m.modified().ok()?, m.len())));
-        let mut cached = match self.catalog.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut cached = lock(&self.catalog);
         if cached.stamp != stamp {
             if let Ok(catalog) = Catalog::load(&self.root) {
                 cached.catalog = Arc::new(catalog);
@@ -191,25 +214,42 @@ impl State {
     }
 
     fn learn(&self, ip: Ipv4Addr, client: Client) {
-        let mut clients = match self.clients.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if clients.len() >= MAX_CLIENTS && !clients.contains_key(&ip) {
-            clients.clear();
-        }
-        clients.insert(ip, client);
+        remember(&mut lock(&self.clients), ip, client);
     }
 
     fn known(&self, ip: Ipv4Addr) -> Client {
-        let clients = match self.clients.lock() {
-            Ok(c) => c,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        clients.get(&ip).copied().unwrap_or(Client {
+        lock(&self.clients).get(&ip).copied().unwrap_or(Client {
             ip: Some(ip),
             ..Client::default()
         })
+    }
+
+    /// The client behind a TFTP request's source address.
+    fn client_at(&self, addr: SocketAddr) -> Client {
+        match addr.ip() {
+            IpAddr::V4(ip) => self.known(ip),
+            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+                Some(ip) => self.known(ip),
+                None => Client::default(),
+            },
+        }
+    }
+
+    /// The TFTP rewrite: a name outside `images/` from a client that was
+    /// offered an image resolves in that image version's directory.
+    fn rewrite(&self, addr: SocketAddr, name: &str) -> Option<String> {
+        let name = name.replace('\\', "/");
+        let name = name.trim_start_matches('/');
+        let prefix = format!("{IMAGES_DIR}/");
+        if name
+            .get(..prefix.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(&prefix))
+        {
+            return None;
+        }
+        let mac = self.client_at(addr).mac?;
+        let dir = lock(&self.offers).get(&mac).cloned()?;
+        Some(format!("{dir}/{name}"))
     }
 
     /// The proxy-DHCP decision for one request.
@@ -246,6 +286,9 @@ impl State {
         let catalog = self.catalog();
         match catalog.boot_for(arch, &decision) {
             Some((image, file)) => {
+                if let Some(mac) = client.mac {
+                    remember(&mut lock(&self.offers), mac, image.dir.clone());
+                }
                 self.emit(BootEvent::Offered {
                     client,
                     image: image.name.clone(),
@@ -267,13 +310,7 @@ impl State {
 
     /// The TFTP gate: may `addr` read `path` (relative to the root)?
     fn may_read(&self, addr: SocketAddr, path: &Path) -> std::result::Result<(), String> {
-        let client = match addr.ip() {
-            IpAddr::V4(ip) => self.known(ip),
-            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-                Some(ip) => self.known(ip),
-                None => Client::default(),
-            },
-        };
+        let client = self.client_at(addr);
         let catalog = self.catalog();
         let decision = self.policy().decide(&client);
         let refuse = |reason: String| {
@@ -369,19 +406,25 @@ impl BootServer {
                 catalog: Arc::new(catalog),
             }),
             clients: Mutex::new(HashMap::new()),
+            offers: Mutex::new(HashMap::new()),
             events: events.clone(),
         });
-        let gate_state = Arc::clone(&state);
-        let gate: Gate = Arc::new(move |addr, path| gate_state.may_read(addr, path));
+        let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
+        let hooks = TftpHooks {
+            rewrite: Some(Arc::new(move |addr, name| {
+                rewrite_state.rewrite(addr, name)
+            })),
+            gate: Some(Arc::new(move |addr, path| gate_state.may_read(addr, path))),
+        };
         let tftp_events = events.clone().map(|sink| {
             Box::new(move |e| sink(BootEvent::Tftp(e))) as Box<dyn Fn(TftpEvent) + Send + Sync>
         });
-        let tftp = TftpServer::start_gated(
+        let tftp = TftpServer::start_with(
             TftpConfig {
                 root: config.root,
                 ..config.tftp
             },
-            Some(gate),
+            hooks,
             tftp_events,
         )?;
         let dhcp = match config.proxy_dhcp {

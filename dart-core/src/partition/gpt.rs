@@ -137,7 +137,7 @@ impl GptHeader {
         if h.alternate_lba >= sectors || h.alternate_lba == lba {
             return Err(HeaderProblem::BadField("AlternateLBA"));
         }
-        if h.entry_size < 128 || h.entry_size % 8 != 0 || h.entry_size > 4096 {
+        if h.entry_size < 128 || !h.entry_size.is_multiple_of(8) || h.entry_size > 4096 {
             return Err(HeaderProblem::BadField("SizeOfPartitionEntry"));
         }
         if h.num_entries == 0 || h.array_bytes() > MAX_ARRAY_BYTES {

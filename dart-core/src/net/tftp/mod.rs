@@ -13,4 +13,4 @@ mod session;
 
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
 pub use path::{resolve, PathError};
-pub use server::{Gate, TftpConfig, TftpEvent, TftpServer, MAX_WINDOWSIZE};
+pub use server::{Gate, Rewrite, TftpConfig, TftpEvent, TftpHooks, TftpServer, MAX_WINDOWSIZE};

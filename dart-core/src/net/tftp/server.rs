@@ -218,10 +218,35 @@ type EventSink = Box<dyn Fn(TftpEvent) + Send + Sync>;
 /// the reason given to the client (ERROR 2) and in [`TftpEvent::Denied`].
 pub type Gate = Arc<dyn Fn(SocketAddr, &Path) -> std::result::Result<(), String> + Send + Sync>;
 
+/// Maps the name a client asked for to the name resolved under the root,
+/// per client (`None` keeps the name); the boot server uses it to give each
+/// client the directory of the image version it was offered as its root.
+pub type Rewrite = Arc<dyn Fn(SocketAddr, &str) -> Option<String> + Send + Sync>;
+
+/// Per-request hooks of a [`TftpServer`], for servers that treat clients
+/// differently; both are called from the session threads and should
+/// return quickly.
+#[derive(Clone, Default)]
+pub struct TftpHooks {
+    /// Applied to the requested name before it is resolved.
+    pub rewrite: Option<Rewrite>,
+    /// Checked after the name resolves, before the file is opened.
+    pub gate: Option<Gate>,
+}
+
+impl fmt::Debug for TftpHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TftpHooks")
+            .field("rewrite", &self.rewrite.is_some())
+            .field("gate", &self.gate.is_some())
+            .finish()
+    }
+}
+
 /// State shared by the listener and the sessions.
 pub(super) struct Shared {
     pub(super) config: TftpConfig,
-    pub(super) gate: Option<Gate>,
+    pub(super) hooks: TftpHooks,
     events: Option<EventSink>,
     pub(super) stop: AtomicBool,
     active: Arc<AtomicUsize>,
@@ -296,15 +321,17 @@ impl TftpServer {
         config: TftpConfig,
         events: Option<Box<dyn Fn(TftpEvent) + Send + Sync>>,
     ) -> Result<TftpServer> {
-        TftpServer::start_gated(config, None, events)
+        TftpServer::start_with(config, TftpHooks::default(), events)
     }
 
-    /// [`start`](TftpServer::start) with a [`Gate`] that every request
-    /// passes after its name resolves and before the file is opened; the
-    /// boot server uses it to enforce its access policy per client.
-    pub fn start_gated(
+    /// [`start`](TftpServer::start) with [`TftpHooks`]: a [`Rewrite`] of
+    /// each requested name and a [`Gate`] every request passes after its
+    /// name resolves and before the file is opened; the boot server uses
+    /// them to give each client its image's directory and to enforce its
+    /// access policy.
+    pub fn start_with(
         config: TftpConfig,
-        gate: Option<Gate>,
+        hooks: TftpHooks,
         events: Option<Box<dyn Fn(TftpEvent) + Send + Sync>>,
     ) -> Result<TftpServer> {
         check(&config)?;
@@ -329,7 +356,7 @@ impl TftpServer {
             .map_err(|e| bind_error("reading the local address of the TFTP socket", e))?;
         let shared = Arc::new(Shared {
             config,
-            gate,
+            hooks,
             events,
             stop: AtomicBool::new(false),
             active: Arc::new(AtomicUsize::new(0)),

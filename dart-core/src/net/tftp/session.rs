@@ -131,7 +131,12 @@ impl Session {
 
     fn serve(&mut self) -> Outcome {
         let config = &self.shared.config;
-        let path = match resolve(&config.root, &self.request.filename) {
+        let rewritten = match &self.shared.hooks.rewrite {
+            Some(rewrite) => rewrite(self.client, &self.request.filename),
+            None => None,
+        };
+        let name = rewritten.as_deref().unwrap_or(&self.request.filename);
+        let path = match resolve(&config.root, name) {
             Ok(path) => path,
             Err(e) => {
                 let code = match &e {
@@ -146,7 +151,7 @@ impl Session {
                 return Outcome::Denied(reason);
             }
         };
-        if let Some(gate) = &self.shared.gate {
+        if let Some(gate) = &self.shared.hooks.gate {
             let relative = path.strip_prefix(&config.root).unwrap_or(&path);
             if let Err(reason) = gate(self.client, relative) {
                 self.send_error(ErrorCode::AccessViolation, &reason);
