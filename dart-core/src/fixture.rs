@@ -196,21 +196,53 @@ pub const ISOLINUX_FILES: [&str; 2] = [
 /// Returns the loader's path in the media (`isolinux/isolinux.bin`), or
 /// `Ok(None)` when isolinux is not installed.
 pub fn add_isolinux(media: &Path) -> Result<Option<String>> {
-    if !ISOLINUX_FILES.iter().all(|f| Path::new(f).is_file()) {
+    add_syslinux(media, "isolinux", &ISOLINUX_FILES, "isolinux.cfg")
+}
+
+/// Debian's PXELINUX (package `pxelinux`) and its `ldlinux.c32` module
+/// (package `syslinux-common`).
+pub const PXELINUX_FILES: [&str; 2] = [
+    "/usr/lib/PXELINUX/pxelinux.0",
+    "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+];
+
+/// Adds a BIOS PXE stand-in loader to `media`: Debian's PXELINUX under
+/// `pxelinux/`, configured to print [`BOOT_MARKER`] on the serial port.
+/// Returns the loader's path in the media (`pxelinux/pxelinux.0`), or
+/// `Ok(None)` when PXELINUX is not installed.
+pub fn add_pxelinux(media: &Path) -> Result<Option<String>> {
+    add_syslinux(media, "pxelinux", &PXELINUX_FILES, "pxelinux.cfg/default")
+}
+
+/// Copies a SYSLINUX-family loader and `ldlinux.c32` into `media/dir` with
+/// a configuration (at `config`, relative to that directory) that prints
+/// the marker on the serial port.
+fn add_syslinux(
+    media: &Path,
+    dir: &str,
+    files: &[&str; 2],
+    config: &str,
+) -> Result<Option<String>> {
+    if !files.iter().all(|f| Path::new(f).is_file()) {
         return Ok(None);
     }
-    let dir = media.join("isolinux");
-    fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
-    for f in ISOLINUX_FILES {
+    let dir_path = media.join(dir);
+    let config = dir_path.join(config);
+    let config_dir = config.parent().unwrap_or(&dir_path);
+    fs::create_dir_all(config_dir).map_err(|e| Error::write(config_dir, e))?;
+    let mut loader = None;
+    for f in files {
         let from = Path::new(f);
-        let to = dir.join(from.file_name().unwrap_or_default());
+        let name = from.file_name().unwrap_or_default();
+        let to = dir_path.join(name);
         fs::copy(from, &to).map_err(|e| Error::write(&to, e))?;
+        loader.get_or_insert_with(|| format!("{dir}/{}", name.to_string_lossy()));
     }
     put(
-        &dir.join("isolinux.cfg"),
+        &config,
         format!("SERIAL 0 115200\nSAY {BOOT_MARKER}\nPROMPT 0\n").as_bytes(),
     )?;
-    Ok(Some("isolinux/isolinux.bin".into()))
+    Ok(loader)
 }
 
 /// Writes a synthetic WinPE-like media set, payloads and drivers under `dir`.

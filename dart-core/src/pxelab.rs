@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::net::tftp::{Mode, Options, Packet, Request};
-use crate::qemu::{boot_pxe, BootCheck};
+use crate::qemu::{boot_pxe, BootCheck, Firmware};
 
 /// The boot server's address on the lab network.
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
@@ -223,10 +223,11 @@ impl PxeLab {
         .map_err(io)
     }
 
-    /// Boots a diskless QEMU + OVMF machine with MAC `mac` from the network
-    /// and waits up to `timeout` for the boot marker.
-    pub fn boot(&self, mac: &str, timeout: Duration) -> Result<BootCheck> {
-        boot_pxe(&self.lan, TAP, mac, timeout)
+    /// Boots a diskless QEMU machine with MAC `mac` from the network, with
+    /// OVMF (UEFI PXE) or SeaBIOS and iPXE (BIOS PXE), and waits up to
+    /// `timeout` for the boot marker.
+    pub fn boot(&self, mac: &str, firmware: Firmware, timeout: Duration) -> Result<BootCheck> {
+        boot_pxe(&self.lan, TAP, mac, firmware, timeout)
     }
 }
 

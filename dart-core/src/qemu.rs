@@ -89,20 +89,31 @@ pub fn boot(
     watch(cmd, timeout)
 }
 
-/// Boots a diskless machine with OVMF from the network: QEMU runs inside
-/// the network namespace `netns` (with `ip netns exec`), its virtio NIC
-/// (MAC `mac`, without an iPXE option ROM, so OVMF's own PXE client runs)
-/// on the existing tap device `tap`. Waits up to `timeout` for the marker.
-pub fn boot_pxe(netns: &str, tap: &str, mac: &str, timeout: Duration) -> Result<BootCheck> {
+/// Boots a diskless machine from the network: QEMU runs inside the network
+/// namespace `netns` (with `ip netns exec`), its virtio NIC (MAC `mac`) on
+/// the existing tap device `tap`. With UEFI, OVMF's own PXE client runs
+/// (the NIC has no option ROM); with BIOS, SeaBIOS runs the iPXE option ROM
+/// QEMU ships (package `ipxe-qemu`). Waits up to `timeout` for the marker.
+pub fn boot_pxe(
+    netns: &str,
+    tap: &str,
+    mac: &str,
+    firmware: Firmware,
+    timeout: Duration,
+) -> Result<BootCheck> {
     let scratch = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", netns, "qemu-system-x86_64"]);
-    machine(&mut cmd, Firmware::Uefi, scratch.path())?;
+    machine(&mut cmd, firmware, scratch.path())?;
+    let rom = match firmware {
+        Firmware::Uefi => ",romfile=",
+        Firmware::Bios => "",
+    };
     cmd.arg("-netdev")
         .arg(format!("tap,id=n0,ifname={tap},script=no,downscript=no"))
         .arg("-device")
         .arg(format!(
-            "virtio-net-pci,netdev=n0,mac={mac},romfile=,bootindex=1"
+            "virtio-net-pci,netdev=n0,mac={mac}{rom},bootindex=1"
         ));
     watch(cmd, timeout)
 }

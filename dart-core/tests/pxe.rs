@@ -5,7 +5,8 @@
 //! is checked at both points: an ordinary client is offered the recovery
 //! image, a listed one the imaging image, and the ordinary client asking
 //! TFTP for the imaging image from its own address is refused by name of
-//! the rule.
+//! the rule. A BIOS client (SeaBIOS + iPXE) boots the recovery image's
+//! BIOS loader, PXELINUX.
 
 mod common;
 
@@ -23,9 +24,11 @@ use dart_core::net::tftp::{Packet, TftpConfig, TftpEvent};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole};
 use dart_core::progress::Control;
 use dart_core::pxelab::{PxeLab, BRIDGE, SERVER_IP};
+use dart_core::qemu::Firmware;
 
 const ORDINARY: &str = "52:54:00:00:00:0b";
 const BENCH: &str = "52:54:00:00:00:0a";
+const BIOS_CLIENT: &str = "52:54:00:00:00:0c";
 
 #[test]
 fn pxe_clients_boot_what_the_policy_allows() {
@@ -36,13 +39,22 @@ fn pxe_clients_boot_what_the_policy_allows() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let media = MediaSet::open(common::bootable_media(&dir.path().join("fixture"))).unwrap();
+    let media_dir = common::bootable_media(&dir.path().join("fixture"));
+    let bios_loader = dart_core::fixture::add_pxelinux(&media_dir)
+        .unwrap()
+        .expect("PXELINUX is required (apt: pxelinux syslinux-common)");
+    let media = MediaSet::open(&media_dir).unwrap();
     let root = dir.path().join("root");
     std::fs::create_dir(&root).unwrap();
     let control = Control::default();
-    let rescue = stage(&media, &root, &StageOptions::recovery("rescue"), &control).unwrap();
+    let rescue_options = StageOptions {
+        bios_loader: Some(bios_loader.clone()),
+        ..StageOptions::recovery("rescue")
+    };
+    let rescue = stage(&media, &root, &rescue_options, &control).unwrap();
     let deploy_options = StageOptions {
         role: ImageRole::Imaging,
+        bios_loader: Some(bios_loader),
         ..StageOptions::recovery("deploy")
     };
     let deploy = stage(&media, &root, &deploy_options, &control).unwrap();
@@ -82,7 +94,9 @@ fn pxe_clients_boot_what_the_policy_allows() {
     let taken = |events: &Mutex<Vec<BootEvent>>| std::mem::take(&mut *events.lock().unwrap());
 
     // An ordinary client boots the recovery image.
-    let check = lab.boot(ORDINARY, Duration::from_secs(180)).unwrap();
+    let check = lab
+        .boot(ORDINARY, Firmware::Uefi, Duration::from_secs(180))
+        .unwrap();
     assert!(
         check.marker_seen,
         "ordinary client did not boot:\n{}",
@@ -118,7 +132,9 @@ fn pxe_clients_boot_what_the_policy_allows() {
         .unwrap_or_else(|| panic!("no finished TFTP transfer of {rescue_file}: {seen:#?}"));
 
     // The listed client boots the imaging image.
-    let check = lab.boot(BENCH, Duration::from_secs(180)).unwrap();
+    let check = lab
+        .boot(BENCH, Firmware::Uefi, Duration::from_secs(180))
+        .unwrap();
     assert!(
         check.marker_seen,
         "imaging bench did not boot:\n{}",
@@ -161,6 +177,30 @@ fn pxe_clients_boot_what_the_policy_allows() {
                 if client.mac == Some(ordinary_mac) && rule == "default")),
         "no TFTP denial naming the client's MAC and the rule: {seen:#?}"
     );
+
+    // A BIOS client (SeaBIOS + iPXE) is offered the recovery image's BIOS
+    // loader, PXELINUX, which fetches its module and configuration from the
+    // image's directory.
+    let check = lab
+        .boot(BIOS_CLIENT, Firmware::Bios, Duration::from_secs(180))
+        .unwrap();
+    assert!(
+        check.marker_seen,
+        "BIOS client did not boot:\n{}",
+        check.console_tail
+    );
+    let seen = taken(&events);
+    let bios_file = rescue.bios_boot.clone().unwrap();
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, BootEvent::Offered { file, .. } if *file == bios_file)),
+        "{seen:#?}"
+    );
+    assert!(
+        seen.iter().any(|e| matches!(e, BootEvent::Tftp(TftpEvent::Finished { file, .. }) if file.ends_with("pxelinux.cfg/default"))),
+        "{seen:#?}"
+    );
+
     server.stop();
     let lan = lab.lan().to_string();
     drop(lab);

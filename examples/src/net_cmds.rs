@@ -19,6 +19,7 @@ use dart_core::net::{
     stage, AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole, StageOptions,
 };
 use dart_core::pxelab::{self, PxeLab};
+use dart_core::qemu::Firmware;
 
 use crate::disk_cmds::disk_progress;
 
@@ -323,7 +324,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
         (ORDINARY, "an ordinary client"),
         (BENCH, "the imaging bench"),
     ] {
-        let check = lab.boot(mac, Duration::from_secs(180))?;
+        let check = lab.boot(mac, Firmware::Uefi, Duration::from_secs(180))?;
         if !check.marker_seen {
             bail!(
                 "{who} ({mac}) did not boot from the network:\n{}",
