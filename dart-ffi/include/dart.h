@@ -154,6 +154,11 @@ typedef uint32_t dart_result;
 #endif // __cplusplus
 
 /*
+ A running boot server.
+ */
+typedef struct dart_boot_server dart_boot_server;
+
+/*
  An opened WIM file.
  */
 typedef struct dart_image dart_image;
@@ -176,6 +181,22 @@ typedef bool (*dart_progress_fn)(void *user,
                                  const char *item,
                                  uint64_t done,
                                  uint64_t total);
+
+/*
+ Event callback of a boot server: `event_json` is one JSON object (one
+ line) with `kind` (`"offered"`, `"denied"`, `"tftp-started"`,
+ `"tftp-finished"`, `"tftp-denied"`, `"tftp-aborted"`, `"tftp-failed"`,
+ `"dhcp-offered"`, `"dhcp-silent"`, `"dhcp-malformed"`, `"dhcp-failed"`,
+ `"other"`), `message` (a log line) and, when known, `client`, `target`
+ (image or file), `rule` (the policy rule) and `at` (`"dhcp"` or
+ `"tftp"`, for denials). The string is valid only during the call.
+
+ It is called from the server's own threads, possibly from several at
+ once: it must be thread-safe, should return quickly (a slow callback
+ slows the transfer that reports), and must not call
+ `dart_boot_server_stop` on its server (which waits for those threads).
+ */
+typedef void (*dart_event_fn)(void *user, const char *event_json);
 
 #ifdef __cplusplus
 extern "C" {
@@ -607,6 +628,122 @@ dart_result dart_fixture_generate(const char *dir,
                                   uint64_t payload_bytes,
                                   bool grub,
                                   char **report_json);
+
+/*
+ Stages the media `media` (a directory or an ISO image) into the boot
+ server root `root` as the next version of an image, and names it in the
+ root's catalog. `options_json` is a JSON object: `name` (required: 1 to
+ 64 letters, digits, `.`, `_` or `-`), and optionally `role`
+ (`"recovery"`, the default, any client may boot it; or `"imaging"`,
+ only clients a policy rule lists), `arch` (`"x86"`, `"x64"`, `"arm64"`;
+ default: the one the media has a UEFI loader for), `bios_loader` (path
+ in the media; default: `boot/pxeboot.n12` and the like if present),
+ `keep` (versions kept on disk, at least 2; default 2).
+
+ The files are copied into `images/NAME/VERSION` first and the catalog
+ is switched atomically after, so a running server never sees a
+ half-copied image. `progress` (may be NULL) is called on the calling
+ thread; returning `false` cancels (`DART_ERR_CANCELLED`), which removes
+ the partial copy and leaves the catalog as it was. `entry_json` (may be
+ NULL) receives the new catalog entry (free with `dart_string_free`).
+
+ # Safety
+ `media`, `root` and `options_json` are nul-terminated; `entry_json` is
+ NULL or writable.
+ */
+dart_result dart_stage(const char *media,
+                       const char *root,
+                       const char *options_json,
+                       dart_progress_fn progress,
+                       void *user,
+                       char **entry_json);
+
+/*
+ Reads the catalog of the boot server root `root`: `out` receives JSON
+ `{"images": [...], "retired": [...]}` (the current version of each
+ image, and older versions kept on disk). A root without a catalog has an
+ empty one.
+
+ # Safety
+ `root` is nul-terminated; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_catalog_json(const char *root, char **out);
+
+/*
+ Starts a boot server. `settings_json` is a JSON object: `root`
+ (required: the server root with the staged images and the catalog),
+ `policy` (the access policy, inline) or `policy_file` (a JSON file),
+ `tftp` (where TFTP listens, default `"0.0.0.0:69"`; port 0 lets the
+ system choose, see `dart_boot_server_tftp_port`), `tftp_reply_ports`
+ (`[first, last]`), `max_transfers`, `proxy_dhcp` (a network interface
+ name: also answer PXE clients with proxy-DHCP there) and `server_ip`
+ (this server's address for PXE clients; default: the interface's). A
+ wrong setting fails with `DART_ERR_INVALID_INPUT` naming it; a port that
+ cannot be bound with `DART_ERR_IO`.
+
+ TFTP and proxy-DHCP run on threads of their own; this call returns at
+ once. `event` (may be NULL) is called for each event, from those threads,
+ with `user` (see `dart_event_fn`). `out_server` receives the handle, which
+ may be used from any thread; stop it with `dart_boot_server_stop`.
+
+ # Safety
+ `settings_json` is nul-terminated; `out_server` points to a
+ `dart_boot_server *`; `event` and `user` may be used from any thread until
+ `dart_boot_server_stop` returns.
+ */
+dart_result dart_boot_server_start(const char *settings_json,
+                                   dart_event_fn event,
+                                   void *user,
+                                   struct dart_boot_server **out_server);
+
+/*
+ The UDP port TFTP listens on (the one the system chose when the
+ settings gave port 0).
+
+ # Safety
+ `server` is a live handle; `out_port` points to a `uint16_t`.
+ */
+dart_result dart_boot_server_tftp_port(const struct dart_boot_server *server, uint16_t *out_port);
+
+/*
+ Replaces the access policy (JSON, as the `policy` setting); requests
+ after this call are judged by the new one. A policy that does not parse,
+ or has unnamed or duplicate rules, fails with `DART_ERR_INVALID_INPUT`
+ and the old policy stays.
+
+ # Safety
+ `server` is a live handle; `policy_json` is nul-terminated.
+ */
+dart_result dart_boot_server_set_policy(const struct dart_boot_server *server,
+                                        const char *policy_json);
+
+/*
+ The catalog the server offers now, as JSON (as `dart_catalog_json`).
+
+ # Safety
+ `server` is a live handle; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_boot_server_catalog_json(const struct dart_boot_server *server, char **out);
+
+/*
+ TFTP transfers running now (0 if `server` is NULL).
+
+ # Safety
+ `server` is NULL or a live handle.
+ */
+uintptr_t dart_boot_server_active_transfers(const struct dart_boot_server *server);
+
+/*
+ Stops the server and frees the handle: proxy-DHCP and TFTP stop,
+ running transfers end, and the call returns when every server thread
+ has ended (no event callback runs after it). NULL is accepted.
+
+ # Safety
+ `server` is NULL or a handle from `dart_boot_server_start` not yet
+ stopped; no other call on it may run concurrently, and it must not be
+ called from the server's event callback.
+ */
+void dart_boot_server_stop(struct dart_boot_server *server);
 
 #ifdef __cplusplus
 }  // extern "C"

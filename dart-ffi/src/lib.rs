@@ -4,8 +4,8 @@
 //! calls one core function and converts the result. Conventions:
 //!
 //! * functions are `dart_<type>_<verb>`; handles (`dart_image`,
-//!   `dart_recipe`, `dart_media`) are opaque, created and freed only here;
-//!   every `_free` accepts NULL;
+//!   `dart_recipe`, `dart_media`, `dart_boot_server`) are opaque, created and
+//!   freed only here; every `_free` (and `dart_boot_server_stop`) accepts NULL;
 //! * every fallible call returns a [`dart_result`]; outputs are written
 //!   through out-pointers only on success; [`dart_last_error_message`] gives
 //!   the message of this thread's last error;
@@ -21,8 +21,10 @@ mod deploy;
 mod flash;
 mod guard;
 mod handles;
+mod net;
 
 pub use deploy::*;
 pub use flash::*;
 pub use guard::{dart_last_error_message, dart_result, dart_string_free, dart_version};
 pub use handles::*;
+pub use net::*;

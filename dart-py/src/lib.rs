@@ -12,6 +12,7 @@
 //! | `convert` | tool sets, JSON-shaped values |
 //! | `image` | `RecoveryImage`, `ImageInfo`, `build_image`, `build_variants` |
 //! | `media` | `MediaSet` |
+//! | `net` | `stage`, `read_catalog`, `BootServer` (the network boot server) |
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,6 +27,7 @@ mod error;
 mod flash;
 mod image;
 mod media;
+mod net;
 mod run;
 
 use error::{
@@ -190,5 +192,8 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<image::RecoveryImage>()?;
     m.add_class::<image::ImageInfo>()?;
     m.add_class::<media::MediaSet>()?;
+    m.add_function(wrap_pyfunction!(net::stage, m)?)?;
+    m.add_function(wrap_pyfunction!(net::read_catalog, m)?)?;
+    m.add_class::<net::BootServer>()?;
     Ok(())
 }

@@ -262,10 +262,15 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root)?;
     let control = disk_progress();
+    // A BIOS PXE stand-in loader (PXELINUX printing the marker), when installed.
+    let bios_loader = dart_core::fixture::add_pxelinux(recovery_media)?;
     let rescue = stage(
         &MediaSet::open(recovery_media)?,
         &root,
-        &StageOptions::recovery("dart-recovery"),
+        &StageOptions {
+            bios_loader: bios_loader.clone(),
+            ..StageOptions::recovery("dart-recovery")
+        },
         &control,
     )?;
     let imaging = StageOptions {
@@ -276,6 +281,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
     run_catalog(&root, false)?;
     const ORDINARY: &str = "52:54:00:d4:00:01";
     const BENCH: &str = "52:54:00:d4:00:0a";
+    const BIOS_CLIENT: &str = "52:54:00:d4:00:0b";
     let policy = AccessPolicy::from_json(&format!(
         r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "os-imaging"}}]}}"#
     ))?;
@@ -320,11 +326,17 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
         lab.lan(),
         pxelab::SERVER_IP
     );
-    for (mac, who) in [
-        (ORDINARY, "an ordinary client"),
-        (BENCH, "the imaging bench"),
-    ] {
-        let check = lab.boot(mac, Firmware::Uefi, Duration::from_secs(180))?;
+    let mut clients = vec![
+        (ORDINARY, "an ordinary client", Firmware::Uefi),
+        (BENCH, "the imaging bench", Firmware::Uefi),
+    ];
+    if bios_loader.is_some() {
+        clients.push((BIOS_CLIENT, "a BIOS client", Firmware::Bios));
+    } else {
+        println!("   BIOS PXE boot skipped: PXELINUX is not installed (apt: pxelinux)");
+    }
+    for (mac, who, firmware) in clients {
+        let check = lab.boot(mac, firmware, Duration::from_secs(180))?;
         if !check.marker_seen {
             bail!(
                 "{who} ({mac}) did not boot from the network:\n{}",
@@ -332,7 +344,11 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
             );
         }
         println!(
-            "   QEMU + OVMF PXE ({who}, {mac}) booted: {} after {:.1}s",
+            "   QEMU + {} PXE ({who}, {mac}) booted: {} after {:.1}s",
+            match firmware {
+                Firmware::Uefi => "OVMF",
+                Firmware::Bios => "SeaBIOS + iPXE",
+            },
             dart_core::fixture::BOOT_MARKER,
             check.seconds
         );

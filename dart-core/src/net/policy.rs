@@ -410,16 +410,41 @@ fn default_allow() -> Allow {
     Allow::Recovery
 }
 
-/// The ordered rules and the default for clients no rule matches.
+/// The ordered rules and the default for clients no rule matches. Rule
+/// names are checked (present, unique) whenever a policy is deserialized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "PolicyFile")]
 pub struct AccessPolicy {
     /// Tried in order; the first that matches decides.
-    #[serde(default)]
     pub rules: Vec<Rule>,
     /// For clients no rule matches.
-    #[serde(default = "default_allow")]
     pub default: Allow,
+}
+
+/// A policy as written, before its rule names are checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(default)]
+    rules: Vec<Rule>,
+    #[serde(default = "default_allow")]
+    default: Allow,
+}
+
+impl TryFrom<PolicyFile> for AccessPolicy {
+    type Error = String;
+
+    fn try_from(file: PolicyFile) -> std::result::Result<AccessPolicy, String> {
+        let policy = AccessPolicy {
+            rules: file.rules,
+            default: file.default,
+        };
+        match policy.check() {
+            Ok(()) => Ok(policy),
+            Err(Error::InvalidSetting { value, reason, .. }) => Err(format!("{value}: {reason}")),
+            Err(other) => Err(other.to_string()),
+        }
+    }
 }
 
 impl Default for AccessPolicy {
@@ -436,10 +461,8 @@ impl AccessPolicy {
     /// Parses a policy from JSON (see the [module docs](self)); the error
     /// names the line and column.
     pub fn from_json(text: &str) -> Result<AccessPolicy> {
-        let policy: AccessPolicy = serde_json::from_str(text)
-            .map_err(|e| Error::invalid("access policy", "JSON", e.to_string()))?;
-        policy.check()?;
-        Ok(policy)
+        serde_json::from_str(text)
+            .map_err(|e| Error::invalid("access policy", "JSON", e.to_string()))
     }
 
     /// Reads a policy file.

@@ -130,7 +130,7 @@ impl ServeSettings {
                     "give the policy inline or as a file, not both",
                 ))
             }
-            (Some(policy), None) => checked(policy)?,
+            (Some(policy), None) => policy,
             (None, Some(file)) => AccessPolicy::load(file)?,
             (None, None) => AccessPolicy::default(),
         };
@@ -172,15 +172,6 @@ impl ServeSettings {
     pub fn start(self, events: Option<Box<dyn Fn(BootEvent) + Send + Sync>>) -> Result<BootServer> {
         BootServer::start(self.into_config()?, events)
     }
-}
-
-/// An inline policy, checked as a policy file is (rule names present and
-/// unique): those checks run when a policy is parsed from JSON, which
-/// deserializing the settings does not do.
-fn checked(policy: AccessPolicy) -> Result<AccessPolicy> {
-    let text = serde_json::to_string(&policy)
-        .map_err(|e| Error::invalid("access policy", "JSON", e.to_string()))?;
-    AccessPolicy::from_json(&text)
 }
 
 /// The first IPv4 address of the network interface `name`.
@@ -374,11 +365,12 @@ mod tests {
             )
         };
         let dup = r#"{"rules": [{"name": "a", "allow": "all"}, {"name": "a", "allow": "none"}]}"#;
-        let e = ServeSettings::from_json(&json(dup))
-            .unwrap()
-            .start(None)
-            .unwrap_err();
-        assert!(e.to_string().contains("unique"), "{e}");
+        let e = ServeSettings::from_json(&json(dup)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("policy: a: rule names must be unique"),
+            "{e}"
+        );
         let ok = r#"{"rules": [{"name": "a", "ip": "127.0.0.1", "allow": "none"}]}"#;
         let server = ServeSettings::from_json(&json(ok))
             .unwrap()

@@ -5,7 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdatomic.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "dart.h"
 
@@ -37,6 +42,197 @@ static bool cancel_at_once(void *user, const char *phase, const char *item,
                            uint64_t done, uint64_t total) {
     (void)user; (void)phase; (void)item; (void)done; (void)total;
     return false;
+}
+
+static void write_file(const char *path, const unsigned char *bytes, size_t len) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (f) {
+        CHECK(fwrite(bytes, 1, len, f) == len);
+        fclose(f);
+    }
+}
+
+/* Reads `file` from 127.0.0.1:`port` with a minimal TFTP client (RFC 1350:
+ * octet mode, 512-byte blocks). Returns the number of bytes read into `buf`,
+ * -1 on a timeout or a malformed reply, or -(1000 + code) when the server
+ * answered ERROR `code` (its message is copied to `err`). */
+static long tftp_get(uint16_t port, const char *file, unsigned char *buf, size_t cap,
+                     char *err, size_t errcap) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0)
+        return -1;
+    struct timeval tv = {10, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in server;
+    memset(&server, 0, sizeof server);
+    server.sin_family = AF_INET;
+    server.sin_port = htons(port);
+    server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    unsigned char pkt[1024];
+    size_t n = 0, flen = strlen(file);
+    pkt[n++] = 0;
+    pkt[n++] = 1; /* RRQ */
+    memcpy(pkt + n, file, flen + 1);
+    n += flen + 1;
+    memcpy(pkt + n, "octet", 6);
+    n += 6;
+    long result = -1;
+    size_t got = 0;
+    unsigned expect = 1;
+    if (sendto(s, pkt, n, 0, (struct sockaddr *)&server, sizeof server) < 0)
+        goto done;
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t fromlen = sizeof from;
+        ssize_t r = recvfrom(s, pkt, sizeof pkt, 0, (struct sockaddr *)&from, &fromlen);
+        if (r < 4)
+            break;
+        unsigned op = (unsigned)pkt[0] << 8 | pkt[1];
+        unsigned block = (unsigned)pkt[2] << 8 | pkt[3];
+        if (op == 5) { /* ERROR */
+            snprintf(err, errcap, "%.*s", (int)(r - 4), (const char *)pkt + 4);
+            result = -(1000 + (long)block);
+            break;
+        }
+        if (op != 3)
+            break;
+        size_t len = (size_t)r - 4;
+        unsigned char ack[4] = {0, 4, pkt[2], pkt[3]};
+        if (block == ((expect - 1) & 0xffff)) { /* a resent block: ACK it again */
+            sendto(s, ack, sizeof ack, 0, (struct sockaddr *)&from, fromlen);
+            continue;
+        }
+        if (block != (expect & 0xffff) || got + len > cap)
+            break;
+        memcpy(buf + got, pkt + 4, len);
+        got += len;
+        expect++;
+        sendto(s, ack, sizeof ack, 0, (struct sockaddr *)&from, fromlen);
+        if (len < 512) {
+            result = (long)got;
+            break;
+        }
+    }
+done:
+    close(s);
+    return result;
+}
+
+/* Boot server events, counted from the server's threads. */
+static atomic_int events_seen, finished_seen, denied_seen;
+static void on_event(void *user, const char *event_json) {
+    atomic_int *count = user;
+    atomic_fetch_add(count, 1);
+    if (strstr(event_json, "\"kind\":\"tftp-finished\"") != NULL)
+        atomic_fetch_add(&finished_seen, 1);
+    if (strstr(event_json, "\"kind\":\"denied\"") != NULL &&
+        strstr(event_json, "\"rule\":\"default\"") != NULL)
+        atomic_fetch_add(&denied_seen, 1);
+}
+
+/* Waits up to 10 s for `counter` to reach `n`. */
+static int wait_for(atomic_int *counter, int n) {
+    for (int i = 0; i < 1000 && atomic_load(counter) < n; i++)
+        usleep(10000);
+    return atomic_load(counter) >= n;
+}
+
+/* The network boot server: stage a tiny media set twice, read the catalog,
+ * serve it over TFTP under an access policy. */
+static void test_net(const char *dir) {
+    char media[512], root[512], path[600];
+    snprintf(media, sizeof media, "%s/net-media", dir);
+    snprintf(root, sizeof root, "%s/net-root", dir);
+    const char *dirs[] = {"", "/efi", "/efi/boot", "/sources"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s%s", media, dirs[i]);
+        CHECK(mkdir(path, 0755) == 0);
+    }
+    CHECK(mkdir(root, 0755) == 0);
+    unsigned char loader[1500]; /* three TFTP blocks */
+    for (size_t i = 0; i < sizeof loader; i++)
+        loader[i] = (unsigned char)(i * 7 + 3);
+    snprintf(path, sizeof path, "%s/efi/boot/bootx64.efi", media);
+    write_file(path, loader, sizeof loader);
+    snprintf(path, sizeof path, "%s/sources/boot.wim", media);
+    write_file(path, (const unsigned char *)"not really a wim", 16);
+
+    /* Stage: a recovery image (twice: versions 1 and 2) and an imaging one. */
+    progress_calls = 0;
+    char *entry = NULL;
+    CHECK(dart_stage(media, root, "{\"name\": \"rescue\"}", count_progress, &progress_calls, &entry) == DART_OK);
+    CHECK(entry != NULL && strstr(entry, "\"version\": 1") != NULL);
+    CHECK(entry != NULL && strstr(entry, "\"images/rescue/1/efi/boot/bootx64.efi\"") != NULL);
+    CHECK(progress_calls > 0);
+    dart_string_free(entry);
+    entry = NULL;
+    CHECK(dart_stage(media, root, "{\"name\": \"rescue\", \"arch\": \"x64\", \"keep\": 3}", NULL, NULL, &entry) == DART_OK);
+    CHECK(entry != NULL && strstr(entry, "\"version\": 2") != NULL);
+    dart_string_free(entry);
+    CHECK(dart_stage(media, root, "{\"name\": \"win-imaging\", \"role\": \"imaging\"}", NULL, NULL, NULL) == DART_OK);
+    CHECK(dart_stage(media, root, "{\"name\": \"rescue\"}", cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
+    CHECK(dart_stage(media, root, "{\"name\": \"../x\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "image name") != NULL);
+    CHECK(dart_stage(media, root, "{\"name\": \"x\", \"colour\": 1}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "colour") != NULL);
+    CHECK(dart_stage(media, root, NULL, NULL, NULL, NULL) == DART_ERR_NULL_ARGUMENT);
+    char *catalog = NULL;
+    CHECK(dart_catalog_json(root, &catalog) == DART_OK);
+    CHECK(catalog != NULL && strstr(catalog, "\"images/rescue/2\"") != NULL);
+    CHECK(catalog != NULL && strstr(catalog, "\"images/rescue/1\"") != NULL); /* retired */
+    CHECK(catalog != NULL && strstr(catalog, "\"imaging\"") != NULL);
+    dart_string_free(catalog);
+
+    /* Bad settings name the setting and start nothing. */
+    dart_boot_server *server = NULL;
+    char settings[1200];
+    snprintf(settings, sizeof settings, "{\"root\": \"%s\", \"tftp\": \"nonsense\"}", root);
+    CHECK(dart_boot_server_start(settings, NULL, NULL, &server) == DART_ERR_INVALID_INPUT && server == NULL);
+    CHECK(strstr(dart_last_error_message(), "tftp") != NULL);
+    snprintf(settings, sizeof settings, "{\"root\": \"%s\", \"colour\": \"blue\"}", root);
+    CHECK(dart_boot_server_start(settings, NULL, NULL, &server) == DART_ERR_INVALID_INPUT && server == NULL);
+    CHECK(strstr(dart_last_error_message(), "colour") != NULL);
+    snprintf(settings, sizeof settings,
+             "{\"root\": \"%s\", \"policy\": {\"rules\": [{\"name\": \"a\", \"allow\": \"all\"},"
+             " {\"name\": \"a\", \"allow\": \"none\"}]}}", root);
+    CHECK(dart_boot_server_start(settings, NULL, NULL, &server) == DART_ERR_INVALID_INPUT && server == NULL);
+    CHECK(strstr(dart_last_error_message(), "unique") != NULL);
+    snprintf(settings, sizeof settings, "{\"root\": \"%s/nowhere\", \"tftp\": \"127.0.0.1:0\"}", root);
+    CHECK(dart_boot_server_start(settings, NULL, NULL, &server) == DART_ERR_NOT_FOUND && server == NULL);
+    CHECK(dart_boot_server_start(NULL, NULL, NULL, &server) == DART_ERR_NULL_ARGUMENT);
+
+    /* Serve: the recovery image is readable, the imaging one is not. */
+    snprintf(settings, sizeof settings, "{\"root\": \"%s\", \"tftp\": \"127.0.0.1:0\"}", root);
+    CHECK(dart_boot_server_start(settings, on_event, &events_seen, &server) == DART_OK);
+    CHECK(server != NULL);
+    uint16_t port = 0;
+    CHECK(dart_boot_server_tftp_port(server, &port) == DART_OK && port != 0);
+    CHECK(dart_boot_server_tftp_port(NULL, &port) == DART_ERR_NULL_ARGUMENT);
+    char *served = NULL;
+    CHECK(dart_boot_server_catalog_json(server, &served) == DART_OK && strstr(served, "win-imaging") != NULL);
+    dart_string_free(served);
+    unsigned char got[4096];
+    char err[600] = "";
+    CHECK(tftp_get(port, "images/rescue/2/efi/boot/bootx64.efi", got, sizeof got, err, sizeof err) == (long)sizeof loader);
+    CHECK(memcmp(got, loader, sizeof loader) == 0);
+    CHECK(wait_for(&finished_seen, 1));
+    CHECK(dart_boot_server_active_transfers(server) == 0);
+    err[0] = '\0';
+    CHECK(tftp_get(port, "images/win-imaging/1/efi/boot/bootx64.efi", got, sizeof got, err, sizeof err) == -1002);
+    CHECK(strstr(err, "\"default\"") != NULL && strstr(err, "win-imaging") != NULL);
+    CHECK(wait_for(&denied_seen, 1));
+
+    /* A new policy lets this client boot the imaging image too. */
+    CHECK(dart_boot_server_set_policy(server, "{\"rules\": [{\"name\": \"bench\", \"ip\": \"127.0.0.1\", \"allow\": \"all\"}]}") == DART_OK);
+    CHECK(tftp_get(port, "images/win-imaging/1/efi/boot/bootx64.efi", got, sizeof got, err, sizeof err) == (long)sizeof loader);
+    CHECK(dart_boot_server_set_policy(server, "{\"rules\": [{\"name\": \"bench\", \"allow\": \"sometimes\"}]}") == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "sometimes") != NULL);
+    CHECK(dart_boot_server_set_policy(server, NULL) == DART_ERR_NULL_ARGUMENT);
+    dart_boot_server_stop(server);
+    CHECK(atomic_load(&events_seen) >= 4);
+    dart_boot_server_stop(NULL);
+    CHECK(dart_boot_server_active_transfers(NULL) == 0);
 }
 
 int main(void) {
@@ -235,6 +431,8 @@ int main(void) {
     dart_string_free(upd);
     CHECK(dart_recovery_add(disk, media_dir, DART_SIZE_DEFAULT, DART_SIZE_DEFAULT, NULL, NULL, NULL) == DART_ERR_DISK);
     CHECK(strstr(dart_last_error_message(), "already a FAT32 recovery partition") != NULL);
+
+    test_net(dir);
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

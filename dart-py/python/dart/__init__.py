@@ -16,6 +16,10 @@ binding of the Rust library ``dart-core``:
 * ``write_usb`` writes a bootable USB stick or image; ``read_disk``,
   ``plan_recovery``, ``add_recovery`` and ``update_recovery`` manage the
   recovery partition on a local disk;
+* ``stage`` copies media into a network boot server root as a new version
+  of an image, ``read_catalog`` lists what a root offers, and
+  ``BootServer`` serves it over TFTP (and proxy-DHCP) under an access
+  policy that keeps OS imaging images from ordinary clients;
 * ``generate_fixture`` writes synthetic WinPE-like media for tests and demos.
 
 Errors are raised as subclasses of ``DartError``. Long calls release the GIL;
@@ -28,6 +32,7 @@ import enum
 
 from dart import _dart
 from dart._dart import (
+    BootServer,
     CancelledError,
     DartError,
     DiskError,
@@ -50,8 +55,10 @@ from dart._dart import (
     plan,
     plan_iso,
     plan_recovery,
+    read_catalog,
     read_disk,
     read_iso,
+    stage,
     support_level,
     support_levels,
     tool_flags,
@@ -73,6 +80,7 @@ tools also accept a comma-separated string of names (``"explorer,locksmith"``).
 __version__: str = _dart.__version__
 
 __all__ = [
+    "BootServer",
     "CancelledError",
     "DartError",
     "DiskError",
@@ -96,8 +104,10 @@ __all__ = [
     "plan",
     "plan_iso",
     "plan_recovery",
+    "read_catalog",
     "read_disk",
     "read_iso",
+    "stage",
     "support_level",
     "support_levels",
     "tool_flags",

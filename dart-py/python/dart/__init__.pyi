@@ -33,6 +33,9 @@ from dart._dart import write_usb as write_usb
 from dart._dart import flash as flash
 from dart._dart import verify as verify
 from dart._dart import create_bmap as create_bmap
+from dart._dart import BootServer as BootServer
+from dart._dart import read_catalog as read_catalog
+from dart._dart import stage as stage
 
 __version__: str
 
@@ -56,6 +59,7 @@ class Tools(enum.IntFlag):
     TCPIP_CONFIG = 16384
 
 __all__ = [
+    "BootServer",
     "CancelledError",
     "DartError",
     "DiskError",
@@ -79,8 +83,10 @@ __all__ = [
     "plan",
     "plan_iso",
     "plan_recovery",
+    "read_catalog",
     "read_disk",
     "read_iso",
+    "stage",
     "support_level",
     "support_levels",
     "tool_flags",

@@ -2,6 +2,7 @@
 
 import os
 from collections.abc import Callable, Sequence
+from types import TracebackType
 from typing import Any, TypedDict, final
 
 from typing_extensions import TypeAlias
@@ -11,6 +12,9 @@ _StrPath: TypeAlias = str | os.PathLike[str]
 _ToolsArg: TypeAlias = int | str
 # progress(phase, item, done, total); raising cancels the call.
 _Progress: TypeAlias = Callable[[str, str, int, int], object]
+# on_event(event), called from the boot server's threads with a dict: "kind",
+# "message" and, when known, "client", "target", "rule", "at".
+_OnEvent: TypeAlias = Callable[[dict[str, Any]], object]
 
 __version__: str
 
@@ -410,6 +414,110 @@ class MediaSet:
     def uefi_architectures(self) -> list[str]: ...
     def validate(self, arch: str, firmware: str = "both") -> None: ...
 
+class _CatalogImage(TypedDict):
+    name: str
+    role: str
+    version: int
+    arch: str
+    dir: str
+    uefi_boot: str | None
+    bios_boot: str | None
+    files: int
+    bytes: int
+    staged_at: int
+
+class _Catalog(TypedDict):
+    images: list[_CatalogImage]
+    retired: list[_CatalogImage]
+
+def stage(
+    media: _StrPath,
+    root: _StrPath,
+    name: str,
+    *,
+    role: str = "recovery",
+    arch: str | None = None,
+    bios_loader: str | None = None,
+    keep: int = 2,
+    progress: _Progress | None = None,
+) -> _CatalogImage:
+    """Stages ``media`` (a directory or an ISO image) into the boot server
+    root ``root`` as the next version of the image ``name``; returns its
+    catalog entry.
+
+    ``role`` is ``"recovery"`` (any client may boot it) or ``"imaging"``
+    (only clients a policy rule lists); ``arch`` defaults to the one the
+    media has a UEFI loader for; ``bios_loader`` is the BIOS PXE loader's
+    path in the media (default: ``boot/pxeboot.n12`` and the like, if
+    present); ``keep`` versions (at least 2) stay on disk. The files are
+    copied first and the catalog is switched atomically after, so a running
+    server never sees a half-copied image; a failure or a cancel (progress
+    callback raising, Ctrl-C) removes the partial copy and leaves the
+    catalog as it was.
+    """
+
+def read_catalog(root: _StrPath) -> _Catalog:
+    """Reads the catalog of a boot server root: the current version of each
+    image (``images``) and older versions kept on disk (``retired``)."""
+
+@final
+class BootServer:
+    """A running network boot server: TFTP and, when ``proxy_dhcp`` names a
+    network interface, proxy-DHCP, serving the images staged in ``root``
+    under an access policy.
+
+    ``policy`` is the policy as a dict (``{"rules": [{"name": ...,
+    "mac"/"ip"/"subnet"/"arch": ..., "allow": "none" | "recovery" | "all" |
+    [names], "boot": name}], "default": ...}``), or ``policy_file`` a JSON
+    file of it; by default every client may boot recovery images only.
+    ``tftp`` is where TFTP listens (port 0: the system chooses, see
+    ``tftp_address``). A wrong setting raises ``InvalidInputError`` naming
+    it; a port that cannot be bound raises ``IoError``.
+
+    ``on_event(event)`` is called for each event with a dict (``kind``,
+    ``message`` and, when known, ``client``, ``target``, ``rule``, ``at``)
+    from the server's threads, possibly while the caller runs other code;
+    an exception it raises is reported through ``sys.unraisablehook`` and
+    the server goes on. ``stop()`` (or leaving a ``with`` block) returns
+    when every server thread has ended.
+    """
+
+    def __new__(
+        cls,
+        root: _StrPath,
+        *,
+        policy: dict[str, Any] | None = None,
+        policy_file: _StrPath | None = None,
+        tftp: str = "0.0.0.0:69",
+        tftp_reply_ports: tuple[int, int] | None = None,
+        max_transfers: int | None = None,
+        proxy_dhcp: str | None = None,
+        server_ip: str | None = None,
+        on_event: _OnEvent | None = None,
+    ) -> BootServer: ...
+    @property
+    def tftp_address(self) -> tuple[str, int]:
+        """Where TFTP listens, as ``(host, port)``; raises ``DartError`` once stopped."""
+    @property
+    def active_transfers(self) -> int:
+        """TFTP transfers running now (0 once stopped)."""
+    def set_policy(self, policy: dict[str, Any]) -> None:
+        """Replaces the access policy; requests after the call are judged by
+        the new one. A bad policy raises ``InvalidInputError`` and the old
+        one stays."""
+    def catalog(self) -> _Catalog:
+        """The catalog the server offers now."""
+    def stop(self) -> None:
+        """Stops the server; returns when every server thread has ended (no
+        ``on_event`` call follows). Stopping twice does nothing."""
+    def __enter__(self) -> BootServer: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
 __all__ = [
     "DartError",
     "NotFoundError",
@@ -444,4 +552,7 @@ __all__ = [
     "RecoveryImage",
     "ImageInfo",
     "MediaSet",
+    "stage",
+    "read_catalog",
+    "BootServer",
 ]
