@@ -143,3 +143,17 @@ pub fn child_peak_rss(args: &[&std::ffi::OsStr]) -> u64 {
     );
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
+
+/// Where `tool` is: on PATH, else in `/usr/sbin` or `/sbin` (daemons such as
+/// dnsmasq live there and are not always on a user's PATH); `None` when
+/// missing, for benchmarks that skip a part, with a printed reason, rather
+/// than fail.
+pub fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}

@@ -18,14 +18,16 @@
 //!
 //! Used by the tests and the demo.
 
-use std::net::{Ipv4Addr, UdpSocket};
-use std::path::PathBuf;
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::net::tftp::{Mode, Options, Packet, Request};
+use crate::net::dhcp::ProxyDhcpConfig;
+use crate::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
+use crate::net::{AccessPolicy, BootServerConfig};
 use crate::qemu::{boot_pxe, BootCheck, Firmware};
 
 /// The boot server's address on the lab network.
@@ -151,6 +153,25 @@ impl PxeLab {
         // dnsmasq binds its socket within a few milliseconds.
         std::thread::sleep(Duration::from_millis(300));
         Ok(lab)
+    }
+
+    /// A boot server configuration for this lab: `root` and `policy`, TFTP
+    /// on port 69 and proxy-DHCP on the bridge, at [`SERVER_IP`]. Start it
+    /// with [`run_in`](Self::run_in).
+    pub fn server_config(&self, root: &Path, policy: AccessPolicy) -> BootServerConfig {
+        BootServerConfig {
+            root: root.to_path_buf(),
+            policy,
+            tftp: TftpConfig {
+                bind: SocketAddr::from(([0, 0, 0, 0], 69)),
+                ..TftpConfig::default()
+            },
+            proxy_dhcp: Some(ProxyDhcpConfig {
+                server_ip: SERVER_IP,
+                interface: Some(BRIDGE.into()),
+                ..ProxyDhcpConfig::default()
+            }),
+        }
     }
 
     /// The namespace the boot server and the client share.

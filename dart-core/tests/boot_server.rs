@@ -15,7 +15,9 @@ use dart_core::net::boot::Checkpoint;
 use dart_core::net::dhcp::ProxyDhcpConfig;
 use dart_core::net::stage::{stage, StageOptions};
 use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
-use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole};
+use dart_core::net::{
+    AccessPolicy, BootEvent, BootServer, BootServerConfig, CatalogImage, ImageRole,
+};
 use dart_core::progress::Control;
 
 /// A media tree whose loader is `size` bytes of `fill`.
@@ -32,6 +34,34 @@ fn media(dir: &Path, fill: u8, size: usize) -> MediaSet {
 }
 
 type Events = Arc<Mutex<Vec<BootEvent>>>;
+
+/// A server root (`DIR/root`) with a recovery image "rescue" (loader of
+/// `size` bytes `r`) and an imaging image "deploy" (`d`).
+fn two_images(size: usize) -> (tempfile::TempDir, CatalogImage, CatalogImage) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let control = Control::default();
+    let rescue = stage(
+        &media(&dir.path().join("a"), b'r', size),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &control,
+    )
+    .unwrap();
+    let imaging = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("deploy")
+    };
+    let deploy = stage(
+        &media(&dir.path().join("b"), b'd', size),
+        &root,
+        &imaging,
+        &control,
+    )
+    .unwrap();
+    (dir, rescue, deploy)
+}
 
 fn start(root: &Path, policy: AccessPolicy, dhcp: Option<ProxyDhcpConfig>) -> (BootServer, Events) {
     let events: Events = Arc::default();
@@ -149,28 +179,8 @@ fn a_transfer_in_flight_finishes_on_the_version_it_started_with() {
 
 #[test]
 fn tftp_enforces_the_policy_by_address_and_names_the_rule() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, rescue, deploy) = two_images(5000);
     let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let control = Control::default();
-    let rescue = stage(
-        &media(&dir.path().join("a"), b'r', 5000),
-        &root,
-        &StageOptions::recovery("rescue"),
-        &control,
-    )
-    .unwrap();
-    let imaging = StageOptions {
-        role: ImageRole::Imaging,
-        ..StageOptions::recovery("deploy")
-    };
-    let deploy = stage(
-        &media(&dir.path().join("b"), b'd', 5000),
-        &root,
-        &imaging,
-        &control,
-    )
-    .unwrap();
     let (rescue_file, deploy_file) = (rescue.uefi_boot.unwrap(), deploy.uefi_boot.unwrap());
 
     let (server, events) = start(&root, AccessPolicy::default(), None);
@@ -257,28 +267,8 @@ fn pxe_message(
 #[test]
 fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
     use dhcproto::{v4::Message, Decodable, Decoder};
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, rescue, deploy) = two_images(10);
     let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let control = Control::default();
-    let rescue = stage(
-        &media(&dir.path().join("a"), b'r', 10),
-        &root,
-        &StageOptions::recovery("rescue"),
-        &control,
-    )
-    .unwrap();
-    let imaging = StageOptions {
-        role: ImageRole::Imaging,
-        ..StageOptions::recovery("deploy")
-    };
-    let deploy = stage(
-        &media(&dir.path().join("b"), b'd', 10),
-        &root,
-        &imaging,
-        &control,
-    )
-    .unwrap();
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
     client
         .set_read_timeout(Some(Duration::from_millis(700)))
@@ -293,15 +283,9 @@ fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
     let (server, events) = start(
         &root,
         policy,
-        Some(ProxyDhcpConfig {
-            server_ip: Ipv4Addr::new(127, 0, 0, 1),
-            bind_ip: Ipv4Addr::LOCALHOST,
-            dhcp_port: 0,
-            pxe_port: 0,
-            client_port: client.local_addr().unwrap().port(),
-            broadcast_to: Ipv4Addr::LOCALHOST,
-            ..ProxyDhcpConfig::default()
-        }),
+        Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
     );
     let (dhcp_port, _) = server.dhcp_ports().unwrap();
     let ask = |mac: [u8; 6], arch: u16| -> Option<String> {
@@ -365,15 +349,9 @@ fn a_client_boots_from_the_version_it_was_offered_until_it_asks_again() {
     let (server, _events) = start(
         &root,
         AccessPolicy::default(),
-        Some(ProxyDhcpConfig {
-            server_ip: Ipv4Addr::LOCALHOST,
-            bind_ip: Ipv4Addr::LOCALHOST,
-            dhcp_port: 0,
-            pxe_port: 0,
-            client_port: client.local_addr().unwrap().port(),
-            broadcast_to: Ipv4Addr::LOCALHOST,
-            ..ProxyDhcpConfig::default()
-        }),
+        Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
     );
     let (dhcp_port, pxe_port) = server.dhcp_ports().unwrap();
     let tftp = server.tftp_addr().unwrap();

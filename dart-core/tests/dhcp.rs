@@ -35,15 +35,7 @@ impl Harness {
         client
             .set_read_timeout(Some(Duration::from_millis(200)))
             .unwrap();
-        let config = ProxyDhcpConfig {
-            server_ip: Ipv4Addr::LOCALHOST,
-            bind_ip: Ipv4Addr::LOCALHOST,
-            interface: None,
-            dhcp_port: 0,
-            pxe_port: 0,
-            client_port: client.local_addr().unwrap().port(),
-            broadcast_to: Ipv4Addr::LOCALHOST,
-        };
+        let config = ProxyDhcpConfig::loopback(client.local_addr().unwrap().port());
         let seen: Seen = Arc::default();
         let events: Arc<Mutex<Vec<DhcpEvent>>> = Arc::default();
         let decide_seen = Arc::clone(&seen);
@@ -365,15 +357,7 @@ fn an_invalid_offer_is_reported_not_sent() {
     let events: Arc<Mutex<Vec<DhcpEvent>>> = Arc::default();
     let sink = Arc::clone(&events);
     let server = ProxyDhcp::start(
-        ProxyDhcpConfig {
-            server_ip: Ipv4Addr::LOCALHOST,
-            bind_ip: Ipv4Addr::LOCALHOST,
-            dhcp_port: 0,
-            pxe_port: 0,
-            client_port: client.local_addr().unwrap().port(),
-            broadcast_to: Ipv4Addr::LOCALHOST,
-            ..ProxyDhcpConfig::default()
-        },
+        ProxyDhcpConfig::loopback(client.local_addr().unwrap().port()),
         Box::new(|_, _| {
             Some(BootOffer {
                 boot_file: "x".repeat(128),

@@ -10,20 +10,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dart_core::media::MediaSet;
 use dart_core::net::boot::Checkpoint;
-use dart_core::net::dhcp::ProxyDhcpConfig;
 use dart_core::net::policy::MacAddr;
 use dart_core::net::stage::{stage, StageOptions};
-use dart_core::net::tftp::{Packet, TftpConfig, TftpEvent};
-use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole};
+use dart_core::net::tftp::{Packet, TftpEvent};
+use dart_core::net::{AccessPolicy, BootEvent, BootServer, ImageRole};
 use dart_core::progress::Control;
-use dart_core::pxelab::{PxeLab, BRIDGE, SERVER_IP};
+use dart_core::pxelab::PxeLab;
 use dart_core::qemu::Firmware;
 
 const ORDINARY: &str = "52:54:00:00:00:0b";
@@ -66,19 +64,7 @@ fn pxe_clients_boot_what_the_policy_allows() {
     let lab = PxeLab::create().unwrap();
     let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
     let sink = Arc::clone(&events);
-    let config = BootServerConfig {
-        root: root.clone(),
-        policy,
-        tftp: TftpConfig {
-            bind: SocketAddr::from(([0, 0, 0, 0], 69)),
-            ..TftpConfig::default()
-        },
-        proxy_dhcp: Some(ProxyDhcpConfig {
-            server_ip: SERVER_IP,
-            interface: Some(BRIDGE.into()),
-            ..ProxyDhcpConfig::default()
-        }),
-    };
+    let config = lab.server_config(&root, policy);
     let server = lab
         .run_in(move || {
             BootServer::start(

@@ -645,6 +645,39 @@ fn msftwindow_other_values_are_not_acknowledged() {
 }
 
 #[test]
+fn a_repeated_request_does_not_start_a_second_transfer() {
+    let f = serve(|c| c.default_timeout = Duration::from_secs(5));
+    let want = f.file("again.bin", 512 * 3 + 1, 9);
+    let mut c = Client::new(f.addr());
+    // A PXE client that heard nothing in time asks again, from the same
+    // port, while its first request is already being served.
+    c.rrq("again.bin", &[]);
+    c.rrq("again.bin", &[]);
+    let mut got = Vec::new();
+    for block in 1..=4u16 {
+        let (b, payload) = data(&c.recv());
+        assert_eq!(b, block, "a second transfer sent its own blocks");
+        got.extend_from_slice(&payload);
+        c.ack(block);
+    }
+    assert_eq!(got, want);
+    assert!(c.recv_within(Duration::from_millis(300)).is_none());
+    f.events
+        .wait("finished", |e| matches!(e, TftpEvent::Finished { .. }));
+    let started = f
+        .events
+        .all()
+        .iter()
+        .filter(|e| matches!(e, TftpEvent::Started { .. }))
+        .count();
+    assert_eq!(started, 1, "{:#?}", f.events.all());
+    // Once it has ended, the same port may ask again.
+    let mut c2 = Client::new(f.addr());
+    c2.rrq("again.bin", &[]);
+    assert_eq!(data(&c2.recv()).0, 1);
+}
+
+#[test]
 fn duplicate_acks_never_resend() {
     let f = serve(|c| c.default_timeout = Duration::from_secs(5));
     let want = f.file("dup.bin", 512 * 20 + 5, 8);

@@ -11,13 +11,10 @@ use clap::Args;
 use dart_core::arch::Architecture;
 use dart_core::media::MediaSet;
 use dart_core::net::catalog::Catalog;
-use dart_core::net::dhcp::ProxyDhcpConfig;
 use dart_core::net::policy::{Client, ClientArch};
 use dart_core::net::settings::{EventRecord, ServeSettings};
-use dart_core::net::tftp::{Packet, TftpConfig, TftpEvent};
-use dart_core::net::{
-    stage, AccessPolicy, BootEvent, BootServer, BootServerConfig, ImageRole, StageOptions,
-};
+use dart_core::net::tftp::{Packet, TftpEvent};
+use dart_core::net::{stage, AccessPolicy, BootEvent, BootServer, ImageRole, StageOptions};
 use dart_core::pxelab::{self, PxeLab};
 use dart_core::qemu::Firmware;
 
@@ -290,19 +287,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
     let lab = PxeLab::create()?;
     let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
     let sink = Arc::clone(&events);
-    let config = BootServerConfig {
-        root: root.clone(),
-        policy,
-        tftp: TftpConfig {
-            bind: SocketAddr::from(([0, 0, 0, 0], 69)),
-            ..TftpConfig::default()
-        },
-        proxy_dhcp: Some(ProxyDhcpConfig {
-            server_ip: pxelab::SERVER_IP,
-            interface: Some(pxelab::BRIDGE.into()),
-            ..ProxyDhcpConfig::default()
-        }),
-    };
+    let config = lab.server_config(&root, policy);
     let server = lab.run_in(move || {
         BootServer::start(
             config,

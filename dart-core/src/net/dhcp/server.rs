@@ -121,6 +121,29 @@ impl Default for ProxyDhcpConfig {
     }
 }
 
+impl ProxyDhcpConfig {
+    /// A responder on 127.0.0.1 with ports the system picks, replying to
+    /// `client_port` on 127.0.0.1 instead of broadcasting: for tests and
+    /// trials on one host.
+    ///
+    /// ```
+    /// use dart_core::net::dhcp::ProxyDhcpConfig;
+    /// let config = ProxyDhcpConfig::loopback(6800);
+    /// assert_eq!((config.dhcp_port, config.client_port), (0, 6800));
+    /// ```
+    pub fn loopback(client_port: u16) -> ProxyDhcpConfig {
+        ProxyDhcpConfig {
+            server_ip: Ipv4Addr::LOCALHOST,
+            bind_ip: Ipv4Addr::LOCALHOST,
+            interface: None,
+            dhcp_port: 0,
+            pxe_port: 0,
+            client_port,
+            broadcast_to: Ipv4Addr::LOCALHOST,
+        }
+    }
+}
+
 /// What happened to a datagram, for logging; passed to the callback given to
 /// [`ProxyDhcp::start`], from the server's threads. `Display` gives one log
 /// line.

@@ -13,6 +13,8 @@
 //!   `\` or `/`, never outside the root), negotiates options (RFC 2347:
 //!   `blksize`, `tsize`, `timeout`, `windowsize`, Microsoft's `msftwindow`)
 //!   and streams the file block by block; see the session rules below.
+//!   A request repeated by a client whose transfer is still running (same
+//!   address and port; its first answer was late) is ignored.
 //! - **WRQ**: ERROR 2 (access violation); the server never writes.
 //! - A request that does not parse: ERROR 4 with the reason.
 //! - Anything else sent to the listening port (stray DATA, ACK, random
@@ -465,7 +467,8 @@ fn check(config: &TftpConfig) -> Result<()> {
 struct Listener {
     socket: UdpSocket,
     shared: Arc<Shared>,
-    sessions: Vec<JoinHandle<()>>,
+    /// Running sessions, by client address and port.
+    sessions: Vec<(SocketAddr, JoinHandle<()>)>,
     /// Where the next search for a free reply port starts in the range.
     next_port: u32,
 }
@@ -492,9 +495,9 @@ impl Listener {
                 // to spin on them.
                 Err(_) => thread::sleep(Duration::from_millis(10)),
             }
-            self.sessions.retain(|h| !h.is_finished());
+            self.sessions.retain(|(_, h)| !h.is_finished());
         }
-        for session in self.sessions.drain(..) {
+        for (_, session) in self.sessions.drain(..) {
             // A session's panic has been reported on stderr already.
             let _ = session.join();
         }
@@ -527,6 +530,12 @@ impl Listener {
             Ok(_) | Err(_) => return,
         };
 
+        // A client that re-sends its request (its first answer is late)
+        // already has a session: a second one would send every block twice.
+        self.sessions.retain(|(_, h)| !h.is_finished());
+        if self.sessions.iter().any(|(c, _)| *c == client) {
+            return;
+        }
         let Some(slot) = self.reserve() else {
             self.deny(
                 client,
@@ -558,7 +567,7 @@ impl Listener {
             .name(format!("tftp {client}"))
             .spawn(move || session.run())
         {
-            Ok(handle) => self.sessions.push(handle),
+            Ok(handle) => self.sessions.push((client, handle)),
             // The closure, and with it the slot, was dropped.
             Err(e) => self.deny(
                 client,
