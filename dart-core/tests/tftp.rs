@@ -4,6 +4,8 @@
 //! for what those clients cannot show (windows, Microsoft's variable
 //! window, duplicate ACKs, probes, refusals, garbage, limits, retries).
 
+mod common;
+use common::random_bytes;
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -109,20 +111,6 @@ fn serve(tune: impl FnOnce(&mut TftpConfig)) -> Fixture {
         server,
         events,
     }
-}
-
-/// Pseudo-random bytes (xorshift64*), the same for the same seed.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@
 //! `cargo test -p dart-core --test tftp_load -- --nocapture` prints the
 //! measured figures (time, throughput, peak concurrency, RSS growth).
 
+mod common;
+use common::random_bytes;
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -38,20 +40,6 @@ const RSS_BOUND_MIB: u64 = 128;
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(3);
 /// A client gives up after this long in all.
 const CLIENT_DEADLINE: Duration = Duration::from_secs(240);
-
-/// Pseudo-random bytes (xorshift64*), the same for the same seed.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`).
 fn status_kib(field: &str) -> u64 {

@@ -1,5 +1,5 @@
-//! Helpers shared by the tests that need real block devices: tool and
-//! root checks, loop devices and mounts undone on drop.
+//! Helpers shared by the tests: tool and root checks, loop devices and
+//! mounts undone on drop, boot media, pseudo-random data.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::fs;
@@ -205,4 +205,18 @@ pub fn bootable_media(dir: &Path) -> PathBuf {
         "grub-mkstandalone (apt: grub-efi-amd64-bin) is required"
     );
     fx.media
+}
+
+/// Pseudo-random bytes (xorshift64*), the same for the same seed.
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(len);
+    out
 }
