@@ -150,7 +150,8 @@ type Sink = Arc<dyn Fn(BootEvent) + Send + Sync>;
 /// What the DHCP and TFTP threads share.
 struct State {
     root: PathBuf,
-    policy: RwLock<AccessPolicy>,
+    /// Swapped whole by `set_policy`; requests take a cheap reference.
+    policy: RwLock<Arc<AccessPolicy>>,
     catalog: Mutex<CachedCatalog>,
     clients: Mutex<HashMap<Ipv4Addr, Client>>,
     /// The directory of the image version each client was last offered.
@@ -189,10 +190,10 @@ impl State {
         }
     }
 
-    fn policy(&self) -> AccessPolicy {
+    fn policy(&self) -> Arc<AccessPolicy> {
         match self.policy.read() {
-            Ok(p) => p.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
+            Ok(p) => Arc::clone(&p),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
@@ -400,7 +401,7 @@ impl BootServer {
         let events: Option<Sink> = events.map(Arc::from);
         let state = Arc::new(State {
             root: config.root.clone(),
-            policy: RwLock::new(config.policy),
+            policy: RwLock::new(Arc::new(config.policy)),
             catalog: Mutex::new(CachedCatalog {
                 stamp: None,
                 catalog: Arc::new(catalog),
@@ -468,6 +469,7 @@ impl BootServer {
     /// Replaces the access policy; requests after this call are judged by
     /// the new one.
     pub fn set_policy(&self, policy: AccessPolicy) {
+        let policy = Arc::new(policy);
         match self.state.policy.write() {
             Ok(mut p) => *p = policy,
             Err(poisoned) => *poisoned.into_inner() = policy,

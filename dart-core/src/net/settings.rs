@@ -16,7 +16,6 @@
 use std::ffi::CStr;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -143,7 +142,6 @@ impl ServeSettings {
         if let Some(max) = self.max_transfers {
             tftp.max_transfers = max;
         }
-        tftp.default_timeout = Duration::from_secs(1);
         let proxy_dhcp = match self.proxy_dhcp {
             None => None,
             Some(interface) => {

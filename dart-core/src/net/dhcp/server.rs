@@ -45,6 +45,7 @@ use std::time::Duration;
 
 use super::packet::{build_reply, BootOffer, PxeRequest, RequestKind, SERVER_PORT};
 use crate::error::{Error, Result};
+use crate::net::policy::MacAddr;
 
 /// How often the socket threads look at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
@@ -202,16 +203,6 @@ pub enum DhcpEvent {
     },
 }
 
-/// A MAC address as `aa:bb:cc:dd:ee:ff`.
-struct Mac<'a>(&'a [u8; 6]);
-
-impl fmt::Display for Mac<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let [a, b, c, d, e, g] = self.0;
-        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
-    }
-}
-
 impl fmt::Display for DhcpEvent {
     /// One log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -225,7 +216,7 @@ impl fmt::Display for DhcpEvent {
                 tftp_server,
                 to,
             } => {
-                write!(f, "proxyDHCP {}: {kind} on {port}", Mac(mac))?;
+                write!(f, "proxyDHCP {}: {kind} on {port}", MacAddr(*mac))?;
                 if let Some(arch) = arch {
                     write!(f, " (arch {arch})")?;
                 }
@@ -242,7 +233,7 @@ impl fmt::Display for DhcpEvent {
             } => write!(
                 f,
                 "proxyDHCP {}: {kind} on {port} not answered: {reason}",
-                Mac(mac)
+                MacAddr(*mac)
             ),
             DhcpEvent::Malformed { from, port, error } => {
                 write!(f, "proxyDHCP {from}: malformed message on {port}: {error}")
@@ -255,7 +246,7 @@ impl fmt::Display for DhcpEvent {
             } => write!(
                 f,
                 "proxyDHCP {}: reply to {kind} on {port} failed: {reason}",
-                Mac(mac)
+                MacAddr(*mac)
             ),
         }
     }
