@@ -162,6 +162,11 @@ def test_server_serves_recovery_and_refuses_imaging_by_rule(root: Path) -> None:
         with pytest.raises(dart.InvalidInputError, match="sometimes"):
             server.set_policy({"rules": [{"name": "bench", "allow": "sometimes"}]})
         assert tftp_get((host, port), IMAGING_LOADER) == LOADER
+        # The client is done when it sends its last ACK; the server's
+        # session ends when it has read it, a moment later.
+        deadline = time.monotonic() + 5
+        while server.active_transfers and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert server.active_transfers == 0
     assert all(isinstance(e["message"], str) for e in events)
 
