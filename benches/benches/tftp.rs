@@ -444,6 +444,8 @@ fn part_a(dir: &Path) {
             TftpConfig {
                 root: root.clone(),
                 bind: "127.0.0.1:0".parse().unwrap(),
+                // Every client of the bench is on 127.0.0.1.
+                max_per_client: 64,
                 ..TftpConfig::default()
             },
             None,
@@ -511,6 +513,8 @@ fn serve_child(root: &str, bind: &str) {
     let config = TftpConfig {
         root: root.into(),
         bind: bind.parse().unwrap(),
+        // Every client of the bench is on 127.0.0.1.
+        max_per_client: 64,
         ..TftpConfig::default()
     };
     match TftpServer::start(config, None) {

@@ -23,6 +23,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::fixture::BOOT_MARKER;
 
+mod console;
+pub use console::ConsoleText;
+
 /// OVMF code (read-only flash).
 pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 /// OVMF variable store template (copied per boot).
@@ -53,7 +56,7 @@ pub enum Firmware {
 pub struct BootCheck {
     /// Whether the marker line appeared on the serial console.
     pub marker_seen: bool,
-    /// The last 2000 bytes of console output.
+    /// The last 2000 bytes of console text (control sequences removed).
     pub console_tail: String,
     /// Seconds until the marker (or the time-out).
     pub seconds: f64,
@@ -165,13 +168,13 @@ fn watch(mut cmd: Command, timeout: Duration) -> Result<BootCheck> {
             }
         }
     });
-    let mut console = Vec::new();
+    let mut console = ConsoleText::new();
     let mut seen = false;
     while started.elapsed() < timeout {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(chunk) => {
-                console.extend_from_slice(&chunk);
-                if String::from_utf8_lossy(&console).contains(BOOT_MARKER) {
+                console.push(&chunk);
+                if console.contains(BOOT_MARKER) {
                     seen = true;
                     break;
                 }
@@ -184,9 +187,14 @@ fn watch(mut cmd: Command, timeout: Duration) -> Result<BootCheck> {
     let _ = child.kill();
     let _ = child.wait();
     let _ = reader.join();
-    let text = String::from_utf8_lossy(&console).into_owned();
-    let tail_start = text.len().saturating_sub(2000);
-    let tail = text.get(tail_start..).unwrap_or(&text).to_string();
+    let text = console.text();
+    let tail = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .find(|&i| text.len() - i <= 2000)
+        .and_then(|i| text.get(i..))
+        .unwrap_or("")
+        .to_string();
     Ok(BootCheck {
         marker_seen: seen,
         console_tail: tail,

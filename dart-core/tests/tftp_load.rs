@@ -293,6 +293,8 @@ fn two_hundred_clients_fetch_16_mib_each_with_bounded_rss() {
             root: dir.path().to_path_buf(),
             bind: "127.0.0.1:0".parse().unwrap(),
             max_transfers: 256,
+            // Every client is on 127.0.0.1.
+            max_per_client: 256,
             ..TftpConfig::default()
         },
         Some(Box::new(move |e| sink.lock().unwrap().push(e))),

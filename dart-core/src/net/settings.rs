@@ -281,6 +281,7 @@ impl From<&BootEvent> for EventRecord {
                     TftpEvent::Finished { file, .. } => ("tftp-finished", file),
                     TftpEvent::Denied { file, .. } => ("tftp-denied", file),
                     TftpEvent::Aborted { file, .. } => ("tftp-aborted", file),
+                    TftpEvent::Replaced { file, .. } => ("tftp-replaced", file),
                     TftpEvent::Failed { file, .. } => ("tftp-failed", file),
                 };
                 record.kind = kind;

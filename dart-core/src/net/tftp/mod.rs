@@ -10,7 +10,10 @@ pub mod packet;
 pub mod path;
 pub mod server;
 mod session;
+mod slot;
 
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
 pub use path::{resolve, PathError};
-pub use server::{Gate, Rewrite, TftpConfig, TftpEvent, TftpHooks, TftpServer, MAX_WINDOWSIZE};
+pub use server::{
+    Gate, Rewrite, TftpConfig, TftpEvent, TftpHooks, TftpServer, MAX_WINDOWSIZE, RECLAIM_AFTER,
+};

@@ -5,16 +5,26 @@
 //! the server runs until [`TftpServer::stop`] is called or the handle is
 //! dropped. What it does with each request:
 //!
-//! - **RRQ**: if fewer than [`TftpConfig::max_transfers`] transfers are
-//!   running, a reply socket is bound (on an ephemeral port, or one from
-//!   [`TftpConfig::reply_ports`]) and a session thread serves the file from
-//!   there; otherwise the client gets ERROR 0 "server busy". The session
-//!   resolves the name with [`resolve`](super::path::resolve) (case-insensitive,
-//!   `\` or `/`, never outside the root), negotiates options (RFC 2347:
-//!   `blksize`, `tsize`, `timeout`, `windowsize`, Microsoft's `msftwindow`)
-//!   and streams the file block by block; see the session rules below.
-//!   A request repeated by a client whose transfer is still running (same
-//!   address and port; its first answer was late) is ignored.
+//! - **RRQ**: if the client's address has fewer than
+//!   [`TftpConfig::max_per_client`] transfers and the server fewer than
+//!   [`TftpConfig::max_transfers`], a reply socket is bound (on an ephemeral
+//!   port, or one from [`TftpConfig::reply_ports`]) and a session thread
+//!   serves the file from there. When a limit is reached, the request takes
+//!   the slot of the longest-silent transfer (of that address, or of any)
+//!   whose client has acknowledged nothing for [`RECLAIM_AFTER`]; if there
+//!   is none, the client gets ERROR 0 "server busy". The session resolves
+//!   the name with [`resolve`](super::path::resolve) (case-insensitive, `\`
+//!   or `/`, never outside the root), negotiates options (RFC 2347:
+//!   `blksize`, `tsize`, `timeout` up to [`TftpConfig::max_timeout`],
+//!   `windowsize`, Microsoft's `msftwindow`) and streams the file block by
+//!   block; see the session rules below.
+//! - A request from a port whose session is still running: once that
+//!   client has acknowledged something, it is a late copy and is ignored
+//!   (a forged copy cannot end a transfer). Before that, a byte-identical
+//!   copy is a retry, answered with one more copy of the first reply; a
+//!   different request (or a copy that follows the client's ERROR, as after
+//!   a `tsize` probe) replaces the session, and starts as soon as the old
+//!   one has ended ([`TftpEvent::Replaced`]).
 //! - **WRQ**: ERROR 2 (access violation); the server never writes.
 //! - A request that does not parse: ERROR 4 with the reason.
 //! - Anything else sent to the listening port (stray DATA, ACK, random
@@ -33,9 +43,15 @@
 //! - Block numbers roll over from 65535 to 0, so files of any size transfer.
 //! - A duplicate ACK never causes DATA to be sent (the Sorcerer's
 //!   Apprentice bug); an ACK inside the window sent (RFC 7440) moves the
-//!   window to the block after it. Only a timeout resends, and it resends
-//!   the unacknowledged window (or the OACK), at most
-//!   [`TftpConfig::retries`] times in a row before the session gives up.
+//!   window to the block after it. Once the client has acknowledged
+//!   something, a timeout resends the unacknowledged window, at most
+//!   [`TftpConfig::retries`] times in a row and for at most
+//!   [`TftpConfig::silence_budget`] of timeouts in all, before the session
+//!   gives up with ERROR 0.
+//! - Until the client has acknowledged something, the session sends one
+//!   datagram per request (the OACK or DATA 1) and never resends on its
+//!   own, so a forged source address draws no more bytes than it sent
+//!   requests; after the retries it ends without a word.
 //! - An ERROR from the client ends the session at once; that is how a
 //!   client ends a `tsize` probe (usually with code 8), and it is reported
 //!   as [`TftpEvent::Aborted`], not as a failure.
@@ -56,10 +72,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::packet::{ErrorCode, Packet, MAX_DATA};
 use super::session::{is_timeout, Session};
+use super::slot::{Cancel, Control, Pending, Slot};
 use crate::error::{Error, Result};
 
 /// Largest `windowsize` (RFC 7440) the server accepts; larger requests are
@@ -68,6 +85,14 @@ pub const MAX_WINDOWSIZE: u16 = 64;
 
 /// How often blocked threads look at the stop flag.
 pub(super) const POLL: Duration = Duration::from_millis(100);
+
+/// How often the listener looks for ended sessions while a request waits
+/// for one of them to end.
+const POLL_PENDING: Duration = Duration::from_millis(5);
+
+/// How long a client that acknowledged nothing keeps its slot when the
+/// server (or its address's share) is full and another request comes.
+pub const RECLAIM_AFTER: Duration = Duration::from_millis(200);
 
 /// Settings of a [`TftpServer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,15 +106,27 @@ pub struct TftpConfig {
     /// Ports the transfers reply from (one per transfer, on the IP address
     /// of `bind`); `None` lets the system pick an ephemeral port.
     pub reply_ports: Option<RangeInclusive<u16>>,
-    /// Most transfers running at once; a request beyond it gets ERROR 0
-    /// "server busy". At least 1.
+    /// Most transfers running at once; a request beyond it takes the slot
+    /// of the longest-silent transfer whose client never acknowledged
+    /// anything, or gets ERROR 0 "server busy". At least 1.
     pub max_transfers: usize,
+    /// Most transfers running at once for one client IP address (all its
+    /// ports together), so that one address cannot take every slot. At
+    /// least 1.
+    pub max_per_client: usize,
     /// How many times in a row a transfer resends after a timeout before it
     /// gives up.
     pub retries: u32,
     /// Time to wait for an ACK before resending, unless the client
     /// negotiates the `timeout` option (RFC 2349).
     pub default_timeout: Duration,
+    /// Longest `timeout` option accepted; a client asking for more gets no
+    /// `timeout` in the OACK and the default (RFC 2347 lets a server leave
+    /// out options it does not accept).
+    pub max_timeout: Duration,
+    /// Most time one transfer may spend waiting for ACKs that never came,
+    /// summed over all its timeouts; when it is spent the transfer ends.
+    pub silence_budget: Duration,
     /// Largest `blksize` (RFC 2348) accepted, 8 to 65464; larger requests
     /// are answered with this value. 1468 fills an Ethernet frame.
     pub max_blksize: u16,
@@ -98,15 +135,20 @@ pub struct TftpConfig {
 impl Default for TftpConfig {
     /// Root `/srv/tftp`, listening on `0.0.0.0:69` (all IPv4 interfaces,
     /// the PXE port; binding it needs privileges), ephemeral reply ports, 64
-    /// transfers, 5 retries, 1 second timeout, `blksize` up to 1468.
+    /// transfers (4 per client address), 5 retries, 1 second timeout
+    /// (clients may ask for up to 10), 30 seconds of silence per transfer,
+    /// `blksize` up to 1468.
     fn default() -> Self {
         TftpConfig {
             root: PathBuf::from("/srv/tftp"),
             bind: SocketAddr::from(([0, 0, 0, 0], 69)),
             reply_ports: None,
             max_transfers: 64,
+            max_per_client: 4,
             retries: 5,
             default_timeout: Duration::from_secs(1),
+            max_timeout: Duration::from_secs(10),
+            silence_budget: Duration::from_secs(30),
             max_blksize: 1468,
         }
     }
@@ -160,6 +202,15 @@ pub enum TftpEvent {
         /// The client's error message.
         message: String,
     },
+    /// The client asked again from the same port, with a different
+    /// request, before it acknowledged anything (a `tsize` probe followed
+    /// by the real request): the new request replaces this one.
+    Replaced {
+        /// The client's address and port.
+        client: SocketAddr,
+        /// The file name of the replaced request.
+        file: String,
+    },
     /// A transfer could not complete: the client stopped answering, went
     /// away, the file could not be read, or the server was stopped.
     Failed {
@@ -201,6 +252,10 @@ impl fmt::Display for TftpEvent {
             } => write!(
                 f,
                 "TFTP {client}: client ended the transfer of {file:?} with error {code} {message:?}"
+            ),
+            TftpEvent::Replaced { client, file } => write!(
+                f,
+                "TFTP {client}: asked again before acknowledging {file:?}; the new request replaces it"
             ),
             TftpEvent::Failed {
                 client,
@@ -266,13 +321,36 @@ impl Shared {
     }
 }
 
-/// One transfer's place under [`TftpConfig::max_transfers`]; released when
-/// dropped (also when a session thread panics).
-pub(super) struct Slot(Arc<AtomicUsize>);
+/// The listener's record of a session that has not ended.
+struct Running {
+    /// The client's address and port.
+    client: SocketAddr,
+    /// The request as received, to tell a retry from a new request.
+    bytes: Vec<u8>,
+    control: Arc<Control>,
+    handle: JoinHandle<()>,
+    /// When the session started or was last poked: how long its client
+    /// has been silent, if it never acknowledged anything.
+    since: Instant,
+    /// Whether the listener has cancelled it (it no longer counts against
+    /// the limits, although its thread may still be ending).
+    cancelled: bool,
+    /// Whether a repeated request was handed to it (at `since`).
+    poked: bool,
+}
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+impl Running {
+    /// Whether the session still counts against the limits.
+    fn live(&self) -> bool {
+        !self.cancelled
+    }
+
+    /// Whether its slot may go to another request: its client has
+    /// acknowledged nothing for at least [`RECLAIM_AFTER`].
+    fn reclaimable(&self, now: Instant) -> bool {
+        self.live()
+            && !self.control.confirmed()
+            && now.saturating_duration_since(self.since) >= RECLAIM_AFTER
     }
 }
 
@@ -437,6 +515,20 @@ fn check(config: &TftpConfig) -> Result<()> {
             "at least 1 transfer must be allowed",
         ));
     }
+    if config.max_per_client == 0 {
+        return Err(Error::invalid(
+            "TFTP max_per_client",
+            0,
+            "at least 1 transfer per client address must be allowed",
+        ));
+    }
+    if config.silence_budget.is_zero() {
+        return Err(Error::invalid(
+            "TFTP silence_budget",
+            format!("{:?}", config.silence_budget),
+            "it must be longer than zero",
+        ));
+    }
     if !(8..=MAX_DATA).contains(&usize::from(config.max_blksize)) {
         return Err(Error::invalid(
             "TFTP max_blksize",
@@ -467,10 +559,15 @@ fn check(config: &TftpConfig) -> Result<()> {
 struct Listener {
     socket: UdpSocket,
     shared: Arc<Shared>,
-    /// Running sessions, by client address and port.
-    sessions: Vec<(SocketAddr, JoinHandle<()>)>,
+    /// Sessions that have not ended yet.
+    sessions: Vec<Running>,
+    /// Threads of sessions that have ended, joined when the server stops.
+    ending: Vec<JoinHandle<()>>,
     /// Where the next search for a free reply port starts in the range.
     next_port: u32,
+    /// The socket's read timeout now (short while a request waits for a
+    /// session to end).
+    poll: Duration,
 }
 
 impl Listener {
@@ -479,7 +576,9 @@ impl Listener {
             socket,
             shared,
             sessions: Vec::new(),
+            ending: Vec::new(),
             next_port: 0,
+            poll: POLL,
         }
     }
 
@@ -495,11 +594,45 @@ impl Listener {
                 // to spin on them.
                 Err(_) => thread::sleep(Duration::from_millis(10)),
             }
-            self.sessions.retain(|(_, h)| !h.is_finished());
+            self.prune();
+            // While a request waits for its port's old session to end, look
+            // again soon; otherwise at the stop-flag pace.
+            let now = Instant::now();
+            let waiting = self
+                .sessions
+                .iter()
+                .any(|r| r.cancelled || (r.poked && now.saturating_duration_since(r.since) < POLL));
+            let poll = if waiting { POLL_PENDING } else { POLL };
+            if poll != self.poll && self.socket.set_read_timeout(Some(poll)).is_ok() {
+                self.poll = poll;
+            }
         }
-        for (_, session) in self.sessions.drain(..) {
+        let running = self.sessions.drain(..).map(|r| r.handle);
+        for handle in running.chain(self.ending.drain(..)) {
             // A session's panic has been reported on stderr already.
-            let _ = session.join();
+            let _ = handle.join();
+        }
+    }
+
+    /// Moves sessions that have ended out of the table, starts the
+    /// requests that waited for them, and forgets threads that finished.
+    fn prune(&mut self) {
+        self.ending.retain(|h| !h.is_finished());
+        let mut restart = Vec::new();
+        let mut i = 0;
+        while i < self.sessions.len() {
+            if self.sessions[i].control.ended() {
+                let ended = self.sessions.swap_remove(i);
+                if let Some(pending) = ended.control.take_pending() {
+                    restart.push((ended.client, pending));
+                }
+                self.ending.push(ended.handle);
+            } else {
+                i += 1;
+            }
+        }
+        for (client, pending) in restart {
+            self.start(client, pending);
         }
     }
 
@@ -529,25 +662,49 @@ impl Listener {
             // packet at all: nothing to answer.
             Ok(_) | Err(_) => return,
         };
+        let pending = Pending {
+            request,
+            bytes: bytes.to_vec(),
+        };
 
-        // A client that re-sends its request (its first answer is late)
-        // already has a session: a second one would send every block twice.
-        self.sessions.retain(|(_, h)| !h.is_finished());
-        if self.sessions.iter().any(|(c, _)| *c == client) {
+        // A session that has ended is gone: the same port asking again (a
+        // tsize probe followed by the real request) starts a new one.
+        self.prune();
+        if let Some(running) = self.sessions.iter_mut().find(|r| r.client == client) {
+            // Once the client has acknowledged something, the session is
+            // its transfer: a request from the same port is a late copy of
+            // the first (a new session would send every block twice, and a
+            // forged one must not end a transfer).
+            if running.control.confirmed() {
+                return;
+            }
+            // Before that, the session decides: a copy of its own request
+            // is a retry it answers once more (never more than once per
+            // request); anything else replaces it, and so does a copy that
+            // arrives after an ERROR from the client (the probe's end).
+            let retry = pending.bytes == running.bytes && !running.cancelled;
+            running.control.poke(pending);
+            running.poked = true;
+            if retry {
+                running.since = Instant::now();
+            } else {
+                running.control.cancel(Cancel::Replaced);
+                running.cancelled = true;
+            }
             return;
         }
-        let Some(slot) = self.reserve() else {
-            self.deny(
-                client,
-                &request.filename,
-                ErrorCode::NotDefined,
-                &format!(
-                    "server busy: {} transfers are running, try again later",
-                    self.shared.config.max_transfers
-                ),
-            );
+        self.start(client, pending);
+    }
+
+    /// Starts a session for a request from a port that has none, if the
+    /// limits allow it.
+    fn start(&mut self, client: SocketAddr, pending: Pending) {
+        let Pending { request, bytes } = pending;
+        if let Err(reason) = self.make_room(client) {
+            self.deny(client, &request.filename, ErrorCode::NotDefined, &reason);
             return;
-        };
+        }
+        let slot = Slot::take(&self.shared.active);
         let socket = match self.reply_socket(client) {
             Ok(socket) => socket,
             Err(e) => {
@@ -562,12 +719,21 @@ impl Listener {
             }
         };
         let file = request.filename.clone();
+        let control = Arc::clone(slot.control());
         let session = Session::new(socket, client, request, Arc::clone(&self.shared), slot);
         match thread::Builder::new()
             .name(format!("tftp {client}"))
             .spawn(move || session.run())
         {
-            Ok(handle) => self.sessions.push((client, handle)),
+            Ok(handle) => self.sessions.push(Running {
+                client,
+                bytes,
+                control,
+                handle,
+                since: Instant::now(),
+                cancelled: false,
+                poked: false,
+            }),
             // The closure, and with it the slot, was dropped.
             Err(e) => self.deny(
                 client,
@@ -578,15 +744,57 @@ impl Listener {
         }
     }
 
-    /// Takes a transfer slot if one is free. Only this thread takes slots,
-    /// so the check and the increment cannot race with another taker.
-    fn reserve(&self) -> Option<Slot> {
-        let active = &self.shared.active;
-        if active.load(Ordering::Acquire) >= self.shared.config.max_transfers {
-            return None;
+    /// Checks the per-address and the total limit for a new session from
+    /// `client`; where one is reached, takes the slot of the longest-silent
+    /// session (of that address, or of any) whose client never acknowledged
+    /// anything. Only this thread starts and cancels sessions, so the count
+    /// and the decision cannot race with another one.
+    fn make_room(&mut self, client: SocketAddr) -> std::result::Result<(), String> {
+        let shared = Arc::clone(&self.shared);
+        let config = &shared.config;
+        let now = Instant::now();
+        let same_ip = |r: &Running| r.client.ip() == client.ip();
+        let from_client = self
+            .sessions
+            .iter()
+            .filter(|r| r.live() && same_ip(r))
+            .count();
+        if from_client >= config.max_per_client {
+            if !self.reclaim(now, same_ip) {
+                return Err(format!(
+                    "server busy: {} already has {} transfers running, the most one address may have",
+                    client.ip(),
+                    config.max_per_client
+                ));
+            }
+            return Ok(());
         }
-        active.fetch_add(1, Ordering::AcqRel);
-        Some(Slot(Arc::clone(active)))
+        let live = self.sessions.iter().filter(|r| r.live()).count();
+        if live >= config.max_transfers && !self.reclaim(now, |_| true) {
+            return Err(format!(
+                "server busy: {} transfers are running, try again later",
+                config.max_transfers
+            ));
+        }
+        Ok(())
+    }
+
+    /// Cancels the longest-silent reclaimable session among those `which`
+    /// selects; whether there was one.
+    fn reclaim(&mut self, now: Instant, which: impl Fn(&Running) -> bool) -> bool {
+        let victim = self
+            .sessions
+            .iter_mut()
+            .filter(|r| which(r) && r.reclaimable(now))
+            .min_by_key(|r| r.since);
+        match victim {
+            Some(r) => {
+                r.control.cancel(Cancel::Reclaimed);
+                r.cancelled = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Binds the socket a transfer replies from and connects it to the

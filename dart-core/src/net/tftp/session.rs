@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::packet::{ErrorCode, Mode, Options, Packet, Request};
 use super::path::{resolve, PathError};
-use super::server::{clip, Shared, Slot, TftpEvent, MAX_WINDOWSIZE, POLL};
+use super::server::{clip, Shared, TftpEvent, MAX_WINDOWSIZE, POLL};
+use super::slot::{Cancel, Control, Slot};
 
 /// `msftwindow` value in Windows Boot Manager's RRQ.
 const MSFT_REQUEST: u32 = 31416;
@@ -31,6 +32,17 @@ pub(super) struct Session {
     /// Receive buffer for ACKs and ERRORs (longer datagrams are cut, which
     /// only shortens an ERROR's message).
     inbuf: Vec<u8>,
+    /// The flags shared with the listener.
+    control: Arc<Control>,
+    /// Reading what has already arrived before answering a repeated
+    /// request (the socket is non-blocking meanwhile).
+    draining: bool,
+    /// Whether the client has acknowledged anything; until it has, the
+    /// session sends one datagram per request and never resends on its
+    /// own (no amplification towards a forged source address).
+    confirmed: bool,
+    /// Time spent in timeouts that expired, against the silence budget.
+    silent: Duration,
     _slot: Slot,
 }
 
@@ -39,6 +51,7 @@ enum Outcome {
     Finished { bytes: u64 },
     Denied(String),
     Aborted { code: u16, message: String },
+    Replaced,
     Failed(String),
 }
 
@@ -55,6 +68,11 @@ enum Incoming {
         message: String,
     },
     Timeout,
+    /// The client sent its request again (the listener handed it over),
+    /// and nothing it sent before is still unread.
+    Repeat,
+    /// The listener ended the session.
+    Cancelled(Cancel),
     Stopped,
     Gone(io::Error),
 }
@@ -89,6 +107,10 @@ impl Session {
             shared,
             started: Instant::now(),
             inbuf: vec![0; 2048],
+            control: Arc::clone(slot.control()),
+            draining: false,
+            confirmed: false,
+            silent: Duration::ZERO,
             _slot: slot,
         }
     }
@@ -116,6 +138,7 @@ impl Session {
                 code,
                 message,
             },
+            Outcome::Replaced => TftpEvent::Replaced { client, file },
             Outcome::Failed(reason) => TftpEvent::Failed {
                 client,
                 file,
@@ -190,12 +213,14 @@ impl Session {
         if asked.tsize.is_some() && !netascii {
             oack.tsize = Some(size);
         }
+        // A timeout above the maximum is left out of the OACK (RFC 2347:
+        // the client then uses its default, the server uses its own).
         let timeout = match asked.timeout {
-            Some(t) => {
+            Some(t) if Duration::from_secs(u64::from(t)) <= config.max_timeout => {
                 oack.timeout = Some(t);
                 Duration::from_secs(u64::from(t))
             }
-            None => config.default_timeout,
+            _ => config.default_timeout,
         };
         let mut window = match asked.windowsize {
             Some(w) => {
@@ -209,7 +234,6 @@ impl Session {
         if msft {
             oack.msftwindow = Some(MSFT_ANSWER);
         }
-        let retries = config.retries;
         // Wake up often enough to see the stop flag and the deadline.
         let _ = self
             .socket
@@ -222,31 +246,38 @@ impl Session {
         });
 
         if !oack.is_empty() {
+            // Sent once, and again only for a repeated request: the client
+            // has acknowledged nothing yet.
             let oack = Packet::Oack(oack).to_bytes();
+            if let Err(outcome) = self.send(&oack) {
+                return outcome;
+            }
             let mut tries = 0;
-            'oack: loop {
-                if let Err(outcome) = self.send(&oack) {
-                    return outcome;
-                }
-                let deadline = Instant::now() + timeout;
-                loop {
-                    match self.receive(deadline) {
-                        Incoming::Ack { block: 0, extra } => {
-                            if let Some(w) = extra.filter(|&w| msft && w > 0) {
-                                window = u16::from(w);
-                            }
-                            break 'oack;
+            let mut deadline = Instant::now() + timeout;
+            loop {
+                match self.receive(deadline) {
+                    Incoming::Ack { block: 0, extra } => {
+                        if let Some(w) = extra.filter(|&w| msft && w > 0) {
+                            window = u16::from(w);
                         }
-                        Incoming::Ack { .. } => {}
-                        Incoming::Timeout => {
-                            tries += 1;
-                            if tries > retries {
-                                return self.give_up("the OACK", timeout);
-                            }
-                            continue 'oack;
-                        }
-                        other => return self.end(other),
+                        self.confirm();
+                        break;
                     }
+                    Incoming::Ack { .. } => {}
+                    Incoming::Repeat => {
+                        let _ = self.control.take_pending();
+                        if let Err(outcome) = self.send(&oack) {
+                            return outcome;
+                        }
+                        deadline = Instant::now() + timeout;
+                    }
+                    Incoming::Timeout => {
+                        if let Some(outcome) = self.waited(&mut tries, timeout, "the OACK") {
+                            return outcome;
+                        }
+                        deadline = Instant::now() + timeout;
+                    }
+                    other => return self.end(other),
                 }
             }
         }
@@ -271,39 +302,23 @@ impl Session {
         let mut starts: VecDeque<Pos> = VecDeque::with_capacity(usize::from(window));
         let mut tries = 0;
         loop {
-            // Send (or resend) the window from `base`.
-            starts.clear();
-            let mut last = None;
-            let mut pos = base_pos;
-            for block in base..base + u64::from(window) {
-                let (len, next) = match source.fill(pos, &mut packet[4..]) {
-                    Ok(read) => read,
-                    Err(e) => {
-                        self.send_error(ErrorCode::NotDefined, "the server cannot read the file");
-                        return Outcome::Failed(format!(
-                            "reading {} at byte {} failed: {e}",
-                            path.display(),
-                            pos.offset
-                        ));
-                    }
-                };
-                // Block numbers are the counter modulo 65536: 65535 rolls
-                // over to 0.
-                packet[2..4].copy_from_slice(&(block as u16).to_be_bytes());
-                starts.push_back(pos);
-                if let Err(outcome) = self.send(&packet[..4 + len]) {
-                    return outcome;
-                }
-                pos = next;
-                if len < block_len {
-                    last = Some(block);
-                    break;
-                }
-            }
-            let after = pos;
+            // Send (or resend) the window from `base`: the last block of the
+            // file if the window holds it, and where the block after the
+            // window starts.
+            let (last, after) = match self.send_window(
+                &mut source,
+                &mut packet,
+                base,
+                base_pos,
+                window,
+                &mut starts,
+            ) {
+                Ok(sent) => sent,
+                Err(outcome) => return outcome,
+            };
 
             // Wait for an ACK that moves the window, or time out.
-            let deadline = Instant::now() + timeout;
+            let mut deadline = Instant::now() + timeout;
             loop {
                 match self.receive(deadline) {
                     Incoming::Ack { block, extra } => {
@@ -314,6 +329,7 @@ impl Session {
                         if ahead == 0 || ahead > starts.len() as u64 {
                             continue;
                         }
+                        self.confirm();
                         if let Some(w) = extra.filter(|&w| msft && w > 0) {
                             window = u16::from(w);
                         }
@@ -328,17 +344,111 @@ impl Session {
                         tries = 0;
                         break;
                     }
-                    Incoming::Timeout => {
-                        tries += 1;
-                        if tries > retries {
-                            return self.give_up(&format!("DATA block {}", base as u16), timeout);
+                    Incoming::Repeat => {
+                        let _ = self.control.take_pending();
+                        // A late copy once the transfer runs; before that, a
+                        // retry that gets the first window once more.
+                        if !self.confirmed {
+                            break;
                         }
-                        break;
+                    }
+                    Incoming::Timeout => {
+                        let what = format!("DATA block {}", base as u16);
+                        if let Some(outcome) = self.waited(&mut tries, timeout, &what) {
+                            return outcome;
+                        }
+                        if self.confirmed {
+                            break;
+                        }
+                        // Never resend on our own to a client that has
+                        // acknowledged nothing: wait on.
+                        deadline = Instant::now() + timeout;
                     }
                     other => return self.end(other),
                 }
             }
         }
+    }
+
+    /// Sends the window of `window` blocks from block `base` (which starts
+    /// at `base_pos`), recording where each block starts in `starts`;
+    /// returns the last block of the file if the window holds it, and
+    /// where the block after the window starts.
+    fn send_window(
+        &self,
+        source: &mut Source,
+        packet: &mut [u8],
+        base: u64,
+        base_pos: Pos,
+        window: u16,
+        starts: &mut VecDeque<Pos>,
+    ) -> Result<(Option<u64>, Pos), Outcome> {
+        let block_len = packet.len() - 4;
+        starts.clear();
+        let mut pos = base_pos;
+        for block in base..base + u64::from(window) {
+            let (len, next) = match source.fill(pos, &mut packet[4..]) {
+                Ok(read) => read,
+                Err(e) => {
+                    self.send_error(ErrorCode::NotDefined, "the server cannot read the file");
+                    return Err(Outcome::Failed(format!(
+                        "reading {:?} at byte {} failed: {e}",
+                        self.request.filename, pos.offset
+                    )));
+                }
+            };
+            // Block numbers are the counter modulo 65536: 65535 rolls over
+            // to 0.
+            packet[2..4].copy_from_slice(&(block as u16).to_be_bytes());
+            starts.push_back(pos);
+            self.send(&packet[..4 + len])?;
+            pos = next;
+            if len < block_len {
+                return Ok((Some(block), pos));
+            }
+        }
+        Ok((None, pos))
+    }
+
+    /// Marks the client as having acknowledged something.
+    fn confirm(&mut self) {
+        if !self.confirmed {
+            self.confirmed = true;
+            self.control.confirm();
+        }
+    }
+
+    /// Counts an expired timeout; the outcome if the transfer must end.
+    fn waited(&mut self, tries: &mut u32, timeout: Duration, what: &str) -> Option<Outcome> {
+        let config = &self.shared.config;
+        *tries += 1;
+        self.silent += timeout;
+        let spent = self.silent >= config.silence_budget;
+        if *tries <= config.retries && !spent {
+            return None;
+        }
+        let why = if spent {
+            format!(
+                "the transfer's silence budget of {:.1} s is spent",
+                config.silence_budget.as_secs_f64()
+            )
+        } else {
+            format!(
+                "{} timeouts of {:.1} s in a row",
+                *tries,
+                timeout.as_secs_f64()
+            )
+        };
+        Some(if self.confirmed {
+            self.send_error(ErrorCode::NotDefined, "timed out waiting for an ACK");
+            Outcome::Failed(format!("no ACK for {what}: {why}"))
+        } else {
+            // Nothing more goes to a client that never acknowledged
+            // anything, not even an ERROR.
+            Outcome::Failed(format!(
+                "the client acknowledged nothing ({what} was sent once per request): {why}"
+            ))
+        })
     }
 
     /// Waits for the client's next ACK or ERROR until `deadline`; other
@@ -348,7 +458,19 @@ impl Session {
             if self.shared.stopping() {
                 return Incoming::Stopped;
             }
-            if Instant::now() >= deadline {
+            if let Some(why) = self.control.cancelled() {
+                return Incoming::Cancelled(why);
+            }
+            // A repeated request is answered only after everything the
+            // client sent before it has been read: an ERROR already here
+            // (the end of a tsize probe) means the request is a new one.
+            if self.control.take_poke() && !self.draining {
+                if self.socket.set_nonblocking(true).is_err() {
+                    return Incoming::Repeat;
+                }
+                self.draining = true;
+            }
+            if !self.draining && Instant::now() >= deadline {
                 return Incoming::Timeout;
             }
             match self.socket.recv(&mut self.inbuf) {
@@ -365,14 +487,22 @@ impl Session {
                     }
                     _ => {}
                 },
-                Err(e) if is_timeout(&e) => {}
+                Err(e) if is_timeout(&e) => {
+                    if self.draining {
+                        self.draining = false;
+                        // If this fails the socket stays non-blocking and
+                        // the deadline is checked on every turn instead.
+                        let _ = self.socket.set_nonblocking(false);
+                        return Incoming::Repeat;
+                    }
+                }
                 Err(e) => return Incoming::Gone(e),
             }
         }
     }
 
-    /// The outcome for an ERROR from the client, the server's stop, or the
-    /// client gone.
+    /// The outcome for an ERROR from the client, the server's stop or the
+    /// listener's cancel, or the client gone.
     fn end(&self, incoming: Incoming) -> Outcome {
         match incoming {
             Incoming::Error { code, message } => Outcome::Aborted { code, message },
@@ -380,21 +510,17 @@ impl Session {
                 self.send_error(ErrorCode::NotDefined, "the server is shutting down");
                 Outcome::Failed("the server was stopped".into())
             }
+            Incoming::Cancelled(Cancel::Replaced) => Outcome::Replaced,
+            Incoming::Cancelled(Cancel::Reclaimed) => Outcome::Failed(format!(
+                "the server was full and the client had acknowledged nothing in {:.1} s; \
+                 its slot went to a new request",
+                self.started.elapsed().as_secs_f64()
+            )),
             Incoming::Gone(e) => Outcome::Failed(format!("the client went away ({e})")),
-            Incoming::Ack { .. } | Incoming::Timeout => {
+            Incoming::Ack { .. } | Incoming::Timeout | Incoming::Repeat => {
                 Outcome::Failed("internal error: unexpected packet".into())
             }
         }
-    }
-
-    /// Ends a transfer whose client stopped answering.
-    fn give_up(&self, what: &str, timeout: Duration) -> Outcome {
-        self.send_error(ErrorCode::NotDefined, "timed out waiting for an ACK");
-        Outcome::Failed(format!(
-            "no ACK for {what} after {} resends, {:.1} s apart",
-            self.shared.config.retries,
-            timeout.as_secs_f64()
-        ))
     }
 
     /// Sends one datagram to the client. A refused send (the client's port
