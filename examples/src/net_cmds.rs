@@ -4,13 +4,14 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 use clap::Args;
 use dart_core::arch::Architecture;
 use dart_core::media::MediaSet;
 use dart_core::net::catalog::Catalog;
+use dart_core::net::log_limit::{LogLimit, LogLimiter};
 use dart_core::net::policy::{Client, ClientArch};
 use dart_core::net::settings::{EventRecord, ServeSettings};
 use dart_core::net::tftp::{Packet, TftpEvent};
@@ -218,15 +219,31 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
         ..ServeSettings::new(&a.root)
     };
     let json = a.json;
+    // Every event may come from a forged packet: repeated ones are
+    // summarised so that a flood cannot fill the disk with the log.
+    let limiter = Arc::new(Mutex::new(LogLimiter::new(LogLimit::default())));
+    let sink = Arc::clone(&limiter);
     let server = BootServer::start(
         settings.into_config()?,
         Some(Box::new(move |event: BootEvent| {
+            let record = EventRecord::from(&event);
+            let now = Instant::now();
+            let (summaries, show) = match sink.lock() {
+                Ok(mut limiter) => (limiter.flush(now), limiter.admit(&record.repeat_key(), now)),
+                // A thread panicked while printing: print without limit
+                // rather than not at all.
+                Err(_) => (Vec::new(), true),
+            };
+            print_summaries(&summaries, json);
+            if !show {
+                return;
+            }
             if json {
-                if let Ok(line) = serde_json::to_string(&EventRecord::from(&event)) {
-                    println!("{line}");
+                if let Ok(line) = serde_json::to_string(&record) {
+                    print_line(&line);
                 }
             } else {
-                println!("{event}");
+                print_line(&event.to_string());
             }
         })),
     )?;
@@ -240,8 +257,36 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
             .map_or_else(|| "-".to_string(), |a| a.to_string())
     );
     loop {
-        std::thread::park();
+        // A window's summary is printed when it ends, even if no event
+        // follows.
+        std::thread::sleep(Duration::from_secs(1));
+        let summaries = match limiter.lock() {
+            Ok(mut limiter) => limiter.flush(Instant::now()),
+            Err(_) => Vec::new(),
+        };
+        print_summaries(&summaries, json);
     }
+}
+
+/// Prints the log limiter's summary lines.
+fn print_summaries(lines: &[String], json: bool) {
+    for line in lines {
+        if json {
+            let record = serde_json::json!({ "kind": "summary", "message": line });
+            print_line(&record.to_string());
+        } else {
+            print_line(line);
+        }
+    }
+}
+
+/// Prints one log line; a closed or full stdout loses the line, never the
+/// server.
+fn print_line(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
 }
 
 /// The demo's network boot: the recovery image and an imaging image staged

@@ -8,11 +8,13 @@
 //!   and Microsoft's variable window); [`dhcp`] the proxy-DHCP responder
 //!   that tells PXE clients what to boot.
 //! - [`boot`] runs them together: [`BootServer`]; [`settings`] holds its
-//!   settings and events as plain data for the CLI and the bindings.
+//!   settings and events as plain data for the CLI and the bindings;
+//!   [`log_limit`] keeps its log small under a flood of forged packets.
 
 pub mod boot;
 pub mod catalog;
 pub mod dhcp;
+pub mod log_limit;
 pub mod policy;
 pub mod settings;
 pub mod stage;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::boot::{BootEvent, BootServer, BootServerConfig, Checkpoint};
 use super::dhcp::{DhcpEvent, ProxyDhcpConfig};
-use super::policy::{AccessPolicy, Client};
+use super::policy::{AccessPolicy, Client, MacAddr};
 use super::tftp::{TftpConfig, TftpEvent};
 use crate::error::{Error, Result};
 
@@ -238,6 +238,22 @@ pub struct EventRecord {
     /// `dhcp` or `tftp`, for denials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Checkpoint>,
+    /// Where the event came from as far as the packet says (an IP address
+    /// or a MAC address; forged packets can claim any): with `kind`, what
+    /// makes two events alike for a [`LogLimiter`](super::log_limit::LogLimiter).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl EventRecord {
+    /// The key under which a log limiter counts this event: its kind and
+    /// source.
+    pub fn repeat_key(&self) -> String {
+        match &self.source {
+            Some(source) => format!("{} from {source}", self.kind),
+            None => self.kind.to_owned(),
+        }
+    }
 }
 
 impl From<&BootEvent> for EventRecord {
@@ -249,6 +265,7 @@ impl From<&BootEvent> for EventRecord {
             target: None,
             rule: None,
             at: None,
+            source: None,
         };
         match event {
             BootEvent::Offered {
@@ -258,6 +275,7 @@ impl From<&BootEvent> for EventRecord {
                 ..
             } => {
                 record.kind = "offered";
+                record.source = client_source(client);
                 record.client = Some(*client);
                 record.target = Some(image.clone());
                 record.rule = Some(rule.clone());
@@ -270,12 +288,22 @@ impl From<&BootEvent> for EventRecord {
                 ..
             } => {
                 record.kind = "denied";
+                record.source = client_source(client);
                 record.client = Some(*client);
                 record.target = Some(target.clone());
                 record.rule = Some(rule.clone());
                 record.at = Some(*at);
             }
             BootEvent::Tftp(e) => {
+                let from = match e {
+                    TftpEvent::Started { client, .. }
+                    | TftpEvent::Finished { client, .. }
+                    | TftpEvent::Denied { client, .. }
+                    | TftpEvent::Aborted { client, .. }
+                    | TftpEvent::Replaced { client, .. }
+                    | TftpEvent::Failed { client, .. } => client.ip(),
+                };
+                record.source = Some(from.to_string());
                 let (kind, file) = match e {
                     TftpEvent::Started { file, .. } => ("tftp-started", file),
                     TftpEvent::Finished { file, .. } => ("tftp-finished", file),
@@ -288,6 +316,12 @@ impl From<&BootEvent> for EventRecord {
                 record.target = Some(file.clone());
             }
             BootEvent::Dhcp(e) => {
+                record.source = match e {
+                    DhcpEvent::Offered { mac, .. }
+                    | DhcpEvent::Silent { mac, .. }
+                    | DhcpEvent::Failed { mac, .. } => Some(MacAddr(*mac).to_string()),
+                    DhcpEvent::Malformed { from, .. } => Some(from.ip().to_string()),
+                };
                 record.kind = match e {
                     DhcpEvent::Offered { .. } => "dhcp-offered",
                     DhcpEvent::Silent { .. } => "dhcp-silent",
@@ -297,6 +331,15 @@ impl From<&BootEvent> for EventRecord {
             }
         }
         record
+    }
+}
+
+/// A policy client's source: its MAC address, else its IP address.
+fn client_source(client: &Client) -> Option<String> {
+    match (client.mac, client.ip) {
+        (Some(mac), _) => Some(mac.to_string()),
+        (None, Some(ip)) => Some(ip.to_string()),
+        (None, None) => None,
     }
 }
 
