@@ -34,6 +34,10 @@ use crate::qemu::{boot_pxe, BootCheck, Firmware};
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 /// The bridge the boot server listens on.
 pub const BRIDGE: &str = "br0";
+/// The bridge's MAC address (fixed, so that a peer can pin it).
+pub const BRIDGE_MAC: &str = "02:77:00:00:00:01";
+/// The peer's interface in the "dhcp" namespace.
+const PEER_LINK: &str = "v-dhcp";
 const TAP: &str = "tap0";
 
 /// Lab instances made by this process, for unique namespace names.
@@ -118,6 +122,7 @@ impl PxeLab {
         for args in [
             vec!["-n", &lan, "link", "set", "lo", "up"],
             vec!["-n", &lan, "link", "add", BRIDGE, "type", "bridge"],
+            vec!["-n", &lan, "link", "set", BRIDGE, "address", BRIDGE_MAC],
             vec!["-n", &lan, "addr", "add", &server, "dev", BRIDGE],
             vec!["-n", &lan, "link", "set", BRIDGE, "up"],
             vec!["-n", &lan, "tuntap", "add", TAP, "mode", "tap"],
@@ -183,28 +188,50 @@ impl PxeLab {
     /// result; sockets it opens and threads it starts belong to that
     /// namespace for their whole life.
     pub fn run_in<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
-        let path = PathBuf::from("/run/netns").join(&self.lan);
-        let file = std::fs::File::open(&path).map_err(|e| Error::read(&path, e))?;
-        let thread = std::thread::spawn(move || {
-            use std::os::fd::AsRawFd;
-            // SAFETY: setns on a namespace file this thread opened; it moves
-            // only the calling thread into that network namespace.
-            let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            if rc != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(f())
-        });
-        match thread.join() {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(Error::Io {
-                action: "entering the network namespace",
-                path,
-                source: e,
-                untouched: "nothing was started",
-            }),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        run_in_namespace(&self.lan, f)
+    }
+
+    /// Runs `f` on a thread inside the "dhcp" namespace: another host on
+    /// the lab network as far as the boot server is concerned (its own
+    /// kernel, its own MAC address), for playing a client or an attacker.
+    pub fn run_on_peer<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        run_in_namespace(&self.dhcp, f)
+    }
+
+    /// Gives the peer host another address on the lab network.
+    pub fn add_peer_address(&self, address: Ipv4Addr) -> Result<()> {
+        ip(&[
+            "-n",
+            &self.dhcp,
+            "addr",
+            "replace",
+            &format!("{address}/24"),
+            "dev",
+            PEER_LINK,
+        ])
+    }
+
+    /// Makes the peer know the boot server's MAC address without asking
+    /// (a static neighbour entry), so that its packets reach the server
+    /// without the ARP request that would tell the server's kernel who
+    /// sent them: what a careful attacker does.
+    pub fn pin_server_on_peer(&self) -> Result<()> {
+        ip(&[
+            "-n",
+            &self.dhcp,
+            "neigh",
+            "replace",
+            &SERVER_IP.to_string(),
+            "lladdr",
+            BRIDGE_MAC,
+            "dev",
+            PEER_LINK,
+            "nud",
+            "permanent",
+        ])
     }
 
     /// Sends a TFTP read request for `file` to the boot server from the
@@ -249,6 +276,36 @@ impl PxeLab {
     /// `timeout` for the boot marker.
     pub fn boot(&self, mac: &str, firmware: Firmware, timeout: Duration) -> Result<BootCheck> {
         boot_pxe(&self.lan, TAP, mac, firmware, timeout)
+    }
+}
+
+/// Runs `f` on a thread inside the network namespace `name` (a file under
+/// `/run/netns`) and returns its result.
+fn run_in_namespace<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T> {
+    let path = PathBuf::from("/run/netns").join(name);
+    let file = std::fs::File::open(&path).map_err(|e| Error::read(&path, e))?;
+    let thread = std::thread::spawn(move || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns on a namespace file this thread opened; it moves
+        // only the calling thread into that network namespace.
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(f())
+    });
+    match thread.join() {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Error::Io {
+            action: "entering the network namespace",
+            path,
+            source: e,
+            untouched: "nothing was started",
+        }),
+        Err(panic) => std::panic::resume_unwind(panic),
     }
 }
 

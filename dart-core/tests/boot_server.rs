@@ -413,3 +413,187 @@ fn a_client_boots_from_the_version_it_was_offered_until_it_asks_again() {
         2
     );
 }
+
+/// Sends a PXE DHCPREQUEST to the PXE port from `source` (a loopback
+/// address of the test's choice) claiming the address `ciaddr` for `mac`;
+/// returns whether the server answered.
+fn pxe_request_from(source: Ipv4Addr, pxe_port: u16, ciaddr: Ipv4Addr, mac: [u8; 6]) -> bool {
+    let socket = UdpSocket::bind((source, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let request = pxe_message(dhcproto::v4::MessageType::Request, mac, 7, ciaddr);
+    socket.send_to(&request, ("127.0.0.1", pxe_port)).unwrap();
+    let mut buf = [0u8; 1500];
+    socket.recv_from(&mut buf).is_ok()
+}
+
+/// A lock-step TFTP download like [`fetch`], from the loopback address
+/// `source`.
+fn fetch_from(source: Ipv4Addr, server: SocketAddr, name: &str) -> Result<Vec<u8>, (u16, String)> {
+    let socket = UdpSocket::bind((source, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: name.into(),
+        mode: Mode::Octet,
+        options: Options::default(),
+    });
+    socket.send_to(&rrq.to_bytes(), server).unwrap();
+    let mut data = Vec::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        let (n, from) = socket.recv_from(&mut buf).unwrap();
+        match Packet::parse(&buf[..n]).unwrap() {
+            Packet::Error { code, message } => return Err((code.code(), message)),
+            Packet::Data { block, data: chunk } => {
+                if usize::from(block) == data.len() / 512 + 1 {
+                    data.extend_from_slice(&chunk);
+                }
+                socket
+                    .send_to(&Packet::Ack { block }.to_bytes(), from)
+                    .unwrap();
+                if chunk.len() < 512 {
+                    return Ok(data);
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// A download's outcome in a few words: the first byte and the length, or
+/// the error message.
+fn outcome(result: Result<Vec<u8>, (u16, String)>) -> Result<(u8, usize), String> {
+    match result {
+        Ok(data) => Ok((data.first().copied().unwrap_or(0), data.len())),
+        Err((_, message)) => Err(message),
+    }
+}
+
+/// A boot server with proxy-DHCP on loopback under `policy`.
+fn start_with_dhcp(root: &Path, policy: &str) -> (BootServer, Events, u16) {
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (server, events) = start(
+        root,
+        AccessPolicy::from_json(policy).unwrap(),
+        Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
+    );
+    let (_, pxe_port) = server.dhcp_ports().unwrap();
+    (server, events, pxe_port)
+}
+
+const VICTIM: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+const ATTACKER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+const KIOSK_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0xc];
+const BENCH_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
+
+#[test]
+fn a_forged_request_cannot_lock_a_client_out() {
+    let (dir, rescue, _) = two_images(3000);
+    let (server, events, pxe_port) = start_with_dhcp(
+        &dir.path().join("root"),
+        r#"{"rules": [{"name": "kiosks", "mac": "02:00:00:00:00:0c", "allow": "none"}]}"#,
+    );
+    let tftp = server.tftp_addr().unwrap();
+    let rescue_file = rescue.uefi_boot.unwrap();
+    // The victim makes itself known from its own address (a client the
+    // server cannot identify might be a kiosk, and is refused).
+    assert!(pxe_request_from(
+        VICTIM,
+        pxe_port,
+        VICTIM,
+        [2, 0, 0, 0, 0, 0x42]
+    ));
+    assert_eq!(
+        outcome(fetch_from(VICTIM, tftp, &rescue_file)),
+        Ok((b'r', 3000))
+    );
+    // The attacker, from its own address, claims the victim's address for
+    // a kiosk's MAC (which may boot nothing).
+    pxe_request_from(ATTACKER, pxe_port, VICTIM, KIOSK_MAC);
+    assert_eq!(
+        outcome(fetch_from(VICTIM, tftp, &rescue_file)),
+        Ok((b'r', 3000)),
+        "a forged claim locked the victim out"
+    );
+    let events = events.lock().unwrap();
+    assert!(
+        events.iter().any(|e| matches!(e, BootEvent::ClaimRefused { from, .. } if from.ip() == std::net::IpAddr::V4(ATTACKER))),
+        "the forged claim was not reported: {events:#?}"
+    );
+}
+
+#[test]
+fn a_forged_request_cannot_switch_a_clients_boot_files() {
+    let (dir, rescue, deploy) = two_images(3000);
+    let (server, _events, pxe_port) = start_with_dhcp(
+        &dir.path().join("root"),
+        r#"{"rules": [{"name": "bench", "mac": "02:00:00:00:00:0a", "allow": "all", "boot": "deploy"}]}"#,
+    );
+    let tftp = server.tftp_addr().unwrap();
+    // The victim boots normally: it is offered the recovery image and
+    // reads Windows Boot Manager names relative to it.
+    let victim_mac = [2, 0, 0, 0, 0, 0x42];
+    assert!(pxe_request_from(VICTIM, pxe_port, VICTIM, victim_mac));
+    assert_eq!(
+        fetch_from(VICTIM, tftp, "\\sources\\boot.wim").unwrap(),
+        vec![b'r'; 1000]
+    );
+    // The attacker claims the victim's address for the bench's MAC: the
+    // victim's next file would come from the imaging image.
+    pxe_request_from(ATTACKER, pxe_port, VICTIM, BENCH_MAC);
+    assert_eq!(
+        outcome(fetch_from(VICTIM, tftp, "\\sources\\boot.wim")),
+        Ok((b'r', 1000)),
+        "a forged claim switched the victim's boot files"
+    );
+    assert_eq!(
+        fetch_from(VICTIM, tftp, deploy.uefi_boot.as_deref().unwrap())
+            .unwrap_err()
+            .0,
+        2,
+        "a forged claim gave the victim the bench's rights"
+    );
+    drop(rescue);
+}
+
+#[test]
+fn a_flood_of_forged_bindings_cannot_raise_a_clients_rights() {
+    let (dir, rescue, _) = two_images(3000);
+    let (server, _events, pxe_port) = start_with_dhcp(
+        &dir.path().join("root"),
+        r#"{"rules": [
+            {"name": "kiosks", "mac": "02:00:00:00:00:0c", "allow": "none"},
+            {"name": "loopback lab", "subnet": "127.0.0.0/8", "allow": "all"}
+        ]}"#,
+    );
+    let tftp = server.tftp_addr().unwrap();
+    let rescue_file = rescue.uefi_boot.unwrap();
+    // The kiosk makes itself known from its own address, and may boot
+    // nothing.
+    assert!(!pxe_request_from(VICTIM, pxe_port, VICTIM, KIOSK_MAC));
+    assert_eq!(fetch_from(VICTIM, tftp, &rescue_file).unwrap_err().0, 2);
+    // 70,000 clients, each from an address of its own (the attacker owns
+    // them all), make themselves known.
+    let started = std::time::Instant::now();
+    for i in 0..70_000u32 {
+        let [_, _, b, c] = (0x0001_0000 + i).to_be_bytes();
+        let source = Ipv4Addr::new(127, 1 + (i >> 16) as u8, b, c);
+        let mut mac = [2, 0xee, 0, 0, 0, 0];
+        mac[2..].copy_from_slice(&i.to_be_bytes());
+        assert!(
+            pxe_request_from(source, pxe_port, source, mac),
+            "no answer to forged client {i}"
+        );
+    }
+    eprintln!("70,000 forged clients in {:.1?}", started.elapsed());
+    assert_eq!(
+        fetch_from(VICTIM, tftp, &rescue_file).unwrap_err().0,
+        2,
+        "the flood gave the kiosk the lab's rights"
+    );
+}

@@ -39,7 +39,7 @@ impl Harness {
         let seen: Seen = Arc::default();
         let events: Arc<Mutex<Vec<DhcpEvent>>> = Arc::default();
         let decide_seen = Arc::clone(&seen);
-        let decide = Box::new(move |request: &PxeRequest, port: Port| {
+        let decide = Box::new(move |request: &PxeRequest, port: Port, _from| {
             decide_seen
                 .lock()
                 .unwrap()
@@ -358,7 +358,7 @@ fn an_invalid_offer_is_reported_not_sent() {
     let sink = Arc::clone(&events);
     let server = ProxyDhcp::start(
         ProxyDhcpConfig::loopback(client.local_addr().unwrap().port()),
-        Box::new(|_, _| {
+        Box::new(|_, _, _| {
             Some(BootOffer {
                 boot_file: "x".repeat(128),
                 tftp_server: Ipv4Addr::LOCALHOST,
@@ -396,7 +396,8 @@ fn stop_returns_promptly() {
 
 #[test]
 fn an_unspecified_server_ip_is_refused() {
-    let e = ProxyDhcp::start(ProxyDhcpConfig::default(), Box::new(|_, _| None), None).unwrap_err();
+    let e =
+        ProxyDhcp::start(ProxyDhcpConfig::default(), Box::new(|_, _, _| None), None).unwrap_err();
     assert_eq!(e.kind(), dart_core::ErrorKind::InvalidInput);
     assert!(e.to_string().contains("server_ip"), "{e}");
 }

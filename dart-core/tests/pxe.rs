@@ -195,3 +195,175 @@ fn pxe_clients_boot_what_the_policy_allows() {
         "lab namespace left behind"
     );
 }
+
+/// A media tree whose loader is `fill` bytes (nothing here boots it).
+fn small_media(dir: &Path, fill: u8) -> MediaSet {
+    for (path, bytes) in [
+        ("efi/boot/bootx64.efi", vec![fill; 3000]),
+        ("sources/boot.wim", vec![fill; 1000]),
+    ] {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    MediaSet::open(dir).unwrap()
+}
+
+/// A PXE DHCPREQUEST for the PXE port, claiming `ciaddr` for `mac`.
+fn pxe_request(mac: MacAddr, arch: u16, ciaddr: std::net::Ipv4Addr) -> Vec<u8> {
+    use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
+    use dhcproto::{Encodable, Encoder};
+    let mut msg = Message::default();
+    msg.set_opcode(Opcode::BootRequest)
+        .set_xid(0x0bad_cafe)
+        .set_chaddr(&mac.0)
+        .set_ciaddr(ciaddr);
+    let opts = msg.opts_mut();
+    opts.insert(DhcpOption::MessageType(MessageType::Request));
+    opts.insert(DhcpOption::ClassIdentifier(
+        format!("PXEClient:Arch:{arch:05}:UNDI:003016").into_bytes(),
+    ));
+    opts.insert(DhcpOption::ClientSystemArchitecture(arch.into()));
+    let mut out = Vec::new();
+    msg.encode(&mut Encoder::new(&mut out)).unwrap();
+    out
+}
+
+/// Waits (up to 10 s) for an event `wanted` accepts.
+fn wait_for_event(events: &Mutex<Vec<BootEvent>>, wanted: impl Fn(&BootEvent) -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if events.lock().unwrap().iter().any(&wanted) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// Another host on the lab network claims the imaging bench's MAC from
+/// its own address, first openly (its ARP request tells the server's
+/// kernel its real MAC: the claim is refused), then carefully (it knows
+/// the server's MAC without asking, and claims an architecture nothing is
+/// staged for, so the server never talks to it: the claim is bound, and
+/// the kernel is made to resolve the address when the host asks TFTP).
+/// Either way it cannot read the imaging image.
+#[test]
+fn a_host_cannot_claim_another_hosts_mac() {
+    if !common::ready(
+        "a_host_cannot_claim_another_hosts_mac",
+        &[&["ip"], &["dnsmasq"]],
+    ) {
+        return;
+    }
+    use dart_core::pxelab::SERVER_IP;
+    use std::net::{Ipv4Addr, UdpSocket};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let control = Control::default();
+    stage(
+        &small_media(&dir.path().join("a"), b'r'),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &control,
+    )
+    .unwrap();
+    let deploy_options = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("deploy")
+    };
+    let deploy = stage(
+        &small_media(&dir.path().join("b"), b'd'),
+        &root,
+        &deploy_options,
+        &control,
+    )
+    .unwrap();
+    let deploy_file = deploy.uefi_boot.unwrap();
+    let policy = AccessPolicy::from_json(&format!(
+        r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "deploy"}}]}}"#
+    ))
+    .unwrap();
+    let lab = PxeLab::create().unwrap();
+    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let config = lab.server_config(&root, policy);
+    let server = lab
+        .run_in(move || {
+            BootServer::start(
+                config,
+                Some(Box::new(move |e| {
+                    eprintln!("{e}");
+                    sink.lock().unwrap().push(e)
+                })),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    let bench: MacAddr = BENCH.parse().unwrap();
+
+    // Sends the claim from `from` on the peer, then asks TFTP for the
+    // imaging image's loader from there; returns the first TFTP reply.
+    let attack = |from: Ipv4Addr, arch: u16| -> Packet {
+        events.lock().unwrap().clear();
+        lab.add_peer_address(from).unwrap();
+        let claim = pxe_request(bench, arch, from);
+        lab.run_on_peer(move || {
+            let socket = UdpSocket::bind((from, 0)).unwrap();
+            socket.send_to(&claim, (SERVER_IP, 4011)).unwrap();
+        })
+        .unwrap();
+        assert!(
+            wait_for_event(&events, |e| matches!(e,
+                BootEvent::ClaimRefused { client, .. } | BootEvent::Denied { client, .. }
+                    if client.mac == Some(bench))),
+            "the server did not handle the claim from {from}"
+        );
+        let file = deploy_file.clone();
+        lab.run_on_peer(move || {
+            let socket = UdpSocket::bind((from, 0)).unwrap();
+            socket
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let rrq = Packet::Rrq(dart_core::net::tftp::Request {
+                filename: file,
+                mode: dart_core::net::tftp::Mode::Octet,
+                options: dart_core::net::tftp::Options::default(),
+            });
+            socket.send_to(&rrq.to_bytes(), (SERVER_IP, 69)).unwrap();
+            let mut buf = [0u8; 2048];
+            let (n, _) = socket.recv_from(&mut buf).unwrap();
+            Packet::parse(&buf[..n]).unwrap()
+        })
+        .unwrap()
+    };
+
+    let open = Ipv4Addr::new(10, 77, 0, 51);
+    let reply = attack(open, 7);
+    assert!(
+        matches!(&reply, Packet::Error { code, .. } if code.code() == 2),
+        "the imaging image was served to {open}"
+    );
+    assert!(
+        events.lock().unwrap().iter().any(|e| matches!(e,
+            BootEvent::ClaimRefused { reason, .. } if reason.contains("neighbour table"))),
+        "the open claim was not refused by the neighbour table: {:#?}",
+        events.lock().unwrap()
+    );
+
+    lab.pin_server_on_peer().unwrap();
+    let careful = Ipv4Addr::new(10, 77, 0, 50);
+    let reply = attack(careful, 11);
+    match &reply {
+        Packet::Error { code, message } => {
+            assert_eq!(code.code(), 2, "{message}");
+            assert!(message.contains("neighbour table"), "{message}");
+        }
+        Packet::Data { block, .. } => {
+            panic!("the imaging image was served to {careful} (DATA {block})")
+        }
+        other => panic!("unexpected reply to {careful}: {other:?}"),
+    }
+    server.stop();
+}

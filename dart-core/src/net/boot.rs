@@ -11,9 +11,11 @@
 //!   [`BootEvent::Denied`] names it and the rule.
 //! - **TFTP**: every file read must lie in the directory of a staged image
 //!   version (current or retired) the client may boot. The client is known
-//!   by the IP address it got at DHCP (learned from its DHCP request), so
-//!   MAC and architecture rules hold at TFTP too; a client never seen at
-//!   DHCP is judged by its IP address alone.
+//!   by its source address; its MAC comes from the kernel's neighbour
+//!   table, or else from a DHCP request the client sent from that address
+//!   (see [`clients`](super::clients) for what is trusted and why); a
+//!   client whose MAC or architecture is unknown is judged cautiously, and
+//!   one whose claims conflict may read recovery images only.
 //!
 //! Each client that was offered an image at DHCP gets that image
 //! version's directory as its TFTP root: a name outside `images/` (say
@@ -25,27 +27,28 @@
 //! The catalog is re-read whenever its file changes, so `dart stage` in
 //! another process updates a running server.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use super::catalog::{Catalog, CATALOG_FILE, IMAGES_DIR};
+use super::clients::{Bind, ClientTable, Identity};
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
-use super::policy::{AccessPolicy, Client, ClientArch, MacAddr};
+use super::neighbour;
+use super::policy::{AccessPolicy, Allow, Client, ClientArch, MacAddr};
 use super::tftp::{TftpConfig, TftpEvent, TftpHooks, TftpServer};
 use crate::error::{Error, Result};
 
-/// Most clients remembered by IP address; beyond it the table is cleared
-/// (clients are then judged by IP alone until their next DHCP request).
-const MAX_CLIENTS: usize = 65536;
+/// How long a TFTP request waits for the kernel to resolve an on-link
+/// client's MAC address (a live host answers ARP within milliseconds).
+const RESOLVE_WAIT: Duration = Duration::from_millis(300);
 
 /// Settings of a [`BootServer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +106,27 @@ pub enum BootEvent {
         /// Why, in one sentence.
         reason: String,
     },
+    /// A DHCP request claimed an address for a MAC and the claim was
+    /// refused: it came from another address, or the kernel's neighbour
+    /// table has another MAC there. The request was not answered.
+    ClaimRefused {
+        /// What the request claimed.
+        client: Client,
+        /// Where the request came from.
+        from: SocketAddr,
+        /// Why, in one sentence.
+        reason: String,
+    },
+    /// Two MAC addresses claimed one address and the kernel vouches for
+    /// neither: until it does, the address may boot recovery images only.
+    ClaimConflict {
+        /// What the latest request claimed.
+        client: Client,
+        /// Where it came from.
+        from: SocketAddr,
+        /// Why, in one sentence.
+        reason: String,
+    },
     /// A TFTP event.
     Tftp(TftpEvent),
     /// A proxy-DHCP event.
@@ -139,6 +163,19 @@ impl fmt::Display for BootEvent {
                     "denied {client} {target:?} at {at} by rule {rule:?}: {reason}"
                 )
             }
+            BootEvent::ClaimRefused {
+                client,
+                from,
+                reason,
+            } => write!(f, "ignored a DHCP claim from {from} ({client}): {reason}"),
+            BootEvent::ClaimConflict {
+                client,
+                from,
+                reason,
+            } => write!(
+                f,
+                "conflicting DHCP claims from {from} ({client}): {reason}; it may boot recovery images only"
+            ),
             BootEvent::Tftp(e) => e.fmt(f),
             BootEvent::Dhcp(e) => e.fmt(f),
         }
@@ -153,14 +190,12 @@ struct State {
     /// Swapped whole by `set_policy`; requests take a cheap reference.
     policy: RwLock<Arc<AccessPolicy>>,
     catalog: Mutex<CachedCatalog>,
-    clients: Mutex<HashMap<Ipv4Addr, Client>>,
-    /// The directory of the image version each client was last offered.
-    offers: Mutex<HashMap<MacAddr, String>>,
+    clients: Mutex<ClientTable>,
     events: Option<Sink>,
 }
 
-/// Locks a mutex, also after a thread panicked while holding it (the maps
-/// it guards stay consistent: every update is a single insert or clear).
+/// Locks a mutex, also after a thread panicked while holding it (the
+/// tables it guards stay consistent: no update can panic half-way).
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(guard) => guard,
@@ -168,13 +203,12 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     }
 }
 
-/// Inserts into a map of at most [`MAX_CLIENTS`] entries, clearing it when
-/// full.
-fn remember<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
-    if map.len() >= MAX_CLIENTS && !map.contains_key(&key) {
-        map.clear();
+/// An IPv4 address, also from an IPv4-mapped IPv6 one.
+fn ipv4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(ip) => Some(ip),
+        IpAddr::V6(ip) => ip.to_ipv4_mapped(),
     }
-    map.insert(key, value);
 }
 
 /// The catalog as last read, with the identity of the file it came from.
@@ -214,24 +248,20 @@ impl State {
         Arc::clone(&cached.catalog)
     }
 
-    fn learn(&self, ip: Ipv4Addr, client: Client) {
-        remember(&mut lock(&self.clients), ip, client);
-    }
-
-    fn known(&self, ip: Ipv4Addr) -> Client {
-        lock(&self.clients).get(&ip).copied().unwrap_or(Client {
-            ip: Some(ip),
-            ..Client::default()
-        })
-    }
-
-    /// The client behind a TFTP request's source address.
-    fn client_at(&self, addr: SocketAddr) -> Client {
-        match addr.ip() {
-            IpAddr::V4(ip) => self.known(ip),
-            IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-                Some(ip) => self.known(ip),
-                None => Client::default(),
+    /// Who is behind a TFTP request's source address. The kernel is made
+    /// to resolve an on-link address it has no entry for (a client that
+    /// never had to ask for the server's MAC, or a forged source), so that
+    /// a binding made before the kernel knew the address is still checked
+    /// against it.
+    fn identify(&self, addr: SocketAddr) -> Identity {
+        match ipv4(addr.ip()) {
+            Some(ip) => {
+                let neighbour = neighbour::resolve(ip, RESOLVE_WAIT);
+                lock(&self.clients).identify(ip, neighbour)
+            }
+            None => Identity {
+                client: Client::default(),
+                distrust: None,
             },
         }
     }
@@ -248,21 +278,77 @@ impl State {
         {
             return None;
         }
-        let mac = self.client_at(addr).mac?;
-        let dir = lock(&self.offers).get(&mac).cloned()?;
+        let mac = self.identify(addr).client.mac?;
+        let dir = lock(&self.clients).offered(mac)?.to_owned();
         Some(format!("{dir}/{name}"))
     }
 
-    /// The proxy-DHCP decision for one request.
-    fn offer(&self, request: &PxeRequest, port: Port, server: Ipv4Addr) -> Option<BootOffer> {
-        let client = Client {
-            mac: Some(MacAddr(request.mac)),
-            ip: request.client_ip(),
-            arch: request.client_arch.map(ClientArch),
+    /// Learns what a PXE request can teach: its MAC's architecture, and
+    /// the address it claims if the claim holds. Returns the client as far
+    /// as it is trusted (its address only when bound), whether its claims
+    /// conflict, or `None` when the request was refused as forged.
+    fn learn(&self, request: &PxeRequest, from: SocketAddr) -> Option<(Client, bool)> {
+        let mac = MacAddr(request.mac);
+        let arch = request.client_arch.map(ClientArch);
+        let mut client = Client {
+            mac: Some(mac),
+            ip: None,
+            arch,
         };
-        if let Some(ip) = client.ip {
-            self.learn(ip, client);
+        lock(&self.clients).claim(mac, arch);
+        // Only `ciaddr` is a claim to hold an address; option 50 on a
+        // request to the DHCP server is a wish.
+        if request.ciaddr.is_unspecified() {
+            return Some((client, false));
         }
+        let claimed = Client {
+            ip: Some(request.ciaddr),
+            ..client
+        };
+        let Some(source) = ipv4(from.ip()) else {
+            self.emit(BootEvent::ClaimRefused {
+                client: claimed,
+                from,
+                reason: "the packet did not come from an IPv4 address".into(),
+            });
+            return None;
+        };
+        let neighbour = neighbour::lookup(request.ciaddr);
+        let verdict = lock(&self.clients).bind(request.ciaddr, mac, source, neighbour);
+        match verdict {
+            Bind::Bound => {
+                client.ip = Some(request.ciaddr);
+                Some((client, false))
+            }
+            Bind::Conflict(reason) => {
+                self.emit(BootEvent::ClaimConflict {
+                    client: claimed,
+                    from,
+                    reason,
+                });
+                client.ip = Some(request.ciaddr);
+                Some((client, true))
+            }
+            Bind::Refused(reason) => {
+                self.emit(BootEvent::ClaimRefused {
+                    client: claimed,
+                    from,
+                    reason,
+                });
+                None
+            }
+        }
+    }
+
+    /// The proxy-DHCP decision for one request from `from`.
+    fn offer(
+        &self,
+        request: &PxeRequest,
+        port: Port,
+        from: SocketAddr,
+        server: Ipv4Addr,
+    ) -> Option<BootOffer> {
+        let (client, conflict) = self.learn(request, from)?;
         let answered = match port {
             Port::Dhcp => request.kind == RequestKind::Discover,
             Port::Pxe => true,
@@ -270,7 +356,10 @@ impl State {
         if !answered {
             return None;
         }
-        let decision = self.policy().decide(&client);
+        let mut decision = self.policy().decide(&client);
+        if conflict {
+            decision.limit("conflicting claims for its address", Allow::Recovery);
+        }
         let deny = |reason: String| {
             self.emit(BootEvent::Denied {
                 client,
@@ -288,7 +377,7 @@ impl State {
         match catalog.boot_for(arch, &decision) {
             Some((image, file)) => {
                 if let Some(mac) = client.mac {
-                    remember(&mut lock(&self.offers), mac, image.dir.clone());
+                    lock(&self.clients).record_offer(mac, &image.dir);
                 }
                 self.emit(BootEvent::Offered {
                     client,
@@ -303,7 +392,7 @@ impl State {
                 })
             }
             None => deny(format!(
-                "no staged image the rule allows ({:?}) boots {arch} clients",
+                "no staged image the rule allows ({}) boots {arch} clients",
                 decision.allow
             )),
         }
@@ -311,9 +400,12 @@ impl State {
 
     /// The TFTP gate: may `addr` read `path` (relative to the root)?
     fn may_read(&self, addr: SocketAddr, path: &Path) -> std::result::Result<(), String> {
-        let client = self.client_at(addr);
+        let Identity { client, distrust } = self.identify(addr);
         let catalog = self.catalog();
-        let decision = self.policy().decide(&client);
+        let mut decision = self.policy().decide_cautiously(&client);
+        if let Some(why) = distrust {
+            decision.limit(why, Allow::Recovery);
+        }
         let refuse = |reason: String| {
             self.emit(BootEvent::Denied {
                 client,
@@ -330,8 +422,19 @@ impl State {
         if decision.permits(&image.name, image.role) {
             Ok(())
         } else {
+            let limits: Vec<&str> = decision
+                .limits
+                .iter()
+                .filter(|l| !l.allow.permits(&image.name, image.role))
+                .map(|l| l.reason.as_str())
+                .collect();
+            let limited = if limits.is_empty() {
+                String::new()
+            } else {
+                format!("; limited because {}", limits.join("; "))
+            };
             refuse(format!(
-                "{client} may not boot {} image {:?} (access policy rule {:?})",
+                "{client} may not boot {} image {:?} (access policy rule {:?}{limited})",
                 image.role.name(),
                 image.name,
                 decision.rule
@@ -406,8 +509,7 @@ impl BootServer {
                 stamp: None,
                 catalog: Arc::new(catalog),
             }),
-            clients: Mutex::new(HashMap::new()),
-            offers: Mutex::new(HashMap::new()),
+            clients: Mutex::new(ClientTable::default()),
             events: events.clone(),
         });
         let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
@@ -439,7 +541,9 @@ impl BootServer {
                 });
                 Some(ProxyDhcp::start(
                     dhcp_config,
-                    Box::new(move |request, port| offer_state.offer(request, port, server)),
+                    Box::new(move |request, port, from| {
+                        offer_state.offer(request, port, from, server)
+                    }),
                     dhcp_events,
                 )?)
             }

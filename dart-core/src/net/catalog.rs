@@ -201,7 +201,7 @@ impl Catalog {
         let preferred = decision
             .boot
             .as_deref()
-            .and_then(|name| candidates().find(|(i, _)| i.name == name));
+            .and_then(|name| candidates().find(|(i, _)| i.name.eq_ignore_ascii_case(name)));
         preferred
             .or_else(|| candidates().find(|(i, _)| i.role == ImageRole::Recovery))
             .or_else(|| candidates().next())
@@ -244,7 +244,7 @@ mod tests {
             retired: vec![image("rescue", ImageRole::Recovery, Architecture::X64, 1)],
         };
         let policy = AccessPolicy::from_json(
-            r#"{"rules": [{"name": "bench", "mac": "02:00:00:00:00:01", "allow": ["imaging"], "boot": "imaging"}]}"#,
+            r#"{"rules": [{"name": "bench", "mac": "02:00:00:00:00:01", "allow": ["imaging", "rescue-arm"], "boot": "imaging"}]}"#,
         )
         .unwrap();
         let stranger = policy.decide(&Client::default());
@@ -268,8 +268,8 @@ mod tests {
             catalog.boot_for(ClientArch(9), &bench).unwrap().0.name,
             "imaging"
         );
-        // A preference the client may not have, or that does not serve its
-        // architecture, falls back to recovery.
+        // A preference that does not serve its architecture falls back to
+        // a recovery image the client may boot.
         assert_eq!(
             catalog
                 .boot_for(ClientArch::ARM64_UEFI, &bench)

@@ -3,7 +3,9 @@
 //!
 //! - [`stage`] copies a media set into a server root as a new version of an
 //!   image; [`catalog`] records the versions and their boot files.
-//! - [`policy`] decides which images a client may boot.
+//! - [`policy`] decides which images a client may boot; [`clients`] holds
+//!   what the server knows about each client and how far it trusts it
+//!   ([`neighbour`] reads the kernel's neighbour table for it).
 //! - [`tftp`] is a read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440
 //!   and Microsoft's variable window); [`dhcp`] the proxy-DHCP responder
 //!   that tells PXE clients what to boot.
@@ -13,8 +15,10 @@
 
 pub mod boot;
 pub mod catalog;
+pub mod clients;
 pub mod dhcp;
 pub mod log_limit;
+pub mod neighbour;
 pub mod policy;
 pub mod settings;
 pub mod stage;

@@ -264,7 +264,9 @@ pub enum Allow {
     Recovery,
     /// Every image, OS imaging images included.
     All,
-    /// Recovery images plus the images named here.
+    /// Exactly the images named here, whatever their role: a list
+    /// restricts recovery images too. Names compare without regard to case,
+    /// as catalog names do.
     Images(Vec<String>),
 }
 
@@ -275,7 +277,21 @@ impl Allow {
             Allow::None => false,
             Allow::Recovery => role == ImageRole::Recovery,
             Allow::All => true,
-            Allow::Images(names) => role == ImageRole::Recovery || names.iter().any(|n| n == image),
+            Allow::Images(names) => names.iter().any(|n| n.eq_ignore_ascii_case(image)),
+        }
+    }
+}
+
+impl fmt::Display for Allow {
+    /// As a person reads it: `nothing`, `recovery images`, `every image`,
+    /// or the names.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Allow::None => f.write_str("nothing"),
+            Allow::Recovery => f.write_str("recovery images"),
+            Allow::All => f.write_str("every image"),
+            Allow::Images(names) if names.is_empty() => f.write_str("nothing"),
+            Allow::Images(names) => f.write_str(&names.join(", ")),
         }
     }
 }
@@ -339,20 +355,55 @@ pub struct Rule {
     pub boot: Option<String>,
 }
 
+/// Whether a rule matches a client some of whose facts may be unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    /// Every criterion the rule names holds.
+    Yes,
+    /// A criterion fails on a known fact.
+    No,
+    /// No criterion fails, but one is about a fact the server does not
+    /// know: the rule matches or not, depending on it.
+    Maybe,
+}
+
 impl Rule {
     /// Whether every criterion the rule names holds for `client`; a
     /// criterion on something the server does not know about the client
-    /// (no MAC or IP learned yet) does not hold.
+    /// (no MAC or IP learned yet) does not hold. A rule that names no
+    /// criterion matches every client (a catch-all).
     pub fn matches(&self, client: &Client) -> bool {
-        let mac = self.mac.is_none_or(|m| client.mac == Some(m));
-        let ip = self.ip.is_none_or(|i| client.ip == Some(i));
-        let subnet = self
-            .subnet
-            .is_none_or(|s| client.ip.is_some_and(|ip| s.contains(ip)));
-        let arch = self
-            .arch
-            .is_none_or(|a| client.arch.is_some_and(|c| c.same_as(a)));
-        mac && ip && subnet && arch
+        self.match_state(client) == Match::Yes
+    }
+
+    /// Whether the rule matches `client`, telling a criterion that fails
+    /// from one on an unknown fact.
+    pub fn match_state(&self, client: &Client) -> Match {
+        fn check<C: Copy, V: Copy>(
+            criterion: Option<C>,
+            fact: Option<V>,
+            holds: impl Fn(C, V) -> bool,
+        ) -> Match {
+            match (criterion, fact) {
+                (None, _) => Match::Yes,
+                (Some(_), None) => Match::Maybe,
+                (Some(c), Some(v)) if holds(c, v) => Match::Yes,
+                (Some(_), Some(_)) => Match::No,
+            }
+        }
+        let states = [
+            check(self.mac, client.mac, |m, c| m == c),
+            check(self.ip, client.ip, |i, c| i == c),
+            check(self.subnet, client.ip, |s, c| s.contains(c)),
+            check(self.arch, client.arch, |a, c| c.same_as(a)),
+        ];
+        if states.contains(&Match::No) {
+            Match::No
+        } else if states.contains(&Match::Maybe) {
+            Match::Maybe
+        } else {
+            Match::Yes
+        }
     }
 }
 
@@ -391,18 +442,43 @@ impl fmt::Display for Client {
 /// The outcome of [`AccessPolicy::decide`] for one client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
-    /// The rule that decided: its name, or `"default"`.
+    /// The rule that decided: its name, or `"default"`; for a
+    /// [cautious](AccessPolicy::decide_cautiously) decision, every rule that
+    /// might have decided, joined by `" or "`.
     pub rule: String,
     /// What the client may boot.
     pub allow: Allow,
     /// The rule's preferred image ([`Rule::boot`]).
     pub boot: Option<String>,
+    /// Further limits that must also permit an image, each with the reason
+    /// it applies (another rule that might have decided, or a claim about
+    /// the client that the server could not trust).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<Limit>,
+}
+
+/// A limit on a [`Decision`]: what it allows, and why it applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Limit {
+    /// Why the limit applies, in a few words.
+    pub reason: String,
+    /// What it allows.
+    pub allow: Allow,
 }
 
 impl Decision {
     /// Whether the client may boot this image.
     pub fn permits(&self, image: &str, role: ImageRole) -> bool {
-        self.allow.permits(image, role)
+        self.allow.permits(image, role) && self.limits.iter().all(|l| l.allow.permits(image, role))
+    }
+
+    /// Adds a limit: afterwards only what both the decision and `allow`
+    /// permit is permitted, so a limit never raises rights.
+    pub fn limit(&mut self, reason: impl Into<String>, allow: Allow) {
+        self.limits.push(Limit {
+            reason: reason.into(),
+            allow,
+        });
     }
 }
 
@@ -497,19 +573,85 @@ impl AccessPolicy {
         Ok(())
     }
 
-    /// The first rule matching `client`, or the default.
+    /// The first rule matching `client`, or the default. A rule about a
+    /// fact the server does not know (the MAC of a client seen only by its
+    /// address, say) does not match: use this to choose what to offer, and
+    /// [`decide_cautiously`](Self::decide_cautiously) to decide what a
+    /// client may read.
     pub fn decide(&self, client: &Client) -> Decision {
         match self.rules.iter().find(|r| r.matches(client)) {
             Some(rule) => Decision {
                 rule: rule.name.clone(),
                 allow: rule.allow.clone(),
                 boot: rule.boot.clone(),
+                limits: Vec::new(),
             },
-            None => Decision {
-                rule: "default".to_string(),
-                allow: self.default.clone(),
-                boot: None,
-            },
+            None => self.default_decision(),
+        }
+    }
+
+    /// What `client` may boot whatever its unknown facts are: every rule
+    /// that might decide (up to the first that surely matches, or the
+    /// default) limits the result, so a client the server knows less about
+    /// never gets more than it would with every fact known. The same as
+    /// [`decide`](Self::decide) when no rule depends on an unknown fact.
+    ///
+    /// ```
+    /// use dart_core::net::policy::{AccessPolicy, Client};
+    /// use dart_core::net::catalog::ImageRole;
+    ///
+    /// let policy = AccessPolicy::from_json(r#"{"rules": [
+    ///     {"name": "kiosk", "mac": "52:54:00:00:00:07", "allow": "none"},
+    ///     {"name": "lab", "subnet": "10.1.2.0/24", "allow": "all"}
+    /// ]}"#)?;
+    /// // Seen by its address only: it may be the kiosk.
+    /// let unknown = Client { ip: Some("10.1.2.7".parse().unwrap()), ..Client::default() };
+    /// assert!(policy.decide(&unknown).permits("deploy", ImageRole::Imaging));
+    /// let cautious = policy.decide_cautiously(&unknown);
+    /// assert_eq!(cautious.rule, "kiosk or lab");
+    /// assert!(!cautious.permits("deploy", ImageRole::Imaging));
+    /// # Ok::<(), dart_core::Error>(())
+    /// ```
+    pub fn decide_cautiously(&self, client: &Client) -> Decision {
+        let mut possible: Vec<Decision> = Vec::new();
+        let mut settled = false;
+        for rule in &self.rules {
+            let state = rule.match_state(client);
+            if state == Match::No {
+                continue;
+            }
+            possible.push(Decision {
+                rule: rule.name.clone(),
+                allow: rule.allow.clone(),
+                boot: rule.boot.clone(),
+                limits: Vec::new(),
+            });
+            if state == Match::Yes {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            possible.push(self.default_decision());
+        }
+        let names: Vec<String> = possible.iter().map(|d| d.rule.clone()).collect();
+        let mut rest = possible.into_iter();
+        let Some(mut decision) = rest.next() else {
+            return self.default_decision();
+        };
+        for other in rest {
+            decision.limit(format!("rule {:?} might apply", other.rule), other.allow);
+        }
+        decision.rule = names.join(" or ");
+        decision
+    }
+
+    fn default_decision(&self) -> Decision {
+        Decision {
+            rule: "default".to_string(),
+            allow: self.default.clone(),
+            boot: None,
+            limits: Vec::new(),
         }
     }
 }
@@ -571,7 +713,12 @@ mod tests {
         let d = policy.decide(&lab);
         assert_eq!(d.rule, "lab");
         assert!(d.permits("imaging", ImageRole::Imaging));
-        assert!(d.permits("anything", ImageRole::Recovery));
+        assert!(
+            d.permits("IMAGING", ImageRole::Imaging),
+            "names compare without case"
+        );
+        // A list restricts recovery images too.
+        assert!(!d.permits("anything", ImageRole::Recovery));
         assert!(!d.permits("other-imaging", ImageRole::Imaging));
         let nobody = Client::default();
         assert_eq!(policy.decide(&nobody).rule, "default");

@@ -220,8 +220,9 @@ pub fn interface_ipv4(name: &str) -> Result<Ipv4Addr> {
 /// dicts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventRecord {
-    /// `offered`, `denied`, `tftp-started`, `tftp-finished`, `tftp-denied`,
-    /// `tftp-aborted`, `tftp-failed`, `dhcp-offered`, `dhcp-silent`,
+    /// `offered`, `denied`, `claim-refused`, `claim-conflict`,
+    /// `tftp-started`, `tftp-finished`, `tftp-denied`, `tftp-aborted`,
+    /// `tftp-replaced`, `tftp-failed`, `dhcp-offered`, `dhcp-silent`,
     /// `dhcp-malformed`, `dhcp-failed`, or `other`.
     pub kind: &'static str,
     /// The log line.
@@ -293,6 +294,16 @@ impl From<&BootEvent> for EventRecord {
                 record.target = Some(target.clone());
                 record.rule = Some(rule.clone());
                 record.at = Some(*at);
+            }
+            BootEvent::ClaimRefused { client, from, .. }
+            | BootEvent::ClaimConflict { client, from, .. } => {
+                record.kind = if matches!(event, BootEvent::ClaimRefused { .. }) {
+                    "claim-refused"
+                } else {
+                    "claim-conflict"
+                };
+                record.source = Some(from.ip().to_string());
+                record.client = Some(*client);
             }
             BootEvent::Tftp(e) => {
                 let from = match e {

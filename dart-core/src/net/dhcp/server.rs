@@ -72,12 +72,13 @@ impl fmt::Display for Port {
 }
 
 /// The caller's choice for each PXE request: called for every PXE client's
-/// request parsed on either port (so the caller also learns which address
-/// a MAC got, from [`PxeRequest::client_ip`]); returns the offer to make,
-/// or `None` to stay silent. Called from the server's threads; it should
-/// return quickly. Its answer is only used for the requests the server
-/// answers (see [`ProxyDhcp`]).
-pub type Decide = Box<dyn Fn(&PxeRequest, Port) -> Option<BootOffer> + Send + Sync>;
+/// request parsed on either port, with the port and the datagram's source
+/// address (which, unlike anything inside the packet, the sender cannot
+/// choose freely on a switched network without also spoofing its IP);
+/// returns the offer to make, or `None` to stay silent. Called from the
+/// server's threads; it should return quickly. Its answer is only used for
+/// the requests the server answers (see [`ProxyDhcp`]).
+pub type Decide = Box<dyn Fn(&PxeRequest, Port, SocketAddr) -> Option<BootOffer> + Send + Sync>;
 
 /// The event callback.
 type EventSink = Box<dyn Fn(DhcpEvent) + Send + Sync>;
@@ -312,7 +313,7 @@ impl ProxyDhcp {
     ///     interface: Some("br0".into()),
     ///     ..ProxyDhcpConfig::default()
     /// };
-    /// let decide = Box::new(move |request: &dart_core::net::dhcp::PxeRequest, _port| {
+    /// let decide = Box::new(move |request: &dart_core::net::dhcp::PxeRequest, _port, _from| {
     ///     let file = if request.is_uefi() { "boot/x64/bootx64.efi" } else { "boot/pxeboot.n12" };
     ///     Some(BootOffer { boot_file: file.into(), tftp_server: server_ip })
     /// });
@@ -612,13 +613,14 @@ fn answer(socket: &UdpSocket, port: Port, bytes: &[u8], from: SocketAddr, shared
         })
     };
 
-    let offer = match panic::catch_unwind(AssertUnwindSafe(|| (shared.decide)(&request, port))) {
-        Ok(offer) => offer,
-        Err(_) => {
-            failed("the decide callback panicked".to_owned());
-            return;
-        }
-    };
+    let offer =
+        match panic::catch_unwind(AssertUnwindSafe(|| (shared.decide)(&request, port, from))) {
+            Ok(offer) => offer,
+            Err(_) => {
+                failed("the decide callback panicked".to_owned());
+                return;
+            }
+        };
     match (request.kind, port) {
         (RequestKind::Discover, Port::Dhcp)
         | (RequestKind::Request | RequestKind::Inform, Port::Pxe) => {}
@@ -836,13 +838,13 @@ mod tests {
                 "broadcast_to",
             ),
         ] {
-            let Err(e) = ProxyDhcp::start(config, Box::new(|_, _| None), None) else {
+            let Err(e) = ProxyDhcp::start(config, Box::new(|_, _, _| None), None) else {
                 panic!("{field} accepted")
             };
             assert!(matches!(e, Error::InvalidSetting { .. }), "{e}");
             assert!(e.to_string().contains(field), "{e}");
         }
-        let server = ProxyDhcp::start(ok, Box::new(|_, _| None), None).unwrap();
+        let server = ProxyDhcp::start(ok, Box::new(|_, _, _| None), None).unwrap();
         assert_ne!(server.dhcp_port(), 0);
         assert_ne!(server.pxe_port(), 0);
         assert_ne!(server.dhcp_port(), server.pxe_port());
@@ -859,7 +861,7 @@ mod tests {
             interface: Some("dartnoif0".into()),
             ..ProxyDhcpConfig::default()
         };
-        let Err(e) = ProxyDhcp::start(config, Box::new(|_, _| None), None) else {
+        let Err(e) = ProxyDhcp::start(config, Box::new(|_, _, _| None), None) else {
             panic!("a missing interface was accepted")
         };
         assert!(matches!(e, Error::Io { .. }), "{e}");
