@@ -132,6 +132,17 @@ pub enum Error {
         needed_for: String,
     },
 
+    /// A source file that must not be read: a symbolic link that leaves
+    /// its tree (or leads nowhere, or to a directory), a device file, a
+    /// FIFO or a socket.
+    #[error("refusing to read {path}: {reason}; nothing was written")]
+    UnsafeSource {
+        /// The file, as found in its tree.
+        path: PathBuf,
+        /// Why, naming the link's target when there is one.
+        reason: String,
+    },
+
     /// Reading, writing or flushing a block device or disk image failed.
     #[error("{action} {device} at byte {offset} failed: {source}; {state}")]
     Device {
@@ -285,7 +296,7 @@ impl Error {
             | Error::UnknownSupportLevel { .. }
             | Error::MissingToolPayload { .. } => ErrorKind::Tool,
             Error::InvalidSetting { .. } => ErrorKind::InvalidInput,
-            Error::MissingMediaFile { .. } => ErrorKind::Media,
+            Error::MissingMediaFile { .. } | Error::UnsafeSource { .. } => ErrorKind::Media,
             Error::Cancelled { .. } => ErrorKind::Cancelled,
             Error::Device { .. }
             | Error::UnsafeTarget { .. }

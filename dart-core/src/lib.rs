@@ -23,6 +23,7 @@
 //! | [`progress`] | progress reports and cancellation |
 
 pub mod arch;
+mod beneath;
 pub mod deploy;
 pub mod disk;
 pub mod error;

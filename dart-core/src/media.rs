@@ -117,6 +117,10 @@ pub struct MediaSet {
     /// ranges of the image.
     #[serde(skip)]
     extents: BTreeMap<String, Vec<(u64, u64)>>,
+    /// For directory sources: lower-cased relative path -> the path whose
+    /// bytes it has, without symbolic links (a link's target in the tree).
+    #[serde(skip)]
+    real: BTreeMap<String, PathBuf>,
 }
 
 impl MediaSet {
@@ -156,11 +160,15 @@ impl MediaSet {
             kind: MediaKind::Iso,
             files,
             extents,
+            real: BTreeMap::new(),
         })
     }
 
-    /// Scans a directory. Symbolic links are followed; other special files
-    /// are skipped.
+    /// Scans a directory. A symbolic link to a file inside the tree counts
+    /// as a copy of that file; a link that leaves the tree, leads nowhere or
+    /// to a directory is refused ([`Error::UnsafeSource`], naming it), as
+    /// are device files, FIFOs and sockets. Files are read later without
+    /// following links ([`FileSource::beneath`]).
     pub fn from_dir(root: impl AsRef<Path>) -> Result<MediaSet> {
         let root = root.as_ref();
         if !root.is_dir() {
@@ -169,13 +177,19 @@ impl MediaSet {
                 path: root.to_path_buf(),
             });
         }
-        let mut files = BTreeMap::new();
-        scan(root, "", &mut files)?;
+        let canonical = std::fs::canonicalize(root).map_err(|e| Error::read(root, e))?;
+        let mut scanned = Scan {
+            root: &canonical,
+            files: BTreeMap::new(),
+            real: BTreeMap::new(),
+        };
+        scanned.dir(root, "")?;
         Ok(MediaSet {
             root: root.to_path_buf(),
             kind: MediaKind::Directory,
-            files,
+            files: scanned.files,
             extents: BTreeMap::new(),
+            real: scanned.real,
         })
     }
 
@@ -224,13 +238,27 @@ impl MediaSet {
                 .filter(|(k, _)| keep(k))
                 .map(|(k, e)| (k.clone(), e.clone()))
                 .collect(),
+            real: self
+                .real
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, r)| (k.clone(), r.clone()))
+                .collect(),
         }
     }
 
     /// Where the bytes of a file of the set are read from.
     pub fn source(&self, file: &MediaFile) -> FileSource {
         match self.kind {
-            MediaKind::Directory => FileSource::whole(self.root.join(&file.path), file.size),
+            MediaKind::Directory => {
+                let key = normalise(&file.path);
+                let relative = self
+                    .real
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| PathBuf::from(&file.path));
+                FileSource::beneath(&self.root, &relative, file.size)
+            }
             MediaKind::Iso => FileSource::ranges(
                 &self.root,
                 self.extents
@@ -372,31 +400,82 @@ fn normalise(path: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn scan(dir: &Path, prefix: &str, out: &mut BTreeMap<String, MediaFile>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::read(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let rel = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        let path = entry.path();
-        let meta = std::fs::metadata(&path).map_err(|e| Error::read(&path, e))?;
-        if meta.is_dir() {
-            scan(&path, &rel, out)?;
-        } else if meta.is_file() {
-            out.insert(
-                normalise(&rel),
-                MediaFile {
-                    path: rel,
-                    size: meta.len(),
-                },
-            );
+/// A directory scan in progress.
+struct Scan<'a> {
+    /// The canonical root: links must stay inside it.
+    root: &'a Path,
+    files: BTreeMap<String, MediaFile>,
+    real: BTreeMap<String, PathBuf>,
+}
+
+impl Scan<'_> {
+    fn dir(&mut self, dir: &Path, prefix: &str) -> Result<()> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::read(dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read(dir, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let path = entry.path();
+            let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::read(&path, e))?;
+            let kind = meta.file_type();
+            if kind.is_dir() {
+                self.dir(&path, &rel)?;
+            } else if kind.is_file() {
+                self.add(rel.clone(), PathBuf::from(rel), meta.len());
+            } else if kind.is_symlink() {
+                let (target, size) = self.link_target(&path)?;
+                self.add(rel, target, size);
+            } else {
+                return Err(Error::UnsafeSource {
+                    path,
+                    reason:
+                        "it is a device file, FIFO or socket; a media tree holds regular files only"
+                            .into(),
+                });
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    fn add(&mut self, rel: String, real: PathBuf, size: u64) {
+        let key = normalise(&rel);
+        self.real.insert(key.clone(), real);
+        self.files.insert(key, MediaFile { path: rel, size });
+    }
+
+    /// The path in the tree of the regular file the link `path` leads to,
+    /// and its size.
+    fn link_target(&self, path: &Path) -> Result<(PathBuf, u64)> {
+        let refuse = |reason: String| Error::UnsafeSource {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let shown =
+            std::fs::read_link(path).map_or_else(|_| "?".to_string(), |t| t.display().to_string());
+        let target = std::fs::canonicalize(path).map_err(|_| {
+            refuse(format!(
+                "it is a symbolic link to {shown}, which does not exist"
+            ))
+        })?;
+        let Ok(inside) = target.strip_prefix(self.root) else {
+            return Err(refuse(format!(
+                "it is a symbolic link to {}, outside the media tree {}; copy the file into the tree instead",
+                target.display(),
+                self.root.display()
+            )));
+        };
+        let meta = std::fs::metadata(&target).map_err(|e| Error::read(&target, e))?;
+        if !meta.is_file() {
+            return Err(refuse(format!(
+                "it is a symbolic link to {shown}, which is not a regular file (links to directories are not followed)"
+            )));
+        }
+        Ok((inside.to_path_buf(), meta.len()))
+    }
 }
 
 #[cfg(test)]

@@ -90,7 +90,8 @@ pub struct PolicyCheckArgs {
     /// A client's PXE architecture (bios, x64-uefi, ... or a code).
     #[arg(long)]
     arch: Option<String>,
-    /// Also say what this server root would offer the client.
+    /// Check the image names against this server root's catalog (unknown
+    /// names are an error), and say what it would offer the client.
     #[arg(long)]
     root: Option<PathBuf>,
 }
@@ -166,11 +167,27 @@ pub fn run_catalog(root: &Path, json: bool) -> Result<()> {
 pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
     let policy = AccessPolicy::load(&a.file)?;
     println!(
-        "{}: {} rule(s), default {:?}",
+        "{}: {} rule(s); clients no rule matches may boot {}",
         a.file.display(),
         policy.rules.len(),
         policy.default
     );
+    let catalog = a.root.as_deref().map(Catalog::load).transpose()?;
+    if let (Some(catalog), Some(root)) = (&catalog, &a.root) {
+        let problems = catalog.policy_problems(&policy);
+        if !problems.is_empty() {
+            for p in &problems {
+                eprintln!("dart: {}: {p}", a.file.display());
+            }
+            bail!(
+                "{} does not fit the catalog of {} ({} problem(s) above)",
+                a.file.display(),
+                root.display(),
+                problems.len()
+            );
+        }
+        println!("   every image it names is staged in {}", root.display());
+    }
     let client = Client {
         mac: a.mac.map(|m| m.parse()).transpose()?,
         ip: a.ip,
@@ -179,17 +196,16 @@ pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
     if client == Client::default() {
         return Ok(());
     }
-    let decision = policy.decide(&client);
-    println!(
-        "{client}: rule {:?} allows {:?}",
-        decision.rule, decision.allow
-    );
-    if let Some(root) = a.root {
-        let catalog = Catalog::load(&root)?;
-        match client
-            .arch
-            .and_then(|arch| catalog.boot_for(arch, &decision))
-        {
+    // What DHCP offers (facts it does not know do not match) and what TFTP
+    // serves (facts it does not know might match a stricter rule).
+    let offer = policy.decide(&client);
+    let serve = policy.decide_cautiously(&client);
+    println!("{client}: rule {:?} allows {}", serve.rule, serve.allow);
+    for limit in &serve.limits {
+        println!("   limited to {} because {}", limit.allow, limit.reason);
+    }
+    if let Some(catalog) = &catalog {
+        match client.arch.and_then(|arch| catalog.boot_for(arch, &offer)) {
             Some((image, file)) => println!(
                 "   would be offered {} v{}: {file}",
                 image.name, image.version
@@ -197,7 +213,7 @@ pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
             None => println!("   would be offered nothing"),
         }
         for i in &catalog.images {
-            let verdict = if decision.permits(&i.name, i.role) {
+            let verdict = if serve.permits(&i.name, i.role) {
                 "may boot"
             } else {
                 "refused"
@@ -223,8 +239,10 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
     // summarised so that a flood cannot fill the disk with the log.
     let limiter = Arc::new(Mutex::new(LogLimiter::new(LogLimit::default())));
     let sink = Arc::clone(&limiter);
+    let config = settings.into_config()?;
+    let problems = Catalog::load(&config.root)?.policy_problems(&config.policy);
     let server = BootServer::start(
-        settings.into_config()?,
+        config,
         Some(Box::new(move |event: BootEvent| {
             let record = EventRecord::from(&event);
             let now = Instant::now();
@@ -256,6 +274,11 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
             .tftp_addr()
             .map_or_else(|| "-".to_string(), |a| a.to_string())
     );
+    // Images may be staged later, so names the catalog lacks are a warning
+    // here (`dart policy check --root` makes them an error).
+    for p in problems {
+        eprintln!("dart: warning: the access policy does not fit the catalog: {p}");
+    }
     loop {
         // A window's summary is printed when it ends, even if no event
         // follows.

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::beneath::RootDir;
 use crate::error::{Error, Result};
 
 /// Where the bytes of one file come from: ranges of a file on disk, read
@@ -25,6 +26,9 @@ pub struct FileSource {
     /// `(offset, len)` ranges of `path`; `None` is the whole file.
     ranges: Option<Vec<(u64, u64)>>,
     len: u64,
+    /// For a file of a directory tree: the tree's root and the file's path
+    /// in it, opened beneath the root without following symbolic links.
+    beneath: Option<(PathBuf, PathBuf)>,
 }
 
 impl FileSource {
@@ -34,6 +38,19 @@ impl FileSource {
             path: path.into(),
             ranges: None,
             len,
+            beneath: None,
+        }
+    }
+
+    /// The whole file `relative` of the directory tree `root`, `len` bytes
+    /// long, opened without following any symbolic link below `root` (a
+    /// link planted after the tree was scanned is refused, not followed).
+    pub fn beneath(root: &Path, relative: &Path, len: u64) -> FileSource {
+        FileSource {
+            path: root.join(relative),
+            ranges: None,
+            len,
+            beneath: Some((root.to_path_buf(), relative.to_path_buf())),
         }
     }
 
@@ -44,6 +61,7 @@ impl FileSource {
             path: path.into(),
             ranges: Some(ranges),
             len,
+            beneath: None,
         }
     }
 
@@ -64,7 +82,12 @@ impl FileSource {
 
     /// Opens a reader positioned at the first byte.
     pub fn open(&self) -> Result<SourceReader> {
-        let file = File::open(&self.path).map_err(|e| Error::read(&self.path, e))?;
+        let file = match &self.beneath {
+            Some((root, relative)) => RootDir::open(root)
+                .and_then(|dir| dir.open_file(relative))
+                .map_err(|e| Error::read(&self.path, e))?,
+            None => File::open(&self.path).map_err(|e| Error::read(&self.path, e))?,
+        };
         let ranges = match &self.ranges {
             Some(r) => r.clone(),
             None => vec![(0, self.len)],

@@ -16,7 +16,7 @@ use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::policy::{ClientArch, Decision};
+use super::policy::{AccessPolicy, Allow, ClientArch, Decision};
 use crate::arch::Architecture;
 use crate::error::{Error, Result};
 
@@ -159,9 +159,12 @@ impl Catalog {
         sync_dir(root).map_err(|e| io("syncing the directory of", e))
     }
 
-    /// The current version of the image called `name`.
+    /// The current version of the image called `name` (compared without
+    /// regard to case, as every image name is).
     pub fn current(&self, name: &str) -> Option<&CatalogImage> {
-        self.images.iter().find(|i| i.name == name)
+        self.images
+            .iter()
+            .find(|i| i.name.eq_ignore_ascii_case(name))
     }
 
     /// The image version (current or retired) whose directory holds `path`
@@ -205,6 +208,51 @@ impl Catalog {
         preferred
             .or_else(|| candidates().find(|(i, _)| i.role == ImageRole::Recovery))
             .or_else(|| candidates().next())
+    }
+
+    /// What is wrong with `policy` for this catalog, one sentence per
+    /// problem (none when it fits): an image it names (in an `allow` list
+    /// or as a `boot` image) that is not staged, or a rule allowing
+    /// recovery images only that prefers an imaging image.
+    pub fn policy_problems(&self, policy: &AccessPolicy) -> Vec<String> {
+        let find = |name: &str| {
+            self.images
+                .iter()
+                .find(|i| i.name.eq_ignore_ascii_case(name))
+        };
+        let staged: Vec<&str> = self.images.iter().map(|i| i.name.as_str()).collect();
+        let staged = if staged.is_empty() {
+            "no image is staged".to_string()
+        } else {
+            format!("staged: {}", staged.join(", "))
+        };
+        let mut problems = Vec::new();
+        for rule in &policy.rules {
+            let mut named: Vec<&str> = match &rule.allow {
+                Allow::Images(names) => names.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            };
+            named.extend(rule.boot.as_deref());
+            named.sort_unstable_by_key(|n| n.to_ascii_lowercase());
+            named.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            for name in named {
+                if find(name).is_none() {
+                    problems.push(format!(
+                        "rule {:?} names the image {name:?}, which is not staged ({staged})",
+                        rule.name
+                    ));
+                }
+            }
+            if let (Allow::Recovery, Some(boot)) = (&rule.allow, &rule.boot) {
+                if find(boot).is_some_and(|i| i.role == ImageRole::Imaging) {
+                    problems.push(format!(
+                        "rule {:?} allows recovery images only, but its boot image {boot:?} is an imaging image",
+                        rule.name
+                    ));
+                }
+            }
+        }
+        problems
     }
 }
 
@@ -277,6 +325,41 @@ mod tests {
                 .0
                 .name,
             "rescue-arm"
+        );
+    }
+
+    #[test]
+    fn policy_problems_name_unknown_images_and_imaging_boots_of_recovery_rules() {
+        let catalog = Catalog {
+            images: vec![
+                image("dart-recovery", ImageRole::Recovery, Architecture::X64, 1),
+                image("win11-imaging", ImageRole::Imaging, Architecture::X64, 1),
+            ],
+            retired: Vec::new(),
+        };
+        let fits = AccessPolicy::from_json(
+            r#"{"rules": [{"name": "all", "allow": ["DART-recovery"], "boot": "dart-recovery"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(catalog.policy_problems(&fits), Vec::<String>::new());
+        let bad = AccessPolicy::from_json(
+            r#"{"rules": [
+                {"name": "typo", "allow": ["dart-recovry", "dart-recovry"]},
+                {"name": "sneaky", "allow": "recovery", "boot": "win11-imaging"}
+            ]}"#,
+        )
+        .unwrap();
+        let problems = catalog.policy_problems(&bad);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("\"typo\"")
+                && problems[0].contains("\"dart-recovry\"")
+                && problems[0].contains("staged: dart-recovery, win11-imaging"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("sneaky") && problems[1].contains("imaging image"),
+            "{problems:?}"
         );
     }
 

@@ -552,9 +552,27 @@ impl AccessPolicy {
         })
     }
 
-    /// Rule names must be unique and non-empty, so that logs are clear.
+    /// Rule names must be unique and non-empty, so that logs are clear; a
+    /// rule's `boot` image must be one its `allow` permits.
     fn check(&self) -> Result<()> {
         for (i, rule) in self.rules.iter().enumerate() {
+            if let Some(boot) = &rule.boot {
+                let outside = match &rule.allow {
+                    Allow::None => true,
+                    Allow::Images(names) => !names.iter().any(|n| n.eq_ignore_ascii_case(boot)),
+                    Allow::Recovery | Allow::All => false,
+                };
+                if outside {
+                    return Err(Error::invalid(
+                        "access policy rule",
+                        &rule.name,
+                        format!(
+                            "its boot image {boot:?} is not one it allows ({}); add it to \"allow\" or change \"boot\"",
+                            rule.allow
+                        ),
+                    ));
+                }
+            }
             if rule.name.trim().is_empty() {
                 return Err(Error::invalid(
                     "access policy rule name",
@@ -757,6 +775,14 @@ mod tests {
                 "unique",
             ),
             (r#"{"rules": [{"name": " ", "allow": "all"}]}"#, "rule 1"),
+            (
+                r#"{"rules": [{"name": "b", "allow": ["x"], "boot": "y"}]}"#,
+                "boot image \"y\" is not one it allows (x)",
+            ),
+            (
+                r#"{"rules": [{"name": "n", "allow": "none", "boot": "y"}]}"#,
+                "(nothing)",
+            ),
         ] {
             let e = AccessPolicy::from_json(text).unwrap_err();
             assert!(e.to_string().contains(needle), "{text}: {e}");

@@ -107,11 +107,12 @@ pub fn stage(
             "keep at least 2 versions, so that clients booting the previous one can finish",
         ));
     }
-    if !root.is_dir() {
-        return Err(Error::NotFound {
-            what: "boot server root directory",
-            path: root.to_path_buf(),
-        });
+    if root.exists() && !root.is_dir() {
+        return Err(Error::invalid(
+            "boot server root",
+            root.display(),
+            "it exists and is not a directory",
+        ));
     }
     let arch = match options.arch {
         Some(arch) => arch,
@@ -167,10 +168,28 @@ pub fn stage(
         });
     }
 
-    let images = root.join(IMAGES_DIR).join(&options.name);
-    std::fs::create_dir_all(&images).map_err(|e| Error::write(&images, e))?;
+    std::fs::create_dir_all(root).map_err(|e| Error::write(root, e))?;
     let _lock = StageLock::take(root)?;
     let mut catalog = Catalog::load(root)?;
+    // One image per name whatever the case: the policy and the TFTP
+    // lookups compare names without case.
+    if let Some(other) = catalog
+        .images
+        .iter()
+        .chain(&catalog.retired)
+        .find(|i| i.name.eq_ignore_ascii_case(&options.name) && i.name != options.name)
+    {
+        return Err(Error::invalid(
+            "image name",
+            &options.name,
+            format!(
+                "the catalog has an image named {:?}; names are compared without regard to case, so stage a new version under that name",
+                other.name
+            ),
+        ));
+    }
+    let images = root.join(IMAGES_DIR).join(&options.name);
+    std::fs::create_dir_all(&images).map_err(|e| Error::write(&images, e))?;
     let previous = catalog.current(&options.name).cloned();
     let version = previous
         .iter()
@@ -382,6 +401,113 @@ mod tests {
             .collect();
         on_disk.sort();
         assert_eq!(on_disk, ["3", "4"]);
+    }
+
+    #[test]
+    fn a_missing_root_is_created() {
+        let src = tempfile::tempdir().unwrap();
+        let base = tempfile::tempdir().unwrap();
+        let root = base.path().join("srv/dart");
+        let e = stage(
+            &media(src.path(), b"wim"),
+            &root,
+            &StageOptions::recovery("rescue"),
+            &Control::default(),
+        )
+        .unwrap();
+        assert!(root.join(&e.dir).join("sources/boot.wim").is_file());
+    }
+
+    #[test]
+    fn names_differing_only_in_case_are_one_image() {
+        let src = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let m = media(src.path(), b"wim");
+        let c = Control::default();
+        stage(&m, root.path(), &StageOptions::recovery("rescue"), &c).unwrap();
+        let e = stage(&m, root.path(), &StageOptions::recovery("RESCUE"), &c).unwrap_err();
+        assert!(
+            e.to_string().contains("\"rescue\"")
+                && e.to_string().contains("without regard to case"),
+            "{e}"
+        );
+        let catalog = Catalog::load(root.path()).unwrap();
+        assert_eq!(catalog.images.len(), 1);
+        assert_eq!(catalog.current("Rescue").unwrap().name, "rescue");
+    }
+
+    #[test]
+    fn links_out_of_the_tree_and_special_files_are_refused() {
+        use std::os::unix::fs::symlink;
+        let src = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("shadow");
+        std::fs::write(&secret, b"root:$6$secret").unwrap();
+        media(src.path(), b"wim");
+        let link = src.path().join("boot/shadow");
+        symlink(&secret, &link).unwrap();
+        let e = MediaSet::open(src.path()).unwrap_err();
+        assert!(matches!(e, Error::UnsafeSource { .. }), "{e}");
+        let shown = e.to_string();
+        assert!(
+            shown.contains("boot/shadow") && shown.contains("outside the media tree"),
+            "{shown}"
+        );
+        std::fs::remove_file(&link).unwrap();
+
+        // A link to a file inside the tree is staged as a copy of it.
+        symlink("boot.sdi", src.path().join("boot/boot-copy.sdi")).unwrap();
+        let staged = stage(
+            &MediaSet::open(src.path()).unwrap(),
+            root.path(),
+            &StageOptions::recovery("rescue"),
+            &Control::default(),
+        )
+        .unwrap();
+        let copy = root.path().join(&staged.dir).join("boot/boot-copy.sdi");
+        assert!(!copy.symlink_metadata().unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(copy).unwrap(), b"sdi");
+
+        // Dangling links, links to directories and FIFOs are refused.
+        symlink("nowhere", src.path().join("dangling")).unwrap();
+        let e = MediaSet::open(src.path()).unwrap_err();
+        assert!(e.to_string().contains("does not exist"), "{e}");
+        std::fs::remove_file(src.path().join("dangling")).unwrap();
+        symlink("boot", src.path().join("boot-dir")).unwrap();
+        let e = MediaSet::open(src.path()).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::fs::remove_file(src.path().join("boot-dir")).unwrap();
+        let fifo = std::ffi::CString::new(src.path().join("pipe").to_str().unwrap()).unwrap();
+        // SAFETY: mkfifo on a NUL-terminated path of the test's own.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let e = MediaSet::open(src.path()).unwrap_err();
+        assert!(e.to_string().contains("FIFO"), "{e}");
+    }
+
+    #[test]
+    fn a_link_planted_after_the_scan_is_not_followed() {
+        use std::os::unix::fs::symlink;
+        let src = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("shadow"), b"secret").unwrap();
+        let m = media(src.path(), b"wim");
+        std::fs::remove_file(src.path().join("boot/boot.sdi")).unwrap();
+        symlink(
+            outside.path().join("shadow"),
+            src.path().join("boot/boot.sdi"),
+        )
+        .unwrap();
+        let e = stage(
+            &m,
+            root.path(),
+            &StageOptions::recovery("rescue"),
+            &Control::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("boot.sdi"), "{e}");
+        assert!(Catalog::load(root.path()).unwrap().images.is_empty());
     }
 
     #[test]

@@ -77,6 +77,7 @@ use std::time::{Duration, Instant};
 use super::packet::{ErrorCode, Packet, MAX_DATA};
 use super::session::{is_timeout, Session};
 use super::slot::{Cancel, Control, Pending, Slot};
+use crate::beneath::RootDir;
 use crate::error::{Error, Result};
 
 /// Largest `windowsize` (RFC 7440) the server accepts; larger requests are
@@ -303,6 +304,8 @@ impl fmt::Debug for TftpHooks {
 /// State shared by the listener and the sessions.
 pub(super) struct Shared {
     pub(super) config: TftpConfig,
+    /// The root, opened once: files are opened beneath it.
+    pub(super) root: RootDir,
     pub(super) hooks: TftpHooks,
     events: Option<EventSink>,
     pub(super) stop: AtomicBool,
@@ -420,6 +423,7 @@ impl TftpServer {
         // to the canonical root.
         config.root =
             std::fs::canonicalize(&config.root).map_err(|e| Error::read(&config.root, e))?;
+        let root = RootDir::open(&config.root).map_err(|e| Error::read(&config.root, e))?;
         let bind_error = |action, source| Error::Io {
             action,
             path: PathBuf::from(config.bind.to_string()),
@@ -436,6 +440,7 @@ impl TftpServer {
             .map_err(|e| bind_error("reading the local address of the TFTP socket", e))?;
         let shared = Arc::new(Shared {
             config,
+            root,
             hooks,
             events,
             stop: AtomicBool::new(false),

@@ -175,13 +175,17 @@ impl Session {
             }
         };
         if let Some(gate) = &self.shared.hooks.gate {
-            let relative = path.strip_prefix(&config.root).unwrap_or(&path);
-            if let Err(reason) = gate(self.client, relative) {
+            if let Err(reason) = gate(self.client, &path) {
                 self.send_error(ErrorCode::AccessViolation, &reason);
                 return Outcome::Denied(reason);
             }
         }
-        let (file, size) = match File::open(&path).and_then(|f| Ok((f.metadata()?.len(), f))) {
+        let opened = self
+            .shared
+            .root
+            .open_file(&path)
+            .and_then(|f| Ok((f.metadata()?.len(), f)));
+        let (file, size) = match opened {
             Ok((size, file)) => (file, size),
             Err(e) => {
                 let code = if e.kind() == io::ErrorKind::PermissionDenied {
