@@ -143,6 +143,18 @@ pub enum Error {
         reason: String,
     },
 
+    /// An output that is, holds, backs or overlaps an input of the same
+    /// command (writing it would destroy what is being read).
+    #[error("refusing to write {output}: {reason}; nothing was written")]
+    OutputIsInput {
+        /// The output the caller named.
+        output: PathBuf,
+        /// The input it collides with.
+        input: PathBuf,
+        /// How, naming the input.
+        reason: String,
+    },
+
     /// Reading, writing or flushing a block device or disk image failed.
     #[error("{action} {device} at byte {offset} failed: {source}; {state}")]
     Device {
@@ -295,7 +307,7 @@ impl Error {
             Error::UnknownTool { .. }
             | Error::UnknownSupportLevel { .. }
             | Error::MissingToolPayload { .. } => ErrorKind::Tool,
-            Error::InvalidSetting { .. } => ErrorKind::InvalidInput,
+            Error::InvalidSetting { .. } | Error::OutputIsInput { .. } => ErrorKind::InvalidInput,
             Error::MissingMediaFile { .. } | Error::UnsafeSource { .. } => ErrorKind::Media,
             Error::Cancelled { .. } => ErrorKind::Cancelled,
             Error::Device { .. }

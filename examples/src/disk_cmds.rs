@@ -11,7 +11,7 @@ use dart_core::deploy::{
     add_recovery_at, plan_add_recovery_at, update_recovery_at, write_usb_to, UsbOptions,
 };
 use dart_core::fat::FatOptions;
-use dart_core::iso::{plan_iso, write_iso, write_iso_onto, IsoOptions};
+use dart_core::iso::{plan_iso_to, write_iso, write_iso_onto, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::partition::{human, read_disk_at, RecoveryOptions, Scheme};
 use dart_core::progress::{Control, Phase};
@@ -92,25 +92,25 @@ pub fn media_iso(a: IsoArgs) -> Result<()> {
         timestamp: a.timestamp,
     };
     let plan = match (&a.output, a.dry_run) {
-        (_, true) => plan_iso(&MediaSet::open(&a.media)?, &opts)?,
+        (output, true) => plan_iso_to(&a.media, output.as_deref(), &a.device, &opts)?,
         (Some(out), false) => {
             write_iso(&MediaSet::open(&a.media)?, out, &opts, &disk_progress())?.plan
         }
         (None, false) => write_iso_onto(&a.media, &a.device, &opts, &disk_progress())?.plan,
     };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        outln!("{}", serde_json::to_string_pretty(&plan)?);
     } else {
-        print!("{plan}");
+        out!("{plan}");
     }
     if a.dry_run {
-        println!("dry run: nothing was written");
+        outln!("dry run: nothing was written");
     } else {
         match &a.output {
-            Some(out) => println!("wrote {}", out.display()),
+            Some(out) => outln!("wrote {}", out.display()),
             None => {
                 for d in &a.device {
-                    println!("wrote {}", d.display());
+                    outln!("wrote {}", d.display());
                 }
             }
         }
@@ -197,7 +197,7 @@ pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
 /// A progress line on stderr, at most every 5% of the work.
 pub fn disk_progress() -> Control {
     let last = Arc::new(AtomicU64::new(u64::MAX));
-    Control::new(Arc::new(
+    crate::print::control(Arc::new(
         move |phase: Phase, _item: &str, done: u64, total: u64| {
             if total == 0 {
                 return;
@@ -206,7 +206,7 @@ pub fn disk_progress() -> Control {
             let prev = last.load(Ordering::Relaxed);
             if prev == u64::MAX || pct >= prev + 5 || (done == total && prev != 100) {
                 last.store(pct, Ordering::Relaxed);
-                eprintln!(
+                errln!(
                     "  {} {pct:>3}% ({} of {})",
                     phase.name(),
                     human(done),
@@ -230,14 +230,14 @@ pub fn media_usb(a: UsbArgs) -> Result<()> {
         _ => bail!("give either --device DEV or -o FILE --size SIZE"),
     };
     let report = write_usb_to(&target, create_len, &a.media, &opts, &disk_progress())?;
-    println!("{}", report.layout);
-    println!(
+    outln!("{}", report.layout);
+    outln!(
         "FAT32 volume: {} files, {} of data, {}-byte clusters",
         report.fat.files,
         human(report.fat.bytes_written),
         report.fat.cluster_size
     );
-    println!("wrote {}", target.display());
+    outln!("wrote {}", target.display());
     Ok(())
 }
 
@@ -257,11 +257,11 @@ pub fn partition(cmd: PartitionCommand) -> Result<()> {
             if dry_run {
                 let plan = plan_add_recovery_at(&disk, &media, &opts)?;
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&plan)?);
+                    outln!("{}", serde_json::to_string_pretty(&plan)?);
                 } else {
-                    print!("{plan}");
+                    out!("{plan}");
                 }
-                println!("dry run: nothing was written");
+                outln!("dry run: nothing was written");
                 return Ok(());
             }
             let report = add_recovery_at(
@@ -272,10 +272,10 @@ pub fn partition(cmd: PartitionCommand) -> Result<()> {
                 &disk_progress(),
             )?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print!("{}", report.plan);
-                println!(
+                out!("{}", report.plan);
+                outln!(
                     "added partition {} ({}) holding {} files",
                     report.plan.partition.number,
                     human(report.plan.partition.size),
@@ -286,7 +286,7 @@ pub fn partition(cmd: PartitionCommand) -> Result<()> {
         }
         PartitionCommand::UpdateRecovery { disk, media } => {
             let r = update_recovery_at(&disk, &media, &FatOptions::default(), &disk_progress())?;
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            outln!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
     }
@@ -295,12 +295,12 @@ pub fn partition(cmd: PartitionCommand) -> Result<()> {
 fn show(disk: &Path, json: bool) -> Result<()> {
     let state = read_disk_at(disk)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&state)?);
+        outln!("{}", serde_json::to_string_pretty(&state)?);
         return Ok(());
     }
-    println!("{}: {}", disk.display(), state.layout);
+    outln!("{}: {}", disk.display(), state.layout);
     for w in state.warnings() {
-        println!("warning: {w}");
+        outln!("warning: {w}");
     }
     Ok(())
 }

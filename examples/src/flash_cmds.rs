@@ -60,8 +60,8 @@ pub fn run_flash(a: FlashArgs) -> Result<()> {
             verify: a.verify,
             bmap: a.bmap.as_deref().map(Bmap::read).transpose()?,
         };
-        print!("{}", plan_flash(&a.image, &a.targets, &opts)?);
-        println!("dry run: nothing was written");
+        out!("{}", plan_flash(&a.image, &a.targets, &opts)?);
+        outln!("dry run: nothing was written");
         return Ok(());
     }
     let report = flash_files(
@@ -71,9 +71,9 @@ pub fn run_flash(a: FlashArgs) -> Result<()> {
         a.bmap.as_deref(),
         &disk_progress(),
     )?;
-    print!("{}", report.plan);
+    out!("{}", report.plan);
     for (t, n) in report.plan.targets.iter().zip(&report.bytes_written) {
-        println!(
+        outln!(
             "wrote {} bytes to {}{}",
             n,
             t.path.display(),
@@ -86,7 +86,7 @@ pub fn run_flash(a: FlashArgs) -> Result<()> {
 /// `dart verify`.
 pub fn run_verify(a: VerifyArgs) -> Result<()> {
     let r = verify_files(&a.image, &a.target, a.bmap.as_deref(), &disk_progress())?;
-    println!(
+    outln!(
         "{} matches {}: {} bytes compared",
         r.target.display(),
         r.image.display(),
@@ -100,7 +100,7 @@ pub fn run_bmap(cmd: BmapCommand) -> Result<()> {
     match cmd {
         BmapCommand::Create { image, output } => {
             let map = write_bmap(&image, &output)?;
-            println!(
+            outln!(
                 "{}: {} of {} blocks of {} bytes mapped; wrote {}",
                 image.display(),
                 map.mapped_blocks(),

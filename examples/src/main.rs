@@ -19,6 +19,8 @@
 //!                    network boot, QEMU boots)
 //! ```
 
+#[macro_use]
+mod print;
 mod disk_cmds;
 mod flash_cmds;
 mod net_cmds;
@@ -267,11 +269,17 @@ struct PlanArgs {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    print::handle_signals();
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("dart: {e:#}");
-            ExitCode::FAILURE
+            errln!("dart: {e:#}");
+            let cancelled = e
+                .downcast_ref::<dart_core::Error>()
+                .is_some_and(|e| e.kind() == dart_core::ErrorKind::Cancelled);
+            // 130: stopped by a signal, as shells report it.
+            ExitCode::from(if cancelled { 130 } else { 1 })
         }
     }
 }
@@ -289,7 +297,7 @@ fn run(cli: Cli) -> Result<()> {
         }) => {
             let media = MediaSet::open(&dir)?;
             media.validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
-            println!(
+            outln!(
                 "{}: {} files, {} bytes; boots {arch} on {firmware}",
                 dir.display(),
                 media.files().len(),
@@ -323,7 +331,7 @@ fn run(cli: Cli) -> Result<()> {
                     ..FixtureOptions::default()
                 },
             )?;
-            println!("{}", serde_json::to_string_pretty(&fx)?);
+            outln!("{}", serde_json::to_string_pretty(&fx)?);
             Ok(())
         }
         Command::Demo { dir } => demo(&dir.unwrap_or_else(|| PathBuf::from("demo-out"))),
@@ -334,32 +342,33 @@ fn image_info(wim: &Path, json: bool) -> Result<()> {
     let image = RecoveryImage::open(wim)?;
     let info = image.info();
     if json {
-        println!("{}", serde_json::to_string_pretty(info)?);
+        outln!("{}", serde_json::to_string_pretty(info)?);
         return Ok(());
     }
-    println!("{}", info.path.display());
-    println!("  GUID         {}", info.guid);
-    println!("  images       {}", info.image_count);
-    println!(
+    outln!("{}", info.path.display());
+    outln!("  GUID         {}", info.guid);
+    outln!("  images       {}", info.image_count);
+    outln!(
         "  boot index   {}",
         info.boot_index
             .map_or("none".to_string(), |b| b.to_string())
     );
-    println!(
+    outln!(
         "  compression  {} ({} byte chunks)",
-        info.compression, info.chunk_size
+        info.compression,
+        info.chunk_size
     );
-    println!("  size         {} bytes", info.file_size);
+    outln!("  size         {} bytes", info.file_size);
     for i in &info.images {
-        println!(
+        outln!(
             "  [{}] {}",
             i.index,
             i.name.as_deref().unwrap_or("(no name)")
         );
         if let Some(d) = &i.description {
-            println!("      description  {d}");
+            outln!("      description  {d}");
         }
-        println!(
+        outln!(
             "      arch {}  winpe {}  files {}  dirs {}  bytes {}",
             i.architecture.map_or("?".to_string(), |a| a.to_string()),
             i.is_winpe,
@@ -368,7 +377,7 @@ fn image_info(wim: &Path, json: bool) -> Result<()> {
             i.total_bytes
         );
         if let Some(t) = i.dart_tools {
-            println!("      dart tools   {t}");
+            outln!("      dart tools   {t}");
         }
     }
     Ok(())
@@ -427,7 +436,7 @@ fn image_build(a: BuildArgs) -> Result<()> {
     recipe.deterministic = a.deterministic;
     let report = build_variants(&recipe, &variants, &stderr_progress())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
@@ -435,24 +444,24 @@ fn image_build(a: BuildArgs) -> Result<()> {
 }
 
 fn stderr_progress() -> Control {
-    Control::new(Arc::new(
+    print::control(Arc::new(
         |phase: Phase, item: &str, done: u64, total: u64| {
             if phase == Phase::WritingImage && total > 0 && done == total {
-                eprintln!("  wrote {item} ({done} bytes of file data)");
+                errln!("  wrote {item} ({done} bytes of file data)");
             }
         },
     ))
 }
 
 fn print_report(report: &BuildReport) {
-    println!(
+    outln!(
         "base {} image {} ({})",
         report.base.display(),
         report.base_index,
         report.compression
     );
     for o in &report.outputs {
-        println!(
+        outln!(
             "  {}  {} bytes  boot index {}  \"{}\"  tools: {}",
             o.path.display(),
             o.bytes,
@@ -491,7 +500,7 @@ fn plan_cmd(a: PlanArgs) -> Result<()> {
     facts.slow_links |= a.slow_links;
     let p = plan::plan(&facts);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&p)?);
+        outln!("{}", serde_json::to_string_pretty(&p)?);
         return Ok(());
     }
     print_plan(&p);
@@ -501,26 +510,26 @@ fn plan_cmd(a: PlanArgs) -> Result<()> {
 fn print_plan(p: &plan::Plan) {
     for (rank, a) in p.ranking.iter().enumerate() {
         let note = if a.ruled_out { "  (ruled out)" } else { "" };
-        println!("{}. {}  score {}{note}", rank + 1, a.method, a.score);
+        outln!("{}. {}  score {}{note}", rank + 1, a.method, a.score);
         for f in &a.advantages {
-            println!("     + {}", f.text);
+            outln!("     + {}", f.text);
         }
         for f in &a.disadvantages {
-            println!("     - {}", f.text);
+            outln!("     - {}", f.text);
         }
     }
     let rec: Vec<&str> = p.recommended.iter().map(|m| m.name()).collect();
-    println!("recommended: {}", rec.join(" + "));
+    outln!("recommended: {}", rec.join(" + "));
     for r in &p.rationale {
-        println!("  * {r}");
+        outln!("  * {r}");
     }
 }
 
 fn demo(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    println!("== 1. synthetic WinPE media in {}", dir.display());
+    outln!("== 1. synthetic WinPE media in {}", dir.display());
     let fx = fixture::generate(dir, &FixtureOptions::default())?;
-    println!(
+    outln!(
         "   media {}, bootable stand-in UEFI loader: {}",
         fx.media.display(),
         if fx.bootable_uefi_loader {
@@ -531,9 +540,9 @@ fn demo(dir: &Path) -> Result<()> {
     );
     image_info(&fx.base_wim, false)?;
     MediaSet::open(&fx.media)?.validate(Architecture::X64, Firmware::Both)?;
-    println!("   media boots x64 on BIOS and UEFI (all boot files present)");
+    outln!("   media boots x64 on BIOS and UEFI (all boot files present)");
 
-    println!("== 2. three support levels in one pass");
+    outln!("== 2. three support levels in one pass");
     let mut recipe = ImageRecipe::new(&fx.base_wim, &fx.payloads);
     recipe.drivers = Some(fx.drivers.clone());
     recipe.remote.port = Some(dart_core::image::CONVENTIONAL_REMOTE_PORT);
@@ -554,7 +563,7 @@ fn demo(dir: &Path) -> Result<()> {
     print_report(&report);
     image_info(&report.outputs[1].path, false)?;
 
-    println!("== 3. which deployment method fits a site");
+    outln!("== 3. which deployment method fits a site");
     let facts = SiteFacts {
         active_directory: true,
         network_boot_server: true,
@@ -569,7 +578,7 @@ fn demo(dir: &Path) -> Result<()> {
     let deploy_media = dir.join("deploy-media");
     let _ = std::fs::remove_dir_all(&deploy_media);
     dart_core::media::assemble(&fx.media, &report.outputs[1].path, &deploy_media)?;
-    println!(
+    outln!(
         "== 4. removable media: USB stick images (end-user image) from {}",
         deploy_media.display()
     );
@@ -588,8 +597,8 @@ fn demo(dir: &Path) -> Result<()> {
             &opts,
             &disk_cmds::disk_progress(),
         )?;
-        println!("{}", r.layout);
-        println!(
+        outln!("{}", r.layout);
+        outln!(
             "   wrote {} ({} files on FAT32)",
             img.display(),
             r.fat.files
@@ -597,7 +606,7 @@ fn demo(dir: &Path) -> Result<()> {
         booted.push(prove_boot(&img, Attach::Disk, QemuFirmware::Uefi)?);
     }
 
-    println!("== 5. removable media: a hybrid ISO for CD/DVD that also boots from USB");
+    outln!("== 5. removable media: a hybrid ISO for CD/DVD that also boots from USB");
     // A BIOS stand-in loader (isolinux printing the marker), when installed.
     let bios_loader = fixture::add_isolinux(&deploy_media)?;
     let iso = dir.join("dart.iso");
@@ -613,14 +622,14 @@ fn demo(dir: &Path) -> Result<()> {
         &iso_opts,
         &disk_cmds::disk_progress(),
     )?;
-    print!("{}", r.plan);
-    println!("   wrote {}", iso.display());
+    out!("{}", r.plan);
+    outln!("   wrote {}", iso.display());
     booted.push(prove_boot(&iso, Attach::Cdrom, QemuFirmware::Uefi)?);
     booted.push(prove_boot(&iso, Attach::Disk, QemuFirmware::Uefi)?);
     if bios_loader.is_some() {
         booted.push(prove_boot(&iso, Attach::Cdrom, QemuFirmware::Bios)?);
     } else {
-        println!(
+        outln!(
             "   BIOS boot check skipped: isolinux is not installed (apt: isolinux syslinux-common)"
         );
     }
@@ -635,7 +644,7 @@ fn demo(dir: &Path) -> Result<()> {
         },
         &disk_cmds::disk_progress(),
     )?;
-    println!(
+    outln!(
         "   flashed {} onto {} ({} of {} bytes mapped, read back and verified)",
         iso.display(),
         stick.display(),
@@ -644,13 +653,13 @@ fn demo(dir: &Path) -> Result<()> {
     );
     booted.push(prove_boot(&stick, Attach::Disk, QemuFirmware::Uefi)?);
     let from_iso = MediaSet::open(&iso)?;
-    println!(
+    outln!(
         "   the ISO serves as media again: {} files, {} bytes",
         from_iso.files().len(),
         from_iso.total_bytes()
     );
 
-    println!("== 6. recovery partition on a local disk (GPT, an OS partition, free space)");
+    outln!("== 6. recovery partition on a local disk (GPT, an OS partition, free space)");
     let disk = dir.join("disk.img");
     let _ = std::fs::remove_file(&disk);
     let os = fixture::os_disk(&disk, Scheme::Gpt, 256 << 20, 64 << 20)?;
@@ -666,7 +675,7 @@ fn demo(dir: &Path) -> Result<()> {
         &FatOptions::default(),
         &disk_cmds::disk_progress(),
     )?;
-    print!("{}", rep.plan);
+    out!("{}", rep.plan);
     booted.push(prove_boot(&disk, Attach::Disk, QemuFirmware::Uefi)?);
     let upd = update_recovery_at(
         &disk,
@@ -674,27 +683,27 @@ fn demo(dir: &Path) -> Result<()> {
         &FatOptions::default(),
         &Control::default(),
     )?;
-    println!(
+    outln!(
         "   update in place with the same media: {}",
         serde_json::to_string(&upd)?
     );
     if hash_part(&disk, os)? != os_hash {
         bail!("the OS partition of {} changed", disk.display());
     }
-    println!("   the OS partition's bytes are unchanged (SHA-256 before = after)");
+    outln!("   the OS partition's bytes are unchanged (SHA-256 before = after)");
 
-    println!("== 7. network boot server: proxy-DHCP + TFTP with an access policy");
+    outln!("== 7. network boot server: proxy-DHCP + TFTP with an access policy");
     let network_booted = net_cmds::demo_network(dir, &deploy_media, &fx.media)?;
 
-    println!(
+    outln!(
         "== demo finished: images in {}, USB images, ISO and disk in {}",
         images.display(),
         dir.display()
     );
     if booted.iter().all(|b| *b) && network_booted {
-        println!("   every deployment booted under QEMU (DART-BOOT-OK), removable media, local disk and network");
+        outln!("   every deployment booted under QEMU (DART-BOOT-OK), removable media, local disk and network");
     } else if booted.iter().all(|b| *b) {
-        println!("   every local deployment booted under QEMU (DART-BOOT-OK); the network boot was skipped");
+        outln!("   every local deployment booted under QEMU (DART-BOOT-OK); the network boot was skipped");
     }
     Ok(())
 }
@@ -702,7 +711,7 @@ fn demo(dir: &Path) -> Result<()> {
 /// Boots an image under QEMU (with OVMF for UEFI) when they are installed.
 fn prove_boot(img: &Path, attach: Attach, firmware: QemuFirmware) -> Result<bool> {
     if firmware == QemuFirmware::Uefi && !Path::new(dart_core::qemu::OVMF_CODE).exists() {
-        println!("   boot check skipped: OVMF is not installed (apt: ovmf qemu-system-x86)");
+        outln!("   boot check skipped: OVMF is not installed (apt: ovmf qemu-system-x86)");
         return Ok(false);
     }
     let check = dart_core::qemu::boot(img, attach, firmware, std::time::Duration::from_secs(180))?;
@@ -720,7 +729,7 @@ fn prove_boot(img: &Path, attach: Attach, firmware: QemuFirmware) -> Result<bool
             check.console_tail
         );
     }
-    println!(
+    outln!(
         "   {how} booted {}: {} after {:.1}s",
         img.display(),
         dart_core::fixture::BOOT_MARKER,

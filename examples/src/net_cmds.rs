@@ -108,9 +108,9 @@ pub fn run_stage(a: StageArgs) -> Result<()> {
     };
     let entry = stage(&media, &a.root, &options, &disk_progress())?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&entry)?);
+        outln!("{}", serde_json::to_string_pretty(&entry)?);
     } else {
-        println!(
+        outln!(
             "staged {} image {} version {} ({}, {} files, {} bytes) in {}",
             entry.role.name(),
             entry.name,
@@ -122,7 +122,7 @@ pub fn run_stage(a: StageArgs) -> Result<()> {
         );
         for (what, file) in [("UEFI", &entry.uefi_boot), ("BIOS", &entry.bios_boot)] {
             if let Some(file) = file {
-                println!("   {what} PXE boot file: {file}");
+                outln!("   {what} PXE boot file: {file}");
             }
         }
     }
@@ -133,14 +133,14 @@ pub fn run_stage(a: StageArgs) -> Result<()> {
 pub fn run_catalog(root: &Path, json: bool) -> Result<()> {
     let catalog = Catalog::load(root)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&catalog)?);
+        outln!("{}", serde_json::to_string_pretty(&catalog)?);
         return Ok(());
     }
     if catalog.images.is_empty() {
-        println!("{}: no images staged", root.display());
+        outln!("{}: no images staged", root.display());
     }
     for i in &catalog.images {
-        println!(
+        outln!(
             "{:<20} {:<8} v{:<4} {:<6} {}",
             i.name,
             i.role.name(),
@@ -153,7 +153,7 @@ pub fn run_catalog(root: &Path, json: bool) -> Result<()> {
         );
     }
     for i in &catalog.retired {
-        println!(
+        outln!(
             "{:<20} {:<8} v{:<4} retired (kept for clients that started on it)",
             i.name,
             i.role.name(),
@@ -166,7 +166,7 @@ pub fn run_catalog(root: &Path, json: bool) -> Result<()> {
 /// `dart policy check`.
 pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
     let policy = AccessPolicy::load(&a.file)?;
-    println!(
+    outln!(
         "{}: {} rule(s); clients no rule matches may boot {}",
         a.file.display(),
         policy.rules.len(),
@@ -177,7 +177,7 @@ pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
         let problems = catalog.policy_problems(&policy);
         if !problems.is_empty() {
             for p in &problems {
-                eprintln!("dart: {}: {p}", a.file.display());
+                errln!("dart: {}: {p}", a.file.display());
             }
             bail!(
                 "{} does not fit the catalog of {} ({} problem(s) above)",
@@ -186,7 +186,7 @@ pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
                 problems.len()
             );
         }
-        println!("   every image it names is staged in {}", root.display());
+        outln!("   every image it names is staged in {}", root.display());
     }
     let client = Client {
         mac: a.mac.map(|m| m.parse()).transpose()?,
@@ -200,17 +200,18 @@ pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
     // serves (facts it does not know might match a stricter rule).
     let offer = policy.decide(&client);
     let serve = policy.decide_cautiously(&client);
-    println!("{client}: rule {:?} allows {}", serve.rule, serve.allow);
+    outln!("{client}: rule {:?} allows {}", serve.rule, serve.allow);
     for limit in &serve.limits {
-        println!("   limited to {} because {}", limit.allow, limit.reason);
+        outln!("   limited to {} because {}", limit.allow, limit.reason);
     }
     if let Some(catalog) = &catalog {
         match client.arch.and_then(|arch| catalog.boot_for(arch, &offer)) {
-            Some((image, file)) => println!(
+            Some((image, file)) => outln!(
                 "   would be offered {} v{}: {file}",
-                image.name, image.version
+                image.name,
+                image.version
             ),
-            None => println!("   would be offered nothing"),
+            None => outln!("   would be offered nothing"),
         }
         for i in &catalog.images {
             let verdict = if serve.permits(&i.name, i.role) {
@@ -218,7 +219,7 @@ pub fn run_policy_check(a: PolicyCheckArgs) -> Result<()> {
             } else {
                 "refused"
             };
-            println!("   {verdict} {} ({})", i.name, i.role.name());
+            outln!("   {verdict} {} ({})", i.name, i.role.name());
         }
     }
     Ok(())
@@ -258,15 +259,15 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
             }
             if json {
                 if let Ok(line) = serde_json::to_string(&record) {
-                    print_line(&line);
+                    outln!("{line}");
                 }
             } else {
-                print_line(&event.to_string());
+                outln!("{event}");
             }
         })),
     )?;
     let catalog = server.catalog();
-    eprintln!(
+    errln!(
         "dart: serving {} image(s) from {} (TFTP on {}); Ctrl-C stops",
         catalog.images.len(),
         a.root.display(),
@@ -277,18 +278,21 @@ pub fn run_serve(a: ServeArgs) -> Result<()> {
     // Images may be staged later, so names the catalog lacks are a warning
     // here (`dart policy check --root` makes them an error).
     for p in problems {
-        eprintln!("dart: warning: the access policy does not fit the catalog: {p}");
+        errln!("dart: warning: the access policy does not fit the catalog: {p}");
     }
-    loop {
-        // A window's summary is printed when it ends, even if no event
-        // follows.
-        std::thread::sleep(Duration::from_secs(1));
+    // Until Ctrl-C or SIGTERM: a window's summary is printed when it ends,
+    // even if no event follows.
+    while !crate::print::cancel_token().is_cancelled() {
+        std::thread::sleep(Duration::from_millis(250));
         let summaries = match limiter.lock() {
             Ok(mut limiter) => limiter.flush(Instant::now()),
             Err(_) => Vec::new(),
         };
         print_summaries(&summaries, json);
     }
+    server.stop();
+    errln!("dart: the boot server stopped");
+    Ok(())
 }
 
 /// Prints the log limiter's summary lines.
@@ -296,20 +300,11 @@ fn print_summaries(lines: &[String], json: bool) {
     for line in lines {
         if json {
             let record = serde_json::json!({ "kind": "summary", "message": line });
-            print_line(&record.to_string());
+            outln!("{record}");
         } else {
-            print_line(line);
+            outln!("{line}");
         }
     }
-}
-
-/// Prints one log line; a closed or full stdout loses the line, never the
-/// server.
-fn print_line(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
 }
 
 /// The demo's network boot: the recovery image and an imaging image staged
@@ -320,7 +315,7 @@ fn print_line(line: &str) {
 /// with the reason, when not root or a tool is missing.
 pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> Result<bool> {
     if let Some(why) = pxelab::unavailable() {
-        println!("   network boot skipped: {why}");
+        outln!("   network boot skipped: {why}");
         return Ok(false);
     }
     let root = dir.join("boot-server");
@@ -350,7 +345,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
     let policy = AccessPolicy::from_json(&format!(
         r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "os-imaging"}}]}}"#
     ))?;
-    println!("   policy: every client may boot recovery images; only {BENCH} may boot os-imaging");
+    outln!("   policy: every client may boot recovery images; only {BENCH} may boot os-imaging");
 
     let lab = PxeLab::create()?;
     let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
@@ -366,7 +361,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
                         | BootEvent::Denied { .. }
                         | BootEvent::Tftp(TftpEvent::Finished { .. })
                 ) {
-                    println!("   server: {e}");
+                    outln!("   server: {e}");
                 }
                 if let Ok(mut list) = sink.lock() {
                     list.push(e);
@@ -374,7 +369,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
             })),
         )
     })??;
-    println!(
+    outln!(
         "   private network {}: dnsmasq gives addresses, dart answers PXE at {}",
         lab.lan(),
         pxelab::SERVER_IP
@@ -386,7 +381,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
     if bios_loader.is_some() {
         clients.push((BIOS_CLIENT, "a BIOS client", Firmware::Bios));
     } else {
-        println!("   BIOS PXE boot skipped: PXELINUX is not installed (apt: pxelinux)");
+        outln!("   BIOS PXE boot skipped: PXELINUX is not installed (apt: pxelinux)");
     }
     for (mac, who, firmware) in clients {
         let check = lab.boot(mac, firmware, Duration::from_secs(180))?;
@@ -396,7 +391,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
                 check.console_tail
             );
         }
-        println!(
+        outln!(
             "   QEMU + {} PXE ({who}, {mac}) booted: {} after {:.1}s",
             match firmware {
                 Firmware::Uefi => "OVMF",
@@ -421,9 +416,7 @@ pub fn demo_network(dir: &Path, recovery_media: &Path, imaging_media: &Path) -> 
     if let (Some(IpAddr::V4(ip)), Some(file)) = (ordinary_ip, deploy.uefi_boot.as_deref()) {
         match lab.ask_tftp_from(ip, file)? {
             Packet::Error { message, .. } => {
-                println!(
-                    "   the ordinary client at {ip} asking TFTP for {file}: refused: {message}"
-                )
+                outln!("   the ordinary client at {ip} asking TFTP for {file}: refused: {message}")
             }
             other => {
                 bail!("the ordinary client at {ip} was served the imaging image {file}: {other:?}")

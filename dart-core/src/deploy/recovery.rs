@@ -26,6 +26,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::disk::inputs::check_output;
+use crate::disk::safety::check_writable;
 use crate::disk::{open_read, open_target, BlockDevice, Region, TargetSpec};
 use crate::error::{Error, Result};
 use crate::fat::{self, FatOptions, FatReport, UpdateReport};
@@ -140,6 +142,8 @@ pub fn plan_add_recovery_at(
     opts: &RecoveryOptions,
 ) -> Result<RecoveryPlan> {
     let media = MediaSet::open(media_dir)?;
+    check_output(disk, &[media_dir])?;
+    check_writable(disk)?;
     let mut dev = open_read(disk)?;
     plan_add_recovery(&mut *dev, &media, opts)
 }
@@ -153,6 +157,7 @@ pub fn add_recovery_at(
     control: &Control,
 ) -> Result<RecoveryReport> {
     let media = MediaSet::open(media_dir)?;
+    check_output(disk, &[media_dir])?;
     let mut dev = open_target(disk, &TargetSpec::default())?;
     let plan = plan_add_recovery(&mut *dev, &media, opts)?;
     add_recovery(&mut *dev, &media, &plan, fat_opts, control)
@@ -166,6 +171,7 @@ pub fn update_recovery_at(
     control: &Control,
 ) -> Result<UpdateReport> {
     let media = MediaSet::open(media_dir)?;
+    check_output(disk, &[media_dir])?;
     let mut dev = open_target(disk, &TargetSpec::default())?;
     update_recovery(&mut *dev, &media, fat_opts, control)
 }

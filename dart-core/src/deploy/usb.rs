@@ -154,20 +154,38 @@ pub fn write_usb_to(
     control: &Control,
 ) -> Result<UsbReport> {
     let media = MediaSet::open(media_dir)?;
+    crate::disk::inputs::check_output(target, &[media_dir])?;
     // Check what can be checked before a file is created.
     if let Some(len) = create_len {
         plan_usb(&target.display().to_string(), len, 512, &media, opts)?;
     }
+    let Some(len) = create_len else {
+        let mut dev = crate::disk::open_target(target, &crate::disk::TargetSpec::default())?;
+        return write_usb(&mut *dev, &media, opts, control);
+    };
+    // A new image: written beside the target and renamed into place, so an
+    // error, a cancel or a panic leaves what was there (or nothing).
+    if crate::disk::names_a_device(target) || crate::disk::safety::is_block_device(target) {
+        return Err(Error::invalid(
+            "size",
+            len,
+            format!(
+                "{} names a device, whose size is fixed; give no size to write to it",
+                target.display()
+            ),
+        ));
+    }
+    if target.exists() {
+        crate::disk::safety::check_writable(target)?;
+    }
+    let partial = crate::disk::partial::PartialFile::beside(target)?;
     let spec = crate::disk::TargetSpec {
-        create_len,
+        create_len: Some(len),
         ..crate::disk::TargetSpec::default()
     };
-    let created = create_len.is_some() && !target.exists();
-    let mut dev = crate::disk::open_target(target, &spec)?;
-    let result = write_usb(&mut *dev, &media, opts, control);
+    let mut dev = crate::disk::open_target(partial.path(), &spec)?;
+    let report = write_usb(&mut *dev, &media, opts, control)?;
     drop(dev);
-    if result.is_err() && created {
-        let _ = std::fs::remove_file(target);
-    }
-    result
+    partial.commit()?;
+    Ok(report)
 }

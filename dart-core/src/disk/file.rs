@@ -116,11 +116,20 @@ impl FileDevice {
     /// Creates (or truncates) a sparse image of `len` bytes.
     pub fn create(path: impl AsRef<Path>, len: u64, sector_size: u32) -> Result<FileDevice> {
         let path = path.as_ref();
+        let existed = path.exists();
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(true);
         let (file, direct) =
             open_maybe_direct(&options, path).map_err(|e| Error::write(path, e))?;
-        file.set_len(len).map_err(|e| Error::write(path, e))?;
+        if let Err(e) = file.set_len(len) {
+            // Too big for the file system (or the disk): what this call
+            // made goes again.
+            drop(file);
+            if !existed {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(Error::write(path, e));
+        }
         Ok(FileDevice {
             path: path.to_path_buf(),
             file,

@@ -26,7 +26,10 @@
 //! ```
 
 pub mod fault;
+pub mod in_use;
+pub mod inputs;
 pub mod linux;
+pub mod partial;
 pub mod safety;
 
 mod aligned;
@@ -44,7 +47,7 @@ pub use file::FileDevice;
 pub use io::DeviceIo;
 pub use memory::MemoryDevice;
 pub use mirror::Mirror;
-pub use open::{open_read, open_read_direct, open_target, TargetSpec};
+pub use open::{missing, names_a_device, open_read, open_read_direct, open_target, TargetSpec};
 pub use region::Region;
 pub use source::{FileSource, SourceReader};
 

@@ -77,11 +77,10 @@ pub fn open_target(path: &Path, spec: &TargetSpec) -> Result<Box<dyn BlockDevice
         Ok(meta) => meta,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             return match spec.create_len {
-                Some(len) => Ok(Box::new(FileDevice::create(path, len, ss)?)),
-                None => Err(Error::NotFound {
-                    what: "write target",
-                    path: path.to_path_buf(),
-                }),
+                Some(len) if !names_a_device(path) => {
+                    Ok(Box::new(FileDevice::create(path, len, ss)?))
+                }
+                _ => Err(missing(path)),
             };
         }
         Err(e) => return Err(opening(path, e)),
@@ -102,6 +101,13 @@ pub fn open_target(path: &Path, spec: &TargetSpec) -> Result<Box<dyn BlockDevice
         return Ok(Box::new(LinuxBlockDevice::open_writable(path)?));
     }
     if file_type.is_file() {
+        if names_a_device(path) {
+            return Err(Error::UnsafeTarget {
+                device: path.to_path_buf(),
+                reason: "it is a regular file under /dev, not a device (left from a mistyped device name?); remove it and name the device".into(),
+            });
+        }
+        safety::check_writable(path)?;
         return Ok(match spec.create_len {
             Some(len) => Box::new(FileDevice::create(path, len, ss)?),
             None => Box::new(FileDevice::open_writable(path, ss)?),
@@ -158,6 +164,32 @@ pub fn open_read_direct(path: &Path) -> Result<Box<dyn BlockDevice>> {
     match fs::metadata(path) {
         Ok(meta) if meta.file_type().is_file() => Ok(Box::new(FileDevice::open_direct(path, 512)?)),
         _ => open_read(path),
+    }
+}
+
+/// Whether `path` is in `/dev` (or below it), where only devices live: a
+/// path there that does not exist is a mistyped device name, never a new
+/// image file.
+pub fn names_a_device(path: &Path) -> bool {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    fs::canonicalize(dir).is_ok_and(|d| d.starts_with("/dev"))
+}
+
+/// The error for a write target that does not exist.
+pub fn missing(path: &Path) -> Error {
+    if names_a_device(path) {
+        Error::NotFound {
+            what: "device",
+            path: path.to_path_buf(),
+        }
+    } else {
+        Error::NotFound {
+            what: "write target",
+            path: path.to_path_buf(),
+        }
     }
 }
 

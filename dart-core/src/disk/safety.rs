@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Where the kernel lists the mounts of this process's mount namespace.
+/// Where the kernel lists the mounts of this process's mount namespace
+/// (the other namespaces are read through `/proc/PID/mountinfo`).
 const MOUNTINFO: &str = "/proc/self/mountinfo";
 /// Where the kernel lists active swap areas.
 const SWAPS: &str = "/proc/swaps";
@@ -89,6 +90,9 @@ pub struct MountEntry {
     pub fs_type: String,
     /// The mount source (`/dev/sdb1`, `tmpfs`, ...), escapes decoded.
     pub source: String,
+    /// For a mount of another mount namespace than this process's: which
+    /// one, for messages ("the mount namespace of process 812 (sshd)").
+    pub namespace: Option<String>,
 }
 
 /// One active swap area from `/proc/swaps`.
@@ -143,14 +147,18 @@ pub fn is_block_device(path: impl AsRef<Path>) -> bool {
         .unwrap_or(false)
 }
 
-/// Refuses to let a block device be overwritten while it is in use.
+/// Refuses to let a block device or image file be overwritten while it is
+/// in use, under any name.
 ///
-/// Symlinks (`/dev/disk/by-id/...`) are resolved first. The device is
+/// Symlinks (`/dev/disk/by-id/...`) are resolved first. A block device is
 /// refused with [`Error::UnsafeTarget`] when it or one of its partitions is
-/// mounted, used as swap, held by another block device, or holds the running
-/// system; the reason names the partition, mount point or holder. A path
-/// that is not a block device (a disk image file) has nothing to check and
-/// passes; a path that does not exist is [`Error::NotFound`].
+/// mounted (in any mount namespace), used as swap, held by another block
+/// device, holds the running system, is held open for writing by another
+/// process, or is reached through a loop device that is (see
+/// [`in_use`](super::in_use)); an image file when it backs a loop device in
+/// use or another process holds it open for writing. The reason names the
+/// partition, mount point, loop device or process. A path that does not
+/// exist is [`Error::NotFound`].
 pub fn check_writable(device: &Path) -> Result<()> {
     if !device.exists() {
         return Err(Error::NotFound {
@@ -158,10 +166,7 @@ pub fn check_writable(device: &Path) -> Result<()> {
             path: device.to_path_buf(),
         });
     }
-    if !is_block_device(device) {
-        return Ok(());
-    }
-    judge(&gather_facts(device)?)
+    super::in_use::check_in_use(device)
 }
 
 /// Decides from a snapshot whether the device may be overwritten.
@@ -170,25 +175,60 @@ pub fn check_writable(device: &Path) -> Result<()> {
 /// otherwise every mount, swap area and holder found is named, separated by
 /// `"; "`.
 pub fn judge(facts: &DeviceFacts) -> Result<()> {
-    let refuse = |reason: String| Error::UnsafeTarget {
-        device: facts.path.clone(),
-        reason,
-    };
+    let reasons: Vec<String> = uses(facts).iter().map(Use::sentence).collect();
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::UnsafeTarget {
+            device: facts.path.clone(),
+            reason: named(reasons).join("; "),
+        })
+    }
+}
+
+/// One way a device is in use: whose (`"it"`, `"its partition sdb1"`) and
+/// what (`"is mounted at /media/usb"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Use {
+    /// The device or the partition in use.
+    pub whose: String,
+    /// How, as the rest of a sentence.
+    pub how: String,
+}
+
+impl Use {
+    /// `"its partition sdb1 is mounted at /media/usb"` (just `how` when
+    /// `whose` is empty: a use that is a whole sentence).
+    pub fn sentence(&self) -> String {
+        if self.whose.is_empty() {
+            self.how.clone()
+        } else {
+            format!("{} {}", self.whose, self.how)
+        }
+    }
+}
+
+/// Every use of the device the snapshot shows: a device that holds the
+/// running system has that one use only.
+pub fn uses(facts: &DeviceFacts) -> Vec<Use> {
     let dev = &facts.device;
     if facts.system.iter().any(|s| s.dev == dev.dev) {
         let root = facts.system.first().map_or("?", |s| s.name.as_str());
-        let reason = if root == dev.name {
+        let how = if root == dev.name {
             format!(
-                "it holds the running system (the root file system / is on {})",
+                "holds the running system (the root file system / is on {})",
                 dev.name
             )
         } else {
             format!(
-                "it holds the running system (the root file system / is on {root}, which is on {})",
+                "holds the running system (the root file system / is on {root}, which is on {})",
                 dev.name
             )
         };
-        return Err(refuse(reason));
+        return vec![Use {
+            whose: "it".into(),
+            how,
+        }];
     }
 
     // "it" for the device itself, "its partition sdb1" for a partition.
@@ -204,19 +244,27 @@ pub fn judge(facts: &DeviceFacts) -> Result<()> {
             .map(|p| format!("its partition {}", p.name))
     };
 
-    let mut mounted = Vec::new();
+    let mut out = Vec::new();
     for m in &facts.mounts {
         if let Some(who) = whose(Some(m.dev), &m.source) {
-            mounted.push(format!("{who} is mounted at {}", m.mount_point.display()));
+            let place = match &m.namespace {
+                Some(ns) => format!(" (in {ns})"),
+                None => String::new(),
+            };
+            out.push(Use {
+                whose: who,
+                how: format!("is mounted at {}{place}", m.mount_point.display()),
+            });
         }
     }
-    let mut swaps = Vec::new();
     for s in &facts.swaps {
         if let Some(who) = whose(s.dev, &s.path.to_string_lossy()) {
-            swaps.push(format!("{who} is used as swap ({})", s.path.display()));
+            out.push(Use {
+                whose: who,
+                how: format!("is used as swap ({})", s.path.display()),
+            });
         }
     }
-    let mut held = Vec::new();
     for h in &facts.holders {
         let who = if h.held == dev.name {
             "it".to_string()
@@ -228,25 +276,21 @@ pub fn judge(facts: &DeviceFacts) -> Result<()> {
             .as_ref()
             .map(|l| format!(" ({l})"))
             .unwrap_or_default();
-        held.push(format!(
-            "{who} is held by {}{label} (device mapper, LVM, RAID or encryption)",
-            h.holder
-        ));
+        out.push(Use {
+            whose: who,
+            how: format!(
+                "is held by {}{label} (device mapper, LVM, RAID or encryption)",
+                h.holder
+            ),
+        });
     }
-
-    let mut reasons = Vec::new();
-    for group in [mounted, swaps, held] {
-        reasons.extend(named(group));
-    }
-    if reasons.is_empty() {
-        Ok(())
-    } else {
-        Err(refuse(reasons.join("; ")))
-    }
+    let mut seen = BTreeSet::new();
+    out.retain(|u| seen.insert(u.sentence()));
+    out
 }
 
 /// De-duplicates reasons and names at most [`MAX_NAMED`] of them.
-fn named(reasons: Vec<String>) -> Vec<String> {
+pub(crate) fn named(reasons: Vec<String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     let mut unique: Vec<String> = reasons
         .into_iter()
@@ -298,9 +342,7 @@ pub fn gather_facts(path: &Path) -> Result<DeviceFacts> {
         holders.extend(holders_of(&sys.join(&p.name), &p.name));
     }
 
-    let mountinfo =
-        fs::read(MOUNTINFO).map_err(|e| cannot(format!("reading {MOUNTINFO} failed: {e}")))?;
-    let mounts = parse_mountinfo(&String::from_utf8_lossy(&mountinfo));
+    let mounts = all_mounts().map_err(|e| cannot(format!("reading {MOUNTINFO} failed: {e}")))?;
     let swaps = match fs::read(SWAPS) {
         Ok(text) => parse_swaps(&String::from_utf8_lossy(&text))
             .into_iter()
@@ -326,8 +368,67 @@ pub fn gather_facts(path: &Path) -> Result<DeviceFacts> {
     })
 }
 
+/// The mounts of every mount namespace on the system: this process's own
+/// first (from [`MOUNTINFO`], which must be readable), then those of each
+/// other namespace once (read through a process in it, named in
+/// [`MountEntry::namespace`]). Processes that end while they are read, or
+/// whose files cannot be read, are skipped.
+pub fn all_mounts() -> io::Result<Vec<MountEntry>> {
+    let own = fs::read(MOUNTINFO)?;
+    let mut mounts = parse_mountinfo(&String::from_utf8_lossy(&own));
+    let mut seen = BTreeSet::new();
+    if let Ok(ns) = fs::read_link("/proc/self/ns/mnt") {
+        seen.insert(ns);
+    }
+    for pid in processes() {
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        let Ok(ns) = fs::read_link(proc_dir.join("ns/mnt")) else {
+            continue;
+        };
+        if !seen.insert(ns) {
+            continue;
+        }
+        let Ok(text) = fs::read(proc_dir.join("mountinfo")) else {
+            continue;
+        };
+        let label = format!(
+            "the mount namespace of process {pid} ({})",
+            command_name(pid)
+        );
+        mounts.extend(
+            parse_mountinfo(&String::from_utf8_lossy(&text))
+                .into_iter()
+                .map(|m| MountEntry {
+                    namespace: Some(label.clone()),
+                    ..m
+                }),
+        );
+    }
+    Ok(mounts)
+}
+
+/// The ids of the running processes (the numeric entries of `/proc`).
+pub(crate) fn processes() -> Vec<u32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<u32> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// A process's command name (`/proc/PID/comm`), or `?`.
+pub(crate) fn command_name(pid: u32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// `/sys/dev/block/MAJ:MIN`, resolved to its `/sys/devices/...` directory.
-fn sys_dir(dev: DevNum) -> io::Result<PathBuf> {
+pub(crate) fn sys_dir(dev: DevNum) -> io::Result<PathBuf> {
     fs::canonicalize(format!("/sys/dev/block/{dev}"))
 }
 
@@ -339,7 +440,7 @@ fn kernel_name(sys: &Path) -> String {
 }
 
 /// Reads a `dev` file (`"8:16\n"`).
-fn read_dev(dir: &Path) -> Option<DevNum> {
+pub(crate) fn read_dev(dir: &Path) -> Option<DevNum> {
     DevNum::parse(&fs::read_to_string(dir.join("dev")).ok()?)
 }
 
@@ -498,6 +599,7 @@ pub fn parse_mountinfo_line(line: &str) -> Option<MountEntry> {
         mount_point,
         fs_type: fs_type.to_string(),
         source: unescape(source).to_string_lossy().into_owned(),
+        namespace: None,
     })
 }
 
@@ -534,6 +636,7 @@ mod tests {
             mount_point: PathBuf::from(mp),
             fs_type: "vfat".to_string(),
             source: source.to_string(),
+            namespace: None,
         }
     }
 

@@ -29,6 +29,7 @@ use super::recipe::{check_xml_text, ImageRecipe, ImageVariant};
 use super::stage::{self, StageMode};
 use super::startup;
 use super::wim;
+use crate::disk::inputs::check_output;
 use crate::error::{Error, Result};
 use crate::progress::{Control, Phase};
 use crate::tools::Tools;
@@ -226,11 +227,7 @@ fn check_inputs(recipe: &ImageRecipe, variants: &[ImageVariant]) -> Result<Check
     }
 
     // Outputs: distinct, not inputs, in existing directories.
-    let inputs: Vec<PathBuf> = recipe
-        .inputs()
-        .iter()
-        .filter_map(|p| std::fs::canonicalize(p).ok())
-        .collect();
+    let inputs = recipe.inputs();
     let mut seen = HashSet::new();
     for v in variants {
         for (field, value) in [
@@ -242,13 +239,7 @@ fn check_inputs(recipe: &ImageRecipe, variants: &[ImageVariant]) -> Result<Check
             }
         }
         let resolved = resolve_output(&v.output)?;
-        if inputs.contains(&resolved) {
-            return Err(Error::invalid(
-                "output",
-                v.output.display(),
-                "it is one of the inputs; choose another file",
-            ));
-        }
+        check_output(&v.output, &inputs)?;
         if !seen.insert(resolved) {
             return Err(Error::invalid(
                 "output",

@@ -35,5 +35,5 @@ mod writer;
 pub use plan::{plan_iso, EfiImage, IsoOptions, IsoPlan, PlannedBoot, PlannedFile};
 pub use read::{read_iso, Extent, IsoContents, IsoFile};
 pub use writer::{
-    plan_iso_from, write_iso, write_iso_from, write_iso_onto, write_iso_to, IsoReport,
+    plan_iso_from, plan_iso_to, write_iso, write_iso_from, write_iso_onto, write_iso_to, IsoReport,
 };

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::disk::inputs::check_output;
+use crate::disk::partial::{PartialFile, RemoveOnDrop};
 use crate::disk::stream::{copy_files, CancelText, Job, Tally};
 use crate::disk::{BlockDevice, FileDevice, Region};
 use crate::error::{Error, Result};
@@ -170,23 +172,17 @@ pub fn write_iso(
             "it is a directory; name the ISO file to write",
         ));
     }
+    check_output(out, &[media.root()])?;
     let plan = plan_iso(media, opts)?;
-    let file_name = out
-        .file_name()
-        .ok_or_else(|| Error::invalid("output", out.display(), "it names no file"))?;
-    let tmp = out.with_file_name(format!(".{}.dart-partial", file_name.to_string_lossy()));
-    let mut dev = FileDevice::create(&tmp, plan.bytes, 512)?;
-    let result = write_planned(&mut dev, media, plan, opts, control);
+    // Written beside the output and renamed into place: an error, a
+    // cancel or a panic leaves the old file (if any) and no partial one.
+    let partial = PartialFile::beside(out)?;
+    let mut dev = FileDevice::create(partial.path(), plan.bytes, 512)?;
+    let mut report = write_planned(&mut dev, media, plan, opts, control)?;
     drop(dev);
-    let result = result.and_then(|mut report| {
-        std::fs::rename(&tmp, out).map_err(|e| Error::write(out, e))?;
-        report.target = out.to_path_buf();
-        Ok(report)
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    partial.commit()?;
+    report.target = out.to_path_buf();
+    Ok(report)
 }
 
 /// Writes the image of the media directory or ISO image `media` straight
@@ -202,20 +198,45 @@ pub fn write_iso_onto(
     opts: &IsoOptions,
     control: &Control,
 ) -> Result<IsoReport> {
-    let media = MediaSet::open(media)?;
-    let plan = plan_iso(&media, opts)?;
-    let (mut mirror, planned) = crate::write::open_mirror(targets, plan.bytes)?;
-    let result = write_planned(&mut mirror, &media, plan, opts, control);
+    let media_set = MediaSet::open(media)?;
+    let plan = plan_iso(&media_set, opts)?;
+    let (mut mirror, planned) = crate::write::open_mirror(targets, plan.bytes, &[media])?;
+    let created = RemoveOnDrop::new(
+        planned
+            .iter()
+            .filter(|t| t.created)
+            .map(|t| t.path.clone())
+            .collect(),
+    );
+    let report = write_planned(&mut mirror, &media_set, plan, opts, control)?;
     drop(mirror);
-    if result.is_err() {
-        crate::write::remove_created(&planned);
-    }
-    result
+    created.disarm();
+    Ok(report)
 }
 
 /// [`plan_iso`] of the media directory or ISO image at `media`.
 pub fn plan_iso_from(media: &Path, opts: &IsoOptions) -> Result<IsoPlan> {
     plan_iso(&MediaSet::open(media)?, opts)
+}
+
+/// A dry run of [`write_iso_from`] (`output`) or [`write_iso_onto`]
+/// (`devices`): the plan, after the checks those make before their first
+/// write (the output is not an input; every device is free, large enough
+/// and not an input). Nothing is written.
+pub fn plan_iso_to(
+    media: &Path,
+    output: Option<&Path>,
+    devices: &[PathBuf],
+    opts: &IsoOptions,
+) -> Result<IsoPlan> {
+    let plan = plan_iso(&MediaSet::open(media)?, opts)?;
+    if let Some(out) = output {
+        check_output(out, &[media])?;
+    }
+    if !devices.is_empty() {
+        crate::write::check_targets(devices, plan.bytes, &[media])?;
+    }
+    Ok(plan)
 }
 
 /// [`write_iso`] from a media directory or ISO image at `media`.

@@ -17,6 +17,8 @@ use serde::Serialize;
 
 use super::bmap::Bmap;
 use super::source::ImageSource;
+use crate::disk::inputs::check_output;
+use crate::disk::partial::RemoveOnDrop;
 use crate::disk::{open_target, AlignedBuf, BlockDevice, Mirror, TargetSpec};
 use crate::error::{Error, Result};
 use crate::progress::{Control, Phase};
@@ -162,7 +164,7 @@ fn open_all(
     create: bool,
 ) -> Result<(FlashPlan, Opened)> {
     let ranges = mapped_ranges(source, opts.bmap.as_ref())?;
-    let (planned, devices) = open_targets(targets, source.len(), Some(source.path()), create)?;
+    let (planned, devices) = open_targets(targets, source.len(), &[source.path()], create)?;
     let mapped_bytes = ranges.iter().map(|r| r.1).sum();
     Ok((
         FlashPlan {
@@ -179,13 +181,13 @@ fn open_all(
 
 /// Opens `targets` for an image of `len` bytes: existing block devices and
 /// files (safety checks first; each must hold `len` bytes) and, when
-/// `create`, new image files of `len` bytes rounded up to 512. `image`, if
-/// given, may not be one of the targets. Nothing is written; on an error,
-/// files created here are removed.
+/// `create`, new image files of `len` bytes rounded up to 512. No target
+/// may be, hold, back or overlap one of `inputs`. Nothing is written; on an
+/// error, files created here are removed.
 fn open_targets(
     targets: &[PathBuf],
     len: u64,
-    image: Option<&Path>,
+    inputs: &[&Path],
     create: bool,
 ) -> Result<(Vec<PlannedTarget>, Opened)> {
     if targets.is_empty() {
@@ -195,8 +197,7 @@ fn open_targets(
             "name at least one device or image file to write",
         ));
     }
-    let image_id = image.and_then(file_id);
-    let what = image.map_or_else(
+    let what = inputs.first().map_or_else(
         || "the image".to_string(),
         |p| format!("the image {}", p.display()),
     );
@@ -210,12 +211,7 @@ fn open_targets(
                 "the same target is named twice",
             ));
         }
-        if image_id.is_some() && file_id(t) == image_id {
-            return Err(Error::UnsafeTarget {
-                device: t.clone(),
-                reason: "it is the image being written".into(),
-            });
-        }
+        check_output(t, inputs)?;
         let exists = t.exists();
         let target_len = if exists {
             let dev = open_target(t, &TargetSpec::default())?;
@@ -231,6 +227,9 @@ fn open_targets(
             devices.push(Some(dev));
             available
         } else {
+            if crate::disk::names_a_device(t) {
+                return Err(crate::disk::missing(t));
+            }
             if let Some(parent) = t.parent().filter(|p| !p.as_os_str().is_empty()) {
                 if !parent.is_dir() {
                     return Err(Error::NotFound {
@@ -276,8 +275,12 @@ fn open_targets(
 ///
 /// Targets that existed get their first and last MiB zeroed first, so a
 /// build that stops half way leaves them booting nothing.
-pub fn open_mirror(targets: &[PathBuf], len: u64) -> Result<(Mirror, Vec<PlannedTarget>)> {
-    let (planned, devices) = open_targets(targets, len, None, true)?;
+pub fn open_mirror(
+    targets: &[PathBuf],
+    len: u64,
+    inputs: &[&Path],
+) -> Result<(Mirror, Vec<PlannedTarget>)> {
+    let (planned, devices) = open_targets(targets, len, inputs, true)?;
     let mut devices: Vec<Box<dyn BlockDevice>> = devices.into_iter().flatten().collect();
     let prepared = devices
         .iter_mut()
@@ -300,17 +303,23 @@ pub fn open_mirror(targets: &[PathBuf], len: u64) -> Result<(Mirror, Vec<Planned
     }
 }
 
+/// Checks `targets` for an image of `len` bytes read from `inputs`, as the
+/// writers do before their first write (in-use checks, sizes, no output
+/// that is an input, no new file under `/dev`), and writes nothing: what a
+/// dry run reports. Targets that do not exist are planned as new files.
+pub fn check_targets(
+    targets: &[PathBuf],
+    len: u64,
+    inputs: &[&Path],
+) -> Result<Vec<PlannedTarget>> {
+    Ok(open_targets(targets, len, inputs, false)?.0)
+}
+
 /// Removes the image files a failed write created.
 pub fn remove_created(targets: &[PlannedTarget]) {
     for t in targets.iter().filter(|t| t.created) {
         let _ = std::fs::remove_file(&t.path);
     }
-}
-
-/// Device and inode of a path, to refuse writing an image onto itself.
-fn file_id(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Splits `ranges` into the edges (first and last [`EDGE`] bytes of the
@@ -381,27 +390,33 @@ pub fn flash(
         });
     }
     let (plan, devices) = open_all(&source, targets, opts, true)?;
+    // New image files go again on an error, a cancel or a panic.
+    let created = created_guard(&plan.targets);
     let mut devices: Vec<Box<dyn BlockDevice>> = devices.into_iter().flatten().collect();
-    let result = write_all(&source, &plan, &mut devices, control).and_then(|written| {
-        if opts.verify {
-            for (dev, t) in devices.iter_mut().zip(&plan.targets) {
-                verify_device(&source, &mut **dev, &plan.ranges, &t.path, control)?;
-            }
-        }
-        Ok(written)
-    });
-    drop(devices);
-    match result {
-        Ok(bytes_written) => Ok(FlashReport {
-            verified: opts.verify,
-            plan,
-            bytes_written,
-        }),
-        Err(e) => {
-            remove_created(&plan.targets);
-            Err(e)
+    let bytes_written = write_all(&source, &plan, &mut devices, control)?;
+    if opts.verify {
+        for (dev, t) in devices.iter_mut().zip(&plan.targets) {
+            verify_device(&source, &mut **dev, &plan.ranges, &t.path, control)?;
         }
     }
+    drop(devices);
+    created.disarm();
+    Ok(FlashReport {
+        verified: opts.verify,
+        plan,
+        bytes_written,
+    })
+}
+
+/// A guard that removes the targets this call created.
+fn created_guard(targets: &[PlannedTarget]) -> RemoveOnDrop {
+    RemoveOnDrop::new(
+        targets
+            .iter()
+            .filter(|t| t.created)
+            .map(|t| t.path.clone())
+            .collect(),
+    )
 }
 
 fn cancelled() -> Error {

@@ -20,7 +20,8 @@ mod source;
 
 pub use bmap::Bmap;
 pub use flash::{
-    flash, flash_files, open_mirror, plan_flash, remove_created, verify, verify_files,
-    FlashOptions, FlashPlan, FlashReport, PlannedTarget, VerifyReport, CHUNK, EDGE, LEFT_INVALID,
+    check_targets, flash, flash_files, open_mirror, plan_flash, remove_created, verify,
+    verify_files, FlashOptions, FlashPlan, FlashReport, PlannedTarget, VerifyReport, CHUNK, EDGE,
+    LEFT_INVALID,
 };
 pub use source::{write_bmap, ImageSource, MAP_BLOCK};

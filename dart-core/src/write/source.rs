@@ -134,13 +134,10 @@ impl ImageSource {
 /// Writes the block map of `image` to `output` (bmaptool's XML, SHA-256 per
 /// range) and returns it. `output` is written whole or not at all.
 pub fn write_bmap(image: &Path, output: &Path) -> Result<Bmap> {
+    crate::disk::inputs::check_output(output, &[image])?;
     let map = ImageSource::open(image)?.create_bmap()?;
-    let tmp = output.with_extension("dart-partial");
-    std::fs::write(&tmp, map.to_xml())
-        .and_then(|()| std::fs::rename(&tmp, output))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::write(output, e)
-        })?;
+    let partial = crate::disk::partial::PartialFile::beside(output)?;
+    std::fs::write(partial.path(), map.to_xml()).map_err(|e| Error::write(output, e))?;
+    partial.commit()?;
     Ok(map)
 }
