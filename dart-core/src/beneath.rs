@@ -17,6 +17,11 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set once `openat2` turned out to be missing (before Linux 5.6) or
+/// filtered.
+static OPENAT2_MISSING: AtomicBool = AtomicBool::new(false);
 
 /// A directory opened as the root files are opened beneath.
 #[derive(Debug)]
@@ -66,17 +71,23 @@ pub(crate) fn open_file(dir: BorrowedFd<'_>, relative: &Path) -> io::Result<File
             "the path names no file",
         ));
     }
-    let joined = parts.join(&b'/');
-    let fd = match openat2_beneath(dir, &joined) {
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::ENOSYS | libc::EPERM | libc::E2BIG)
-            ) =>
-        {
-            walk_no_follow(dir, &parts)?
+    let fd = if OPENAT2_MISSING.load(Ordering::Relaxed) {
+        walk_no_follow(dir, &parts)?
+    } else {
+        match openat2_beneath(dir, &parts.join(&b'/')) {
+            Err(e)
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::ENOSYS | libc::EPERM | libc::E2BIG)
+                ) =>
+            {
+                // An older kernel (or a sandbox filtering the call): ask
+                // once, then always walk.
+                OPENAT2_MISSING.store(true, Ordering::Relaxed);
+                walk_no_follow(dir, &parts)?
+            }
+            other => other?,
         }
-        other => other?,
     };
     let file = File::from(fd);
     if !file.metadata()?.is_file() {

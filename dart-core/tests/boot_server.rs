@@ -5,63 +5,21 @@
 //! and at proxy-DHCP (boot file by MAC and architecture, silence for a
 //! client allowed nothing).
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dart_core::media::MediaSet;
 use dart_core::net::boot::Checkpoint;
 use dart_core::net::dhcp::ProxyDhcpConfig;
 use dart_core::net::stage::{stage, StageOptions};
 use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
-use dart_core::net::{
-    AccessPolicy, BootEvent, BootServer, BootServerConfig, CatalogImage, ImageRole,
-};
+use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig};
 use dart_core::progress::Control;
 
-/// A media tree whose loader is `size` bytes of `fill`.
-fn media(dir: &Path, fill: u8, size: usize) -> MediaSet {
-    for (path, bytes) in [
-        ("efi/boot/bootx64.efi", vec![fill; size]),
-        ("sources/boot.wim", vec![fill; 1000]),
-    ] {
-        let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-    MediaSet::open(dir).unwrap()
-}
-
 type Events = Arc<Mutex<Vec<BootEvent>>>;
-
-/// A server root (`DIR/root`) with a recovery image "rescue" (loader of
-/// `size` bytes `r`) and an imaging image "deploy" (`d`).
-fn two_images(size: usize) -> (tempfile::TempDir, CatalogImage, CatalogImage) {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let control = Control::default();
-    let rescue = stage(
-        &media(&dir.path().join("a"), b'r', size),
-        &root,
-        &StageOptions::recovery("rescue"),
-        &control,
-    )
-    .unwrap();
-    let imaging = StageOptions {
-        role: ImageRole::Imaging,
-        ..StageOptions::recovery("deploy")
-    };
-    let deploy = stage(
-        &media(&dir.path().join("b"), b'd', size),
-        &root,
-        &imaging,
-        &control,
-    )
-    .unwrap();
-    (dir, rescue, deploy)
-}
 
 fn start(root: &Path, policy: AccessPolicy, dhcp: Option<ProxyDhcpConfig>) -> (BootServer, Events) {
     let events: Events = Arc::default();
@@ -83,10 +41,25 @@ fn start(root: &Path, policy: AccessPolicy, dhcp: Option<ProxyDhcpConfig>) -> (B
     (server, events)
 }
 
-/// A lock-step TFTP download (blksize 512) that calls `between` after the
-/// first block, before acknowledging it.
+/// A lock-step TFTP download (blksize 512) from 127.0.0.1 that calls
+/// `between` after the first block, before acknowledging it.
 fn fetch(server: SocketAddr, name: &str, between: impl FnOnce()) -> Result<Vec<u8>, (u16, String)> {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    fetch_between(Ipv4Addr::LOCALHOST, server, name, between)
+}
+
+/// A lock-step TFTP download like [`fetch`], from the loopback address
+/// `source`.
+fn fetch_from(source: Ipv4Addr, server: SocketAddr, name: &str) -> Result<Vec<u8>, (u16, String)> {
+    fetch_between(source, server, name, || {})
+}
+
+fn fetch_between(
+    source: Ipv4Addr,
+    server: SocketAddr,
+    name: &str,
+    between: impl FnOnce(),
+) -> Result<Vec<u8>, (u16, String)> {
+    let socket = UdpSocket::bind((source, 0)).unwrap();
     socket
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
@@ -131,7 +104,7 @@ fn a_transfer_in_flight_finishes_on_the_version_it_started_with() {
     let src = dir.path().join("src");
     let control = Control::default();
     let v1 = stage(
-        &media(&src, b'1', 200_000),
+        &common::loader_media(&src, b'1', 200_000),
         &root,
         &StageOptions::recovery("rescue"),
         &control,
@@ -147,7 +120,7 @@ fn a_transfer_in_flight_finishes_on_the_version_it_started_with() {
     let got = fetch(addr, &v1_file, move || {
         for fill in [b'2', b'3'] {
             stage(
-                &media(&src2, fill, 150_000),
+                &common::loader_media(&src2, fill, 150_000),
                 &root2,
                 &StageOptions::recovery("rescue"),
                 &Control::default(),
@@ -179,7 +152,7 @@ fn a_transfer_in_flight_finishes_on_the_version_it_started_with() {
 
 #[test]
 fn tftp_enforces_the_policy_by_address_and_names_the_rule() {
-    let (dir, rescue, deploy) = two_images(5000);
+    let (dir, rescue, deploy) = common::two_images(5000);
     let root = dir.path().join("root");
     let (rescue_file, deploy_file) = (rescue.uefi_boot.unwrap(), deploy.uefi_boot.unwrap());
 
@@ -267,7 +240,7 @@ fn pxe_message(
 #[test]
 fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
     use dhcproto::{v4::Message, Decodable, Decoder};
-    let (dir, rescue, deploy) = two_images(10);
+    let (dir, rescue, deploy) = common::two_images(10);
     let root = dir.path().join("root");
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
     client
@@ -336,7 +309,7 @@ fn a_client_boots_from_the_version_it_was_offered_until_it_asks_again() {
     std::fs::create_dir(&root).unwrap();
     let src = dir.path().join("src");
     stage(
-        &media(&src, b'1', 10),
+        &common::loader_media(&src, b'1', 10),
         &root,
         &StageOptions::recovery("rescue"),
         &Control::default(),
@@ -384,7 +357,7 @@ fn a_client_boots_from_the_version_it_was_offered_until_it_asks_again() {
         vec![b'1'; 1000]
     );
     stage(
-        &media(&src, b'2', 10),
+        &common::loader_media(&src, b'2', 10),
         &root,
         &StageOptions::recovery("rescue"),
         &Control::default(),
@@ -428,41 +401,6 @@ fn pxe_request_from(source: Ipv4Addr, pxe_port: u16, ciaddr: Ipv4Addr, mac: [u8;
     socket.recv_from(&mut buf).is_ok()
 }
 
-/// A lock-step TFTP download like [`fetch`], from the loopback address
-/// `source`.
-fn fetch_from(source: Ipv4Addr, server: SocketAddr, name: &str) -> Result<Vec<u8>, (u16, String)> {
-    let socket = UdpSocket::bind((source, 0)).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    let rrq = Packet::Rrq(Request {
-        filename: name.into(),
-        mode: Mode::Octet,
-        options: Options::default(),
-    });
-    socket.send_to(&rrq.to_bytes(), server).unwrap();
-    let mut data = Vec::new();
-    let mut buf = [0u8; 2048];
-    loop {
-        let (n, from) = socket.recv_from(&mut buf).unwrap();
-        match Packet::parse(&buf[..n]).unwrap() {
-            Packet::Error { code, message } => return Err((code.code(), message)),
-            Packet::Data { block, data: chunk } => {
-                if usize::from(block) == data.len() / 512 + 1 {
-                    data.extend_from_slice(&chunk);
-                }
-                socket
-                    .send_to(&Packet::Ack { block }.to_bytes(), from)
-                    .unwrap();
-                if chunk.len() < 512 {
-                    return Ok(data);
-                }
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
 /// A download's outcome in a few words: the first byte and the length, or
 /// the error message.
 fn outcome(result: Result<Vec<u8>, (u16, String)>) -> Result<(u8, usize), String> {
@@ -493,7 +431,7 @@ const BENCH_MAC: [u8; 6] = [2, 0, 0, 0, 0, 0xa];
 
 #[test]
 fn a_forged_request_cannot_lock_a_client_out() {
-    let (dir, rescue, _) = two_images(3000);
+    let (dir, rescue, _) = common::two_images(3000);
     let (server, events, pxe_port) = start_with_dhcp(
         &dir.path().join("root"),
         r#"{"rules": [{"name": "kiosks", "mac": "02:00:00:00:00:0c", "allow": "none"}]}"#,
@@ -529,7 +467,7 @@ fn a_forged_request_cannot_lock_a_client_out() {
 
 #[test]
 fn a_forged_request_cannot_switch_a_clients_boot_files() {
-    let (dir, rescue, deploy) = two_images(3000);
+    let (dir, rescue, deploy) = common::two_images(3000);
     let (server, _events, pxe_port) = start_with_dhcp(
         &dir.path().join("root"),
         r#"{"rules": [{"name": "bench", "mac": "02:00:00:00:00:0a", "allow": "all", "boot": "deploy"}]}"#,
@@ -563,7 +501,7 @@ fn a_forged_request_cannot_switch_a_clients_boot_files() {
 
 #[test]
 fn a_flood_of_forged_bindings_cannot_raise_a_clients_rights() {
-    let (dir, rescue, _) = two_images(3000);
+    let (dir, rescue, _) = common::two_images(3000);
     let (server, _events, pxe_port) = start_with_dhcp(
         &dir.path().join("root"),
         r#"{"rules": [

@@ -26,6 +26,24 @@ fn image(dir: &Path) -> PathBuf {
     img
 }
 
+/// The tools a test with a mounted loop device needs.
+const LOOP_AND_MOUNT: &[&[&str]] = &[&["losetup"], &["mount"], &["mkfs.ext2", "mkfs.fat"]];
+
+/// A file of `mib` MiB of zeros in `dir`.
+fn zeros(dir: &Path, name: &str, mib: u64) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, vec![0u8; (mib * MIB) as usize]).unwrap();
+    path
+}
+
+/// A file system on `dev`, mounted at `DIR/mnt` and settled (read-only).
+fn mounted(dev: &str, dir: &Path) -> (Mount, PathBuf) {
+    let mnt = dir.join("mnt");
+    let mount = mkfs_and_mount(dev, &mnt);
+    settle(&mount);
+    (mount, mnt)
+}
+
 /// Flashes `img` onto `target` (after a dry run), expecting both to refuse
 /// with reasons containing every needle; the target file stays unchanged.
 fn expect_refused(img: &Path, target: &Path, backing: &Path, needles: &[&str]) -> String {
@@ -49,18 +67,15 @@ fn expect_refused(img: &Path, target: &Path, backing: &Path, needles: &[&str]) -
 fn an_image_file_backing_a_mounted_loop_device_is_refused() {
     if !ready(
         "an_image_file_backing_a_mounted_loop_device_is_refused",
-        &[&["losetup"], &["mount"], &["mkfs.ext2", "mkfs.fat"]],
+        LOOP_AND_MOUNT,
     ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
-    let backing = dir.path().join("disk.img");
-    std::fs::write(&backing, vec![0u8; 16 * MIB as usize]).unwrap();
+    let backing = zeros(dir.path(), "disk.img", 16);
     let lp = Loop::attach(&backing, &[]);
-    let mnt = dir.path().join("mnt");
-    let mount = mkfs_and_mount(lp.path(), &mnt);
-    settle(&mount);
+    let (_mount, mnt) = mounted(lp.path(), dir.path());
     let msg = expect_refused(
         &img,
         &backing,
@@ -77,19 +92,16 @@ fn an_image_file_backing_a_mounted_loop_device_is_refused() {
 fn a_loop_device_under_a_mounted_loop_device_is_refused() {
     if !ready(
         "a_loop_device_under_a_mounted_loop_device_is_refused",
-        &[&["losetup"], &["mount"], &["mkfs.ext2", "mkfs.fat"]],
+        LOOP_AND_MOUNT,
     ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
-    let backing = dir.path().join("disk.img");
-    std::fs::write(&backing, vec![0u8; 16 * MIB as usize]).unwrap();
+    let backing = zeros(dir.path(), "disk.img", 16);
     let lower = Loop::attach(&backing, &[]);
     let upper = Loop::attach(&lower.dev, &[]);
-    let mnt = dir.path().join("mnt");
-    let mount = mkfs_and_mount(upper.path(), &mnt);
-    settle(&mount);
+    let (_mount, mnt) = mounted(upper.path(), dir.path());
     let msg = expect_refused(
         &img,
         &lower.dev,
@@ -107,21 +119,18 @@ fn a_loop_device_under_a_mounted_loop_device_is_refused() {
 fn a_whole_disk_loop_device_with_a_mounted_partition_loop_is_refused() {
     if !ready(
         "a_whole_disk_loop_device_with_a_mounted_partition_loop_is_refused",
-        &[&["losetup"], &["mount"], &["mkfs.ext2", "mkfs.fat"]],
+        LOOP_AND_MOUNT,
     ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
-    let backing = dir.path().join("disk.img");
-    std::fs::write(&backing, vec![0u8; 32 * MIB as usize]).unwrap();
+    let backing = zeros(dir.path(), "disk.img", 32);
     let whole = Loop::attach(&backing, &[]);
     // A "partition" at 8 MiB, attached on its own as admins do with
     // `losetup -o`.
     let part = Loop::attach(&backing, &["-o", "8388608", "--sizelimit", "16777216"]);
-    let mnt = dir.path().join("mnt");
-    let mount = mkfs_and_mount(part.path(), &mnt);
-    settle(&mount);
+    let (_mount, mnt) = mounted(part.path(), dir.path());
     let msg = expect_refused(
         &img,
         &whole.dev,
@@ -141,16 +150,9 @@ fn a_whole_disk_loop_device_with_a_mounted_partition_loop_is_refused() {
 struct Holder(Child);
 
 impl Holder {
-    fn open(path: &Path) -> Holder {
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "exec 3<>'{}'; echo ready; exec sleep 600",
-                path.display()
-            ))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+    /// Runs `command`, which prints `ready` once it holds what it holds.
+    fn spawn(mut command: Command) -> Holder {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         std::io::BufRead::read_line(
             &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
@@ -159,6 +161,16 @@ impl Holder {
         .unwrap();
         assert_eq!(line.trim(), "ready");
         Holder(child)
+    }
+
+    /// A process holding `path` open read-write.
+    fn open(path: &Path) -> Holder {
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg(format!(
+            "exec 3<>'{}'; echo ready; exec sleep 600",
+            path.display()
+        ));
+        Holder::spawn(sh)
     }
 }
 
@@ -179,8 +191,7 @@ fn a_device_another_process_holds_open_for_writing_is_refused() {
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
-    let backing = dir.path().join("disk.img");
-    std::fs::write(&backing, vec![0u8; 16 * MIB as usize]).unwrap();
+    let backing = zeros(dir.path(), "disk.img", 16);
     let lp = Loop::attach(&backing, &[]);
     let holder = Holder::open(&lp.dev);
     let pid = holder.0.id();
@@ -253,32 +264,22 @@ fn a_device_mounted_only_in_another_mount_namespace_is_refused() {
     }
     let dir = tempfile::tempdir().unwrap();
     let img = image(dir.path());
-    let backing = dir.path().join("disk.img");
-    std::fs::write(&backing, vec![0u8; 16 * MIB as usize]).unwrap();
+    let backing = zeros(dir.path(), "disk.img", 16);
     let lp = Loop::attach(&backing, &[]);
     run("mkfs.ext2", &["-q", "-F", lp.path()]);
     let mnt = dir.path().join("private");
     std::fs::create_dir(&mnt).unwrap();
     // Mounted read-only in a mount namespace of its own: invisible in this
     // process's /proc/self/mountinfo.
-    let mut child = Command::new("unshare")
+    let mut unshare = Command::new("unshare");
+    unshare
         .args(["--mount", "--propagation", "private", "sh", "-c"])
         .arg(format!(
             "mount -o ro {} '{}' && echo ready && exec sleep 600",
             lp.path(),
             mnt.display()
-        ))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "ready");
-    let holder = Holder(child);
+        ));
+    let holder = Holder::spawn(unshare);
     assert!(
         !std::fs::read_to_string("/proc/self/mountinfo")
             .unwrap()
@@ -303,13 +304,12 @@ fn an_output_that_holds_or_backs_an_input_is_refused() {
     use dart_core::disk::inputs::check_output;
     if !ready(
         "an_output_that_holds_or_backs_an_input_is_refused",
-        &[&["losetup"], &["mount"], &["mkfs.ext2", "mkfs.fat"]],
+        LOOP_AND_MOUNT,
     ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let backing = dir.path().join("disk.img");
-    std::fs::write(&backing, vec![0u8; 16 * MIB as usize]).unwrap();
+    let backing = zeros(dir.path(), "disk.img", 16);
     let lp = Loop::attach(&backing, &[]);
     let mnt = dir.path().join("mnt");
     let _mount = mkfs_and_mount(lp.path(), &mnt);

@@ -28,6 +28,40 @@ const ORDINARY: &str = "52:54:00:00:00:0b";
 const BENCH: &str = "52:54:00:00:00:0a";
 const BIOS_CLIENT: &str = "52:54:00:00:00:0c";
 
+/// The policy of these tests: the imaging bench may boot anything and is
+/// offered the imaging image; everyone else recovery images only.
+fn bench_policy() -> AccessPolicy {
+    AccessPolicy::from_json(&format!(
+        r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "deploy"}}]}}"#
+    ))
+    .unwrap()
+}
+
+/// The boot server on `root` in the lab's network, its events printed and
+/// collected.
+fn start_in_lab(
+    lab: &PxeLab,
+    root: &Path,
+    policy: AccessPolicy,
+) -> (BootServer, Arc<Mutex<Vec<BootEvent>>>) {
+    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let config = lab.server_config(root, policy);
+    let server = lab
+        .run_in(move || {
+            BootServer::start(
+                config,
+                Some(Box::new(move |e| {
+                    eprintln!("{e}");
+                    sink.lock().unwrap().push(e)
+                })),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    (server, events)
+}
+
 #[test]
 fn pxe_clients_boot_what_the_policy_allows() {
     if !common::ready(
@@ -56,27 +90,10 @@ fn pxe_clients_boot_what_the_policy_allows() {
         ..StageOptions::recovery("deploy")
     };
     let deploy = stage(&media, &root, &deploy_options, &control).unwrap();
-    let policy = AccessPolicy::from_json(&format!(
-        r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "deploy"}}]}}"#
-    ))
-    .unwrap();
+    let policy = bench_policy();
 
     let lab = PxeLab::create().unwrap();
-    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
-    let sink = Arc::clone(&events);
-    let config = lab.server_config(&root, policy);
-    let server = lab
-        .run_in(move || {
-            BootServer::start(
-                config,
-                Some(Box::new(move |e| {
-                    eprintln!("{e}");
-                    sink.lock().unwrap().push(e)
-                })),
-            )
-        })
-        .unwrap()
-        .unwrap();
+    let (server, events) = start_in_lab(&lab, &root, policy);
     let taken = |events: &Mutex<Vec<BootEvent>>| std::mem::take(&mut *events.lock().unwrap());
 
     // An ordinary client boots the recovery image.
@@ -196,19 +213,6 @@ fn pxe_clients_boot_what_the_policy_allows() {
     );
 }
 
-/// A media tree whose loader is `fill` bytes (nothing here boots it).
-fn small_media(dir: &Path, fill: u8) -> MediaSet {
-    for (path, bytes) in [
-        ("efi/boot/bootx64.efi", vec![fill; 3000]),
-        ("sources/boot.wim", vec![fill; 1000]),
-    ] {
-        let p = dir.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, bytes).unwrap();
-    }
-    MediaSet::open(dir).unwrap()
-}
-
 /// A PXE DHCPREQUEST for the PXE port, claiming `ciaddr` for `mac`.
 fn pxe_request(mac: MacAddr, arch: u16, ciaddr: std::net::Ipv4Addr) -> Vec<u8> {
     use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
@@ -258,49 +262,12 @@ fn a_host_cannot_claim_another_hosts_mac() {
     }
     use dart_core::pxelab::SERVER_IP;
     use std::net::{Ipv4Addr, UdpSocket};
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, _, deploy) = common::two_images(3000);
     let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let control = Control::default();
-    stage(
-        &small_media(&dir.path().join("a"), b'r'),
-        &root,
-        &StageOptions::recovery("rescue"),
-        &control,
-    )
-    .unwrap();
-    let deploy_options = StageOptions {
-        role: ImageRole::Imaging,
-        ..StageOptions::recovery("deploy")
-    };
-    let deploy = stage(
-        &small_media(&dir.path().join("b"), b'd'),
-        &root,
-        &deploy_options,
-        &control,
-    )
-    .unwrap();
     let deploy_file = deploy.uefi_boot.unwrap();
-    let policy = AccessPolicy::from_json(&format!(
-        r#"{{"rules": [{{"name": "imaging bench", "mac": "{BENCH}", "allow": "all", "boot": "deploy"}}]}}"#
-    ))
-    .unwrap();
+    let policy = bench_policy();
     let lab = PxeLab::create().unwrap();
-    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
-    let sink = Arc::clone(&events);
-    let config = lab.server_config(&root, policy);
-    let server = lab
-        .run_in(move || {
-            BootServer::start(
-                config,
-                Some(Box::new(move |e| {
-                    eprintln!("{e}");
-                    sink.lock().unwrap().push(e)
-                })),
-            )
-        })
-        .unwrap()
-        .unwrap();
+    let (server, events) = start_in_lab(&lab, &root, policy);
     let bench: MacAddr = BENCH.parse().unwrap();
 
     // Sends the claim from `from` on the peer, then asks TFTP for the

@@ -108,6 +108,9 @@ def test_staging_twice_makes_versions_1_and_2(tmp_path: Path) -> None:
     assert catalog["images"] == [second]
     assert catalog["retired"] == [first]
     assert dart.read_catalog(tmp_path) == {"images": [], "retired": []}
+    # A root that does not exist yet is created.
+    fresh = dart.stage(make_media(tmp_path / "m3", b"wim three"), tmp_path / "srv" / "dart", "rescue")
+    assert (tmp_path / "srv" / "dart" / fresh["dir"] / "sources/boot.wim").is_file()
 
 
 def test_staging_errors_are_typed_and_change_nothing(tmp_path: Path, root: Path) -> None:
@@ -121,8 +124,10 @@ def test_staging_errors_are_typed_and_change_nothing(tmp_path: Path, root: Path)
         dart.stage(media, root, "rescue", keep=1)
     with pytest.raises(dart.MediaError, match="nope.n12"):
         dart.stage(media, root, "rescue", bios_loader="boot/nope.n12")
-    with pytest.raises(dart.NotFoundError):
-        dart.stage(media, tmp_path / "no-root", "rescue")
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_bytes(b"x")
+    with pytest.raises(dart.InvalidInputError, match="not a directory"):
+        dart.stage(media, not_a_dir, "rescue")
 
     def cancel(phase: str, item: str, done: int, total: int) -> None:
         raise RuntimeError("stop")

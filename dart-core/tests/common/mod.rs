@@ -211,6 +211,57 @@ pub fn bootable_media(dir: &Path) -> PathBuf {
     fx.media
 }
 
+/// A media tree whose UEFI loader is `size` bytes of `fill` and whose
+/// `sources/boot.wim` is 1000 (nothing boots it): for boot server tests.
+pub fn loader_media(dir: &Path, fill: u8, size: usize) -> dart_core::media::MediaSet {
+    for (path, bytes) in [
+        ("efi/boot/bootx64.efi", vec![fill; size]),
+        ("sources/boot.wim", vec![fill; 1000]),
+    ] {
+        let p = dir.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, bytes).unwrap();
+    }
+    dart_core::media::MediaSet::open(dir).unwrap()
+}
+
+/// A server root (`DIR/root`) with a recovery image "rescue" (loader of
+/// `size` bytes `r`) and an imaging image "deploy" (`d`).
+pub fn two_images(
+    size: usize,
+) -> (
+    tempfile::TempDir,
+    dart_core::net::CatalogImage,
+    dart_core::net::CatalogImage,
+) {
+    use dart_core::net::stage::{stage, StageOptions};
+    use dart_core::net::ImageRole;
+    use dart_core::progress::Control;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    fs::create_dir(&root).unwrap();
+    let control = Control::default();
+    let rescue = stage(
+        &loader_media(&dir.path().join("a"), b'r', size),
+        &root,
+        &StageOptions::recovery("rescue"),
+        &control,
+    )
+    .unwrap();
+    let imaging = StageOptions {
+        role: ImageRole::Imaging,
+        ..StageOptions::recovery("deploy")
+    };
+    let deploy = stage(
+        &loader_media(&dir.path().join("b"), b'd', size),
+        &root,
+        &imaging,
+        &control,
+    )
+    .unwrap();
+    (dir, rescue, deploy)
+}
+
 /// Pseudo-random bytes (xorshift64*), the same for the same seed.
 pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
