@@ -13,7 +13,9 @@
 //!   attached with `losetup -o`), and the device it is built on;
 //! - **other processes' descriptors** (`/proc/*/fd` and `fdinfo`): a
 //!   process other than this one that holds the target (or a device above
-//!   it) open for writing;
+//!   it) open for writing, and still does a moment later (a program that
+//!   opens devices for an instant, as `losetup --find` does, is not a
+//!   user);
 //! - **mounts of every mount namespace** (through
 //!   [`safety::all_mounts`](super::safety::all_mounts)).
 //!
@@ -27,9 +29,14 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::safety::{self, named, DevNum, Use};
 use crate::error::{Error, Result};
+
+/// How long a process must keep a target open for writing to count as
+/// using it (see [`check_in_use`]).
+const WRITER_RECHECK: Duration = Duration::from_millis(300);
 
 /// How deep loop devices stacked on loop devices are followed.
 const MAX_DEPTH: usize = 8;
@@ -220,22 +227,38 @@ pub fn check_in_use(target: &Path) -> Result<()> {
     let Ok(meta) = fs::metadata(target) else {
         return Ok(());
     };
-    let snapshot = Snapshot {
+    let uses = |s: &Snapshot| -> Result<Vec<Use>> {
+        let mut visited = BTreeSet::new();
+        if meta.file_type().is_block_device() {
+            block_uses(target, s, &mut visited, 0)
+        } else if meta.is_file() {
+            let id = FileId {
+                dev: meta.dev(),
+                ino: meta.ino(),
+            };
+            file_uses(id, s, &mut visited)
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let mut snapshot = Snapshot {
         loops: loop_devices(),
         writers: writers(),
     };
-    let mut visited = BTreeSet::new();
-    let reasons = if meta.file_type().is_block_device() {
-        block_uses(target, &snapshot, &mut visited, 0)?
-    } else if meta.is_file() {
-        let id = FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        };
-        file_uses(id, &snapshot, &mut visited)?
-    } else {
-        Vec::new()
-    };
+    let mut reasons = uses(&snapshot)?;
+    if !reasons.is_empty() {
+        // A program that opens devices for a moment (losetup looking for a
+        // free loop device, a partition prober) is not a user: a writer
+        // counts only when it still holds the descriptor a moment later.
+        let first = std::mem::take(&mut snapshot.writers);
+        let without_writers = uses(&snapshot)?;
+        if without_writers.len() < reasons.len() {
+            std::thread::sleep(WRITER_RECHECK);
+            let again = writers();
+            snapshot.writers = first.into_iter().filter(|w| again.contains(w)).collect();
+            reasons = uses(&snapshot)?;
+        }
+    }
     if reasons.is_empty() {
         return Ok(());
     }
