@@ -13,7 +13,9 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use dart_core::net::tftp::{ErrorCode, Options, Packet, TftpConfig, TftpEvent, TftpServer};
+use dart_core::net::tftp::{
+    ErrorCode, Options, Packet, TftpConfig, TftpEvent, TftpServer, MAX_BUSY_REPLIES_PER_SECOND,
+};
 use dart_core::Error;
 
 // ---------------------------------------------------------------------------
@@ -907,6 +909,60 @@ fn one_address_cannot_take_more_than_its_share() {
     let mut other = Client::from_ip(f.addr(), [127, 0, 0, 2]);
     other.rrq("share.bin", &[]);
     assert_eq!(receive_windows(&mut other, 512, &[1], false).0, want);
+}
+
+#[test]
+fn an_address_over_its_share_is_told_busy_a_bounded_number_of_times() {
+    let f = serve(|c| {
+        c.max_per_client = 1;
+        c.default_timeout = Duration::from_secs(5);
+    });
+    f.file("share.bin", 2000, 7);
+    let mut held = Client::new(f.addr());
+    held.rrq("share.bin", &[]);
+    assert_eq!(data(&held.recv()).0, 1);
+    held.ack(1);
+    // 200 requests from new ports of the same address, in well under a
+    // second: at most MAX_BUSY_REPLIES_PER_SECOND are answered.
+    let flood = UdpSocket::bind("127.0.0.1:0").unwrap();
+    flood
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..200 {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap();
+        port.send_to(&request(1, b"share.bin", &[]), f.addr())
+            .unwrap();
+        // The refusal goes to `port`; the count is read from the events.
+    }
+    let elapsed = started.elapsed();
+    // A write request from another address, after them: once it is
+    // refused, the listener has read every request before it.
+    let marker = Client::from_ip(f.addr(), [127, 0, 0, 3]);
+    marker.to_server(&request(2, b"marker", &[]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let marked = |e: &TftpEvent| matches!(e, TftpEvent::Denied { file, .. } if file == "marker");
+    while !f.events.list.lock().unwrap().iter().any(marked) {
+        assert!(Instant::now() < deadline, "the marker was never refused");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let busy = f
+        .events
+        .list
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, TftpEvent::Denied { reason, .. } if reason.contains("busy")))
+        .count();
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "the requests took {elapsed:?}"
+    );
+    assert_eq!(
+        busy, MAX_BUSY_REPLIES_PER_SECOND as usize,
+        "busy refusals in one second"
+    );
+    drop(flood);
 }
 
 #[test]

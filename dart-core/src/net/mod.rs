@@ -23,6 +23,7 @@ pub mod policy;
 pub mod settings;
 pub mod stage;
 pub mod tftp;
+mod udp;
 
 pub use boot::{BootEvent, BootServer, BootServerConfig};
 pub use catalog::{Catalog, CatalogImage, ImageRole};

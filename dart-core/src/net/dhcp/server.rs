@@ -541,6 +541,7 @@ fn open_socket(ip: Ipv4Addr, port: u16, interface: Option<&str>) -> Result<(UdpS
         ));
     }
     let socket = UdpSocket::from(socket);
+    crate::net::udp::enlarge_receive_buffer(&socket, crate::net::udp::RECEIVE_BUFFER);
     socket
         .set_read_timeout(Some(POLL))
         .map_err(|e| error("setting a read timeout on the proxy-DHCP socket for", e))?;

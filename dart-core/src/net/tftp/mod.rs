@@ -15,5 +15,6 @@ mod slot;
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
 pub use path::{resolve, PathError};
 pub use server::{
-    Gate, Rewrite, TftpConfig, TftpEvent, TftpHooks, TftpServer, MAX_WINDOWSIZE, RECLAIM_AFTER,
+    Gate, Rewrite, TftpConfig, TftpEvent, TftpHooks, TftpServer, MAX_BUSY_REPLIES_PER_SECOND,
+    MAX_WINDOWSIZE, RECLAIM_AFTER,
 };

@@ -26,6 +26,9 @@
 //!   a `tsize` probe) replaces the session, and starts as soon as the old
 //!   one has ended ([`TftpEvent::Replaced`]).
 //! - **WRQ**: ERROR 2 (access violation); the server never writes.
+//! - An address over its share keeps being told "busy" at most
+//!   [`MAX_BUSY_REPLIES_PER_SECOND`] times a second; its further requests
+//!   are dropped unanswered.
 //! - A request that does not parse: ERROR 4 with the reason.
 //! - Anything else sent to the listening port (stray DATA, ACK, random
 //!   bytes): ignored.
@@ -94,6 +97,17 @@ const POLL_PENDING: Duration = Duration::from_millis(5);
 /// How long a client that acknowledged nothing keeps its slot when the
 /// server (or its address's share) is full and another request comes.
 pub const RECLAIM_AFTER: Duration = Duration::from_millis(200);
+
+/// Most "server busy" refusals one address gets per second; an address
+/// that keeps asking beyond its share is flooding, and the rest of its
+/// requests in that second are dropped unanswered (and unreported), so
+/// that answering it cannot take the listener's time from other clients.
+pub const MAX_BUSY_REPLIES_PER_SECOND: u32 = 20;
+
+/// Most addresses whose "busy" refusals are counted in one second; beyond
+/// it (a flood from many forged addresses), further busy requests of new
+/// addresses are dropped unanswered too.
+const MAX_BUSY_ADDRESSES: usize = 4096;
 
 /// Settings of a [`TftpServer`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -432,6 +446,7 @@ impl TftpServer {
         };
         let socket = UdpSocket::bind(config.bind)
             .map_err(|e| bind_error("binding the TFTP server socket to", e))?;
+        crate::net::udp::enlarge_receive_buffer(&socket, crate::net::udp::RECEIVE_BUFFER);
         socket
             .set_read_timeout(Some(POLL))
             .map_err(|e| bind_error("setting a read timeout on the TFTP socket", e))?;
@@ -573,6 +588,39 @@ struct Listener {
     /// The socket's read timeout now (short while a request waits for a
     /// session to end).
     poll: Duration,
+    /// "Busy" refusals per address in the current second.
+    busy: BusyBudget,
+}
+
+/// Counts "busy" refusals per address in one-second windows (each begins
+/// with the first refusal after the last one ended).
+struct BusyBudget {
+    window: Option<Instant>,
+    counts: std::collections::HashMap<std::net::IpAddr, u32>,
+}
+
+impl BusyBudget {
+    fn new() -> Self {
+        BusyBudget {
+            window: None,
+            counts: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Whether `ip` may be told "busy" once more now.
+    fn allow(&mut self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let start = *self.window.get_or_insert(now);
+        if now.saturating_duration_since(start) >= Duration::from_secs(1) {
+            self.window = Some(now);
+            self.counts.clear();
+        }
+        if self.counts.len() >= MAX_BUSY_ADDRESSES && !self.counts.contains_key(&ip) {
+            return false;
+        }
+        let count = self.counts.entry(ip).or_insert(0);
+        *count = count.saturating_add(1);
+        *count <= MAX_BUSY_REPLIES_PER_SECOND
+    }
 }
 
 impl Listener {
@@ -584,6 +632,7 @@ impl Listener {
             ending: Vec::new(),
             next_port: 0,
             poll: POLL,
+            busy: BusyBudget::new(),
         }
     }
 
@@ -706,7 +755,9 @@ impl Listener {
     fn start(&mut self, client: SocketAddr, pending: Pending) {
         let Pending { request, bytes } = pending;
         if let Err(reason) = self.make_room(client) {
-            self.deny(client, &request.filename, ErrorCode::NotDefined, &reason);
+            if self.busy.allow(client.ip(), Instant::now()) {
+                self.deny(client, &request.filename, ErrorCode::NotDefined, &reason);
+            }
             return;
         }
         let slot = Slot::take(&self.shared.active);
