@@ -204,37 +204,12 @@ fn tftp_enforces_the_policy_by_address_and_names_the_rule() {
 
 /// A PXE DHCPDISCOVER from `mac` of architecture `arch`.
 fn discover(mac: [u8; 6], arch: u16) -> Vec<u8> {
-    pxe_message(
+    common::pxe_message(
         dhcproto::v4::MessageType::Discover,
         mac,
         arch,
         Ipv4Addr::UNSPECIFIED,
     )
-}
-
-/// A PXE client's DHCP message.
-fn pxe_message(
-    kind: dhcproto::v4::MessageType,
-    mac: [u8; 6],
-    arch: u16,
-    ciaddr: Ipv4Addr,
-) -> Vec<u8> {
-    use dhcproto::v4::{DhcpOption, Message, Opcode};
-    use dhcproto::{Encodable, Encoder};
-    let mut msg = Message::default();
-    msg.set_opcode(Opcode::BootRequest)
-        .set_xid(0x1234_5678)
-        .set_chaddr(&mac)
-        .set_ciaddr(ciaddr);
-    let opts = msg.opts_mut();
-    opts.insert(DhcpOption::MessageType(kind));
-    opts.insert(DhcpOption::ClassIdentifier(
-        format!("PXEClient:Arch:{arch:05}:UNDI:003016").into_bytes(),
-    ));
-    opts.insert(DhcpOption::ClientSystemArchitecture(arch.into()));
-    let mut out = Vec::new();
-    msg.encode(&mut Encoder::new(&mut out)).unwrap();
-    out
 }
 
 #[test]
@@ -337,7 +312,7 @@ fn a_client_boots_from_the_version_it_was_offered_until_it_asks_again() {
             .send_to(&discover(mac, 7), ("127.0.0.1", dhcp_port))
             .unwrap();
         client.recv_from(&mut buf).unwrap();
-        let request = pxe_message(MessageType::Request, mac, 7, Ipv4Addr::LOCALHOST);
+        let request = common::pxe_message(MessageType::Request, mac, 7, Ipv4Addr::LOCALHOST);
         client.send_to(&request, ("127.0.0.1", pxe_port)).unwrap();
         let (n, _) = client.recv_from(&mut buf).unwrap();
         let ack = dhcproto::v4::Message::decode(&mut dhcproto::Decoder::new(&buf[..n])).unwrap();
@@ -395,7 +370,7 @@ fn pxe_request_from(source: Ipv4Addr, pxe_port: u16, ciaddr: Ipv4Addr, mac: [u8;
     socket
         .set_read_timeout(Some(Duration::from_secs(2)))
         .unwrap();
-    let request = pxe_message(dhcproto::v4::MessageType::Request, mac, 7, ciaddr);
+    let request = common::pxe_message(dhcproto::v4::MessageType::Request, mac, 7, ciaddr);
     socket.send_to(&request, ("127.0.0.1", pxe_port)).unwrap();
     let mut buf = [0u8; 1500];
     socket.recv_from(&mut buf).is_ok()

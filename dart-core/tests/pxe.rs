@@ -213,26 +213,6 @@ fn pxe_clients_boot_what_the_policy_allows() {
     );
 }
 
-/// A PXE DHCPREQUEST for the PXE port, claiming `ciaddr` for `mac`.
-fn pxe_request(mac: MacAddr, arch: u16, ciaddr: std::net::Ipv4Addr) -> Vec<u8> {
-    use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
-    use dhcproto::{Encodable, Encoder};
-    let mut msg = Message::default();
-    msg.set_opcode(Opcode::BootRequest)
-        .set_xid(0x0bad_cafe)
-        .set_chaddr(&mac.0)
-        .set_ciaddr(ciaddr);
-    let opts = msg.opts_mut();
-    opts.insert(DhcpOption::MessageType(MessageType::Request));
-    opts.insert(DhcpOption::ClassIdentifier(
-        format!("PXEClient:Arch:{arch:05}:UNDI:003016").into_bytes(),
-    ));
-    opts.insert(DhcpOption::ClientSystemArchitecture(arch.into()));
-    let mut out = Vec::new();
-    msg.encode(&mut Encoder::new(&mut out)).unwrap();
-    out
-}
-
 /// Waits (up to 10 s) for an event `wanted` accepts.
 fn wait_for_event(events: &Mutex<Vec<BootEvent>>, wanted: impl Fn(&BootEvent) -> bool) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
@@ -275,7 +255,7 @@ fn a_host_cannot_claim_another_hosts_mac() {
     let attack = |from: Ipv4Addr, arch: u16| -> Packet {
         events.lock().unwrap().clear();
         lab.add_peer_address(from).unwrap();
-        let claim = pxe_request(bench, arch, from);
+        let claim = common::pxe_message(dhcproto::v4::MessageType::Request, bench.0, arch, from);
         lab.run_on_peer(move || {
             let socket = UdpSocket::bind((from, 0)).unwrap();
             socket.send_to(&claim, (SERVER_IP, 4011)).unwrap();
