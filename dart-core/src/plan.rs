@@ -434,7 +434,7 @@ pub fn plan(facts: &SiteFacts) -> Plan {
 
 /// Fuzzing entry point (also run over the seed corpus by `cargo test`):
 /// site facts JSON through the planner, which must rank all three methods.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     if let Ok(facts) = serde_json::from_slice::<SiteFacts>(data) {
         let p = plan(&facts);

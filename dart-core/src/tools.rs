@@ -403,7 +403,7 @@ impl Default for SupportLevels {
 
 /// Fuzzing entry point (also run over the seed corpus by `cargo test`):
 /// parses arbitrary text as a tool list and as level definitions.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(tools) = text.parse::<Tools>() {

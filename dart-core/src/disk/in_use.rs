@@ -1,6 +1,6 @@
 //! Who else uses a write target, under any name.
 //!
-//! [`safety::judge`](super::safety::judge) knows a block device's own
+//! [`super::safety::judge`] knows a block device's own
 //! mounts, swap areas and holders. A disk can also be reached under other
 //! names the kernel does not list as holders, and [`check_in_use`] follows
 //! them before anything is written:
@@ -17,13 +17,13 @@
 //!   opens devices for an instant, as `losetup --find` does, is not a
 //!   user);
 //! - **mounts of every mount namespace** (through
-//!   [`safety::all_mounts`](super::safety::all_mounts)).
+//!   [`super::safety::all_mounts`]).
 //!
 //! Each refusal names the holder: the loop device and its mount point, the
 //! process id and command. What cannot be inspected for lack of permission
 //! (another user's processes, when not root) is not a refusal; a block
 //! device that cannot be inspected at all is (see
-//! [`safety::gather_facts`](super::safety::gather_facts)).
+//! [`super::safety::gather_facts`]).
 
 use std::collections::BTreeSet;
 use std::fs;

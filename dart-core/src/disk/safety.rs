@@ -369,7 +369,7 @@ pub fn gather_facts(path: &Path) -> Result<DeviceFacts> {
 }
 
 /// The mounts of every mount namespace on the system: this process's own
-/// first (from [`MOUNTINFO`], which must be readable), then those of each
+/// first (from `/proc/self/mountinfo`, which must be readable), then those of each
 /// other namespace once (read through a process in it, named in
 /// [`MountEntry::namespace`]). Processes that end while they are read, or
 /// whose files cannot be read, are skipped.

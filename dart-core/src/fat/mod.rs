@@ -231,7 +231,7 @@ pub fn read_file(dev: &mut dyn BlockDevice, path: &str) -> Result<Vec<u8>> {
 /// placed where the boot sector says on an otherwise empty 40 MiB disk, then
 /// read with [`is_fat32`], [`list`] and [`read_file`], which must return
 /// (never panic or loop).
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     let mut disk = crate::disk::MemoryDevice::new(40 << 20, 512);
     let Some(boot) = data.get(..512) else {

@@ -308,7 +308,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Fuzzing entry point (also run over the seed corpus by `cargo test`):
 /// parses arbitrary bytes as a header and patches them as XML. Never panics.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     if let Ok(h) = WimHeader::parse(data) {
         let _ = h.check_fits(data.len() as u64);

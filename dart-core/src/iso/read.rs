@@ -21,7 +21,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{Cursor, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -274,11 +274,11 @@ pub fn read_iso_from<R: Read + Seek>(r: &mut R, name: &Path) -> Result<IsoConten
 /// 16, the first volume descriptor) onwards, after a zeroed system area, so
 /// the fuzzer does not spend its mutations on 32 KiB the reader never looks
 /// at. Must never panic, hang or allocate without bound.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     let mut bytes = vec![0u8; (FIRST_DESCRIPTOR * SECTOR) as usize];
     bytes.extend_from_slice(data);
-    let _ = read_iso_from(&mut Cursor::new(bytes), Path::new("fuzz.iso"));
+    let _ = read_iso_from(&mut std::io::Cursor::new(bytes), Path::new("fuzz.iso"));
 }
 
 /// The image being read, with its length.
@@ -1055,7 +1055,7 @@ mod tests {
     }
 
     fn read(image: &[u8]) -> Result<IsoContents> {
-        read_iso_from(&mut Cursor::new(image), Path::new("test.iso"))
+        read_iso_from(&mut std::io::Cursor::new(image), Path::new("test.iso"))
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The network boot server: serves recovery images to BIOS and UEFI PXE
 //! clients, and OS imaging images only to the clients the policy lists.
 //!
-//! - [`stage`] copies a media set into a server root as a new version of an
+//! - [`mod@stage`] copies a media set into a server root as a new version of an
 //!   image; [`catalog`] records the versions and their boot files.
 //! - [`policy`] decides which images a client may boot; [`clients`] holds
 //!   what the server knows about each client and how far it trusts it

@@ -47,7 +47,7 @@ pub(crate) fn derived_guid(seed: &[u8], what: &str) -> uuid::Uuid {
 /// bytes as a 512-byte-sector disk through the table reader and the
 /// recovery planner, which must not panic and must only report partitions
 /// inside the disk.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     let mut bytes = data.to_vec();
     bytes.resize(data.len().next_multiple_of(512).max(4 * 512), 0);

@@ -261,7 +261,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Fuzzing entry point: any text as a bmap file; must not panic.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
         if let Ok(map) = Bmap::parse(text, Path::new("fuzz.bmap")) {

@@ -644,6 +644,7 @@ fn find_boot_item(vendor: &[u8]) -> Option<BootItem> {
 /// Fuzz entry point: parse arbitrary bytes; whatever parses as a PXE
 /// request must give a reply that the codec decodes back to the request's
 /// identity and the offer's values. Never panics otherwise.
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     let Ok(Some(request)) = PxeRequest::parse(data) else {
         return;
@@ -662,6 +663,7 @@ pub fn fuzz_one(data: &[u8]) {
 
 /// Asserts that `reply`, decoded by the codec on its own, answers `request`
 /// with `offer`.
+#[cfg(any(test, feature = "fuzzing"))]
 fn check_reply(request: &PxeRequest, offer: &BootOffer, server_ip: Ipv4Addr, reply: &[u8]) {
     assert_eq!(PxeRequest::parse(reply), Ok(None), "a reply is a BOOTREPLY");
     let message = match Message::decode(&mut Decoder::new(reply)) {

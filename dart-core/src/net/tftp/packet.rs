@@ -512,7 +512,7 @@ fn parse_options(total: usize, mut bytes: &[u8]) -> Result<Options, ParseError> 
 /// Fuzzing entry point (also run over the seed corpus by `cargo test`):
 /// parses arbitrary bytes as a packet; whatever parses must re-serialise and
 /// parse back to the same packet.
-#[doc(hidden)]
+#[cfg(feature = "fuzzing")]
 pub fn fuzz_one(data: &[u8]) {
     if let Ok(packet) = Packet::parse(data) {
         assert_eq!(
