@@ -8,6 +8,7 @@
 
 pub mod packet;
 pub mod path;
+mod recent;
 pub mod server;
 mod session;
 mod slot;

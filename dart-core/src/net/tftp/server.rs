@@ -25,6 +25,10 @@
 //!   different request (or a copy that follows the client's ERROR, as after
 //!   a `tsize` probe) replaces the session, and starts as soon as the old
 //!   one has ended ([`TftpEvent::Replaced`]).
+//! - A byte-identical request from the port of a transfer that *finished*
+//!   less than a second ago is a late copy (a retry that waited in the
+//!   queue while the transfer ran) and is dropped unanswered; a client
+//!   that really asks again is served at its next retry.
 //! - **WRQ**: ERROR 2 (access violation); the server never writes.
 //! - An address over its share keeps being told "busy" at most
 //!   [`MAX_BUSY_REPLIES_PER_SECOND`] times a second; its further requests
@@ -78,6 +82,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::packet::{ErrorCode, Packet, MAX_DATA};
+use super::recent::RecentlyFinished;
 use super::session::{is_timeout, Session};
 use super::slot::{Cancel, Control, Pending, Slot};
 use crate::beneath::RootDir;
@@ -327,6 +332,23 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// The state of a server serving `root` (opened from `config.root`).
+    pub(super) fn new(
+        config: TftpConfig,
+        root: RootDir,
+        hooks: TftpHooks,
+        events: Option<EventSink>,
+    ) -> Self {
+        Shared {
+            config,
+            root,
+            hooks,
+            events,
+            stop: AtomicBool::new(false),
+            active: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
     pub(super) fn emit(&self, event: TftpEvent) {
         if let Some(sink) = &self.events {
             sink(event);
@@ -453,14 +475,7 @@ impl TftpServer {
         let local_addr = socket
             .local_addr()
             .map_err(|e| bind_error("reading the local address of the TFTP socket", e))?;
-        let shared = Arc::new(Shared {
-            config,
-            root,
-            hooks,
-            events,
-            stop: AtomicBool::new(false),
-            active: Arc::new(AtomicUsize::new(0)),
-        });
+        let shared = Arc::new(Shared::new(config, root, hooks, events));
         let listener_shared = Arc::clone(&shared);
         let listener = thread::Builder::new()
             .name(format!("tftp {local_addr}"))
@@ -590,6 +605,8 @@ struct Listener {
     poll: Duration,
     /// "Busy" refusals per address in the current second.
     busy: BusyBudget,
+    /// Transfers that finished a moment ago (their late copies are dropped).
+    recent: RecentlyFinished,
 }
 
 /// Counts "busy" refusals per address in one-second windows (each begins
@@ -633,6 +650,7 @@ impl Listener {
             next_port: 0,
             poll: POLL,
             busy: BusyBudget::new(),
+            recent: RecentlyFinished::new(),
         }
     }
 
@@ -672,13 +690,19 @@ impl Listener {
     /// requests that waited for them, and forgets threads that finished.
     fn prune(&mut self) {
         self.ending.retain(|h| !h.is_finished());
+        let now = Instant::now();
         let mut restart = Vec::new();
         let mut i = 0;
         while i < self.sessions.len() {
             if self.sessions[i].control.ended() {
                 let ended = self.sessions.swap_remove(i);
+                if ended.control.finished() {
+                    self.recent.record(ended.client, &ended.bytes, now);
+                }
                 if let Some(pending) = ended.control.take_pending() {
-                    restart.push((ended.client, pending));
+                    if !self.recent.is_late_copy(ended.client, &pending.bytes, now) {
+                        restart.push((ended.client, pending));
+                    }
                 }
                 self.ending.push(ended.handle);
             } else {
@@ -745,6 +769,12 @@ impl Listener {
                 running.control.cancel(Cancel::Replaced);
                 running.cancelled = true;
             }
+            return;
+        }
+        if self
+            .recent
+            .is_late_copy(client, &pending.bytes, Instant::now())
+        {
             return;
         }
         self.start(client, pending);

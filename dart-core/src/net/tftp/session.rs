@@ -43,7 +43,9 @@ pub(super) struct Session {
     confirmed: bool,
     /// Time spent in timeouts that expired, against the silence budget.
     silent: Duration,
-    _slot: Slot,
+    /// The transfer's place under the limits; given up as soon as the
+    /// session will send nothing but a refusal.
+    slot: Option<Slot>,
 }
 
 /// How a transfer ended.
@@ -111,13 +113,16 @@ impl Session {
             draining: false,
             confirmed: false,
             silent: Duration::ZERO,
-            _slot: slot,
+            slot: Some(slot),
         }
     }
 
     /// Serves the request and reports how it ended.
     pub(super) fn run(mut self) {
         let outcome = self.serve();
+        if matches!(outcome, Outcome::Finished { .. }) {
+            self.control.finish();
+        }
         let client = self.client;
         let file = self.request.filename.clone();
         let event = match outcome {
@@ -170,14 +175,12 @@ impl Session {
                     _ => ErrorCode::NotDefined,
                 };
                 let reason = e.to_string();
-                self.send_error(code, &reason);
-                return Outcome::Denied(reason);
+                return self.refuse(code, reason);
             }
         };
         if let Some(gate) = &self.shared.hooks.gate {
             if let Err(reason) = gate(self.client, &path) {
-                self.send_error(ErrorCode::AccessViolation, &reason);
-                return Outcome::Denied(reason);
+                return self.refuse(ErrorCode::AccessViolation, reason);
             }
         }
         let opened = self
@@ -197,8 +200,7 @@ impl Session {
                     "TFTP file \"{}\" cannot be opened: {e}",
                     self.request.filename.escape_debug()
                 );
-                self.send_error(code, &reason);
-                return Outcome::Denied(reason);
+                return self.refuse(code, reason);
             }
         };
 
@@ -539,6 +541,15 @@ impl Session {
         }
     }
 
+    /// Refuses the request with ERROR `code`. The slot is freed first, so
+    /// that a client that asks again as soon as it has the ERROR is never
+    /// counted twice against its address's share.
+    fn refuse(&mut self, code: ErrorCode, reason: String) -> Outcome {
+        self.slot = None;
+        self.send_error(code, &reason);
+        Outcome::Denied(reason)
+    }
+
     /// Sends ERROR; if that fails the client times out on its own.
     fn send_error(&self, code: ErrorCode, message: &str) {
         let packet = Packet::Error {
@@ -638,7 +649,10 @@ pub(crate) fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::beneath::RootDir;
+    use crate::net::tftp::server::{TftpConfig, TftpHooks};
     use std::io::Write;
+    use std::sync::atomic::AtomicUsize;
 
     fn source(content: &[u8], netascii: bool, blksize: usize) -> Source {
         let mut f = tempfile::tempfile().unwrap();
@@ -666,6 +680,62 @@ mod tests {
                 return out;
             }
         }
+    }
+
+    /// A session for `name` under an empty root (kept while the returned
+    /// directory lives), replying to `client`.
+    fn session_for(
+        name: &str,
+        client: &UdpSocket,
+    ) -> (Session, Arc<AtomicUsize>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let config = TftpConfig {
+            root: root.clone(),
+            ..TftpConfig::default()
+        };
+        let shared = Arc::new(Shared::new(
+            config,
+            RootDir::open(&root).unwrap(),
+            TftpHooks::default(),
+            None,
+        ));
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client_addr = client.local_addr().unwrap();
+        socket.connect(client_addr).unwrap();
+        let active = Arc::new(AtomicUsize::new(0));
+        let request = Request {
+            filename: name.into(),
+            mode: Mode::Octet,
+            options: Options::default(),
+        };
+        let slot = Slot::take(&active);
+        let session = Session::new(socket, client_addr, request, shared, slot);
+        (session, active, dir)
+    }
+
+    #[test]
+    fn a_refusal_frees_the_slot_before_the_error_is_sent() {
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (mut session, active, _root) = session_for("missing.bin", &client);
+        let control = Arc::clone(&session.control);
+        let outcome = session.serve();
+        assert!(matches!(outcome, Outcome::Denied(_)));
+        // The session has not ended yet, and its slot is free already.
+        assert!(control.ended());
+        assert_eq!(active.load(std::sync::atomic::Ordering::Acquire), 0);
+        let mut buf = [0u8; 600];
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let n = client.recv(&mut buf).unwrap();
+        assert!(matches!(
+            Packet::parse(&buf[..n]),
+            Ok(Packet::Error {
+                code: ErrorCode::FileNotFound,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub(super) struct Pending {
 #[derive(Default)]
 pub(super) struct Control {
     ended: AtomicBool,
+    finished: AtomicBool,
     confirmed: AtomicBool,
     cancel: AtomicU8,
     poked: AtomicBool,
@@ -54,6 +55,17 @@ impl Control {
     /// listener may start a new session for the same client port.
     pub(super) fn ended(&self) -> bool {
         self.ended.load(Ordering::Acquire)
+    }
+
+    /// Whether the session sent the whole file and the client acknowledged
+    /// it (set before the session ends).
+    pub(super) fn finished(&self) -> bool {
+        self.finished.load(Ordering::Acquire)
+    }
+
+    /// Called by the session when the client acknowledged the last block.
+    pub(super) fn finish(&self) {
+        self.finished.store(true, Ordering::Release);
     }
 
     /// Whether the client has acknowledged anything in this session.
