@@ -1,0 +1,104 @@
+//! The demo's removable media: USB stick images (MBR and GPT), a hybrid ISO
+//! booted as a CD and as a disk, and that ISO flashed onto a stick image.
+
+use std::path::Path;
+
+use anyhow::Result;
+use dart_core::deploy::{write_usb_to, UsbOptions};
+use dart_core::fixture;
+use dart_core::iso::{write_iso, IsoOptions};
+use dart_core::media::MediaSet;
+use dart_core::partition::Scheme;
+use dart_core::qemu::{Attach, Firmware};
+
+use super::boot_check::prove_boot;
+use crate::progress;
+
+/// Writes a 128 MiB USB stick image of `media` for each partition scheme and
+/// boots each; one entry per boot check (`false`: skipped).
+pub fn usb_images(dir: &Path, media: &Path) -> Result<Vec<bool>> {
+    let mut booted = Vec::new();
+    for scheme in [Scheme::Mbr, Scheme::Gpt] {
+        let img = dir.join(format!("usb-{}.img", scheme.name()));
+        let _ = std::fs::remove_file(&img);
+        let opts = UsbOptions {
+            scheme,
+            ..UsbOptions::default()
+        };
+        let r = write_usb_to(
+            &img,
+            Some(128 << 20),
+            media,
+            &opts,
+            &progress::percent_lines(),
+        )?;
+        outln!("{}", r.layout);
+        outln!(
+            "   wrote {} ({} files on FAT32)",
+            img.display(),
+            r.fat.files
+        );
+        booted.push(prove_boot(&img, Attach::Disk, Firmware::Uefi)?);
+    }
+    Ok(booted)
+}
+
+/// Writes a hybrid ISO of `media`, boots it as a CD (UEFI, and BIOS when
+/// isolinux is installed) and as a disk, flashes it onto a stick image with
+/// verification and boots that, then reads the ISO back as media; one entry
+/// per boot check (`false`: skipped).
+pub fn hybrid_iso(dir: &Path, media: &Path) -> Result<Vec<bool>> {
+    let mut booted = Vec::new();
+    // A BIOS stand-in loader (isolinux printing the marker), when installed.
+    let bios_loader = fixture::add_isolinux(media)?;
+    let iso = dir.join("dart.iso");
+    let iso_opts = IsoOptions {
+        label: "DaRT10".into(),
+        hybrid: true,
+        bios_loader: bios_loader.clone(),
+        ..IsoOptions::default()
+    };
+    let r = write_iso(
+        &MediaSet::open(media)?,
+        &iso,
+        &iso_opts,
+        &progress::percent_lines(),
+    )?;
+    out!("{}", r.plan);
+    outln!("   wrote {}", iso.display());
+    booted.push(prove_boot(&iso, Attach::Cdrom, Firmware::Uefi)?);
+    booted.push(prove_boot(&iso, Attach::Disk, Firmware::Uefi)?);
+    if bios_loader.is_some() {
+        booted.push(prove_boot(&iso, Attach::Cdrom, Firmware::Bios)?);
+    } else {
+        outln!(
+            "   BIOS boot check skipped: isolinux is not installed (apt: isolinux syslinux-common)"
+        );
+    }
+    let stick = dir.join("stick-from-iso.img");
+    let _ = std::fs::remove_file(&stick);
+    let flashed = dart_core::write::flash(
+        &iso,
+        std::slice::from_ref(&stick),
+        &dart_core::write::FlashOptions {
+            verify: true,
+            ..Default::default()
+        },
+        &progress::percent_lines(),
+    )?;
+    outln!(
+        "   flashed {} onto {} ({} of {} bytes mapped, read back and verified)",
+        iso.display(),
+        stick.display(),
+        flashed.plan.mapped_bytes,
+        flashed.plan.image_len
+    );
+    booted.push(prove_boot(&stick, Attach::Disk, Firmware::Uefi)?);
+    let from_iso = MediaSet::open(&iso)?;
+    outln!(
+        "   the ISO serves as media again: {} files, {} bytes",
+        from_iso.files().len(),
+        from_iso.total_bytes()
+    );
+    Ok(booted)
+}

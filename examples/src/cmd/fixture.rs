@@ -1,0 +1,39 @@
+//! `dart fixture DIR`: write a synthetic WinPE-like media set, tool payloads
+//! and drivers, and print what was written as JSON.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Args;
+use dart_core::fixture::{self, FixtureOptions};
+
+/// `dart fixture` arguments.
+#[derive(Args)]
+pub struct FixtureArgs {
+    /// Directory to write into.
+    dir: PathBuf,
+    /// Bytes of stand-in system files in the base image.
+    #[arg(long, default_value_t = 4 << 20)]
+    base_bytes: u64,
+    /// Bytes of stand-in program per tool.
+    #[arg(long, default_value_t = 256 << 10)]
+    payload_bytes: u64,
+    /// Do not build the GRUB stand-in UEFI loader.
+    #[arg(long)]
+    no_grub: bool,
+}
+
+/// `dart fixture`.
+pub fn run(a: FixtureArgs) -> Result<()> {
+    let fx = fixture::generate(
+        &a.dir,
+        &FixtureOptions {
+            base_bytes: a.base_bytes,
+            payload_bytes: a.payload_bytes,
+            grub: !a.no_grub,
+            ..FixtureOptions::default()
+        },
+    )?;
+    out_json!(&fx)?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! `dart media check|usb|iso`: check a media tree, and the removable-media
+//! method (USB sticks and disk images, ISO images for CD/DVD).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+use dart_core::arch::Architecture;
+use dart_core::deploy::{write_usb_to, UsbOptions};
+use dart_core::iso::{plan_iso_to, write_iso, write_iso_onto, IsoOptions};
+use dart_core::media::{Firmware, MediaSet};
+use dart_core::partition::{human, Scheme};
+
+use crate::progress;
+use crate::size::parse_size;
+
+/// `dart media ...`.
+#[derive(Subcommand)]
+pub enum MediaCommand {
+    /// Check that a media tree can boot.
+    Check {
+        /// The media: a directory or an ISO image.
+        dir: PathBuf,
+        /// Architecture: x86, x64, arm64.
+        #[arg(long, default_value = "x64")]
+        arch: String,
+        /// Firmware: bios, uefi, both.
+        #[arg(long, default_value = "both")]
+        firmware: String,
+    },
+    /// Write a bootable USB stick or USB disk image.
+    Usb(UsbArgs),
+    /// Write a bootable ISO image for CD/DVD (optionally hybrid for USB).
+    Iso(IsoArgs),
+}
+
+/// `dart media usb` arguments.
+#[derive(Args)]
+pub struct UsbArgs {
+    /// The media: a directory or an ISO image.
+    #[arg(long)]
+    media: PathBuf,
+    /// Partition scheme: mbr (BIOS and UEFI) or gpt (UEFI).
+    #[arg(long, default_value = "mbr")]
+    scheme: String,
+    /// A block device to write (all its data is replaced).
+    #[arg(long, conflicts_with = "output")]
+    device: Option<PathBuf>,
+    /// An image file to create.
+    #[arg(short, long, requires = "size")]
+    output: Option<PathBuf>,
+    /// Size of the image file: bytes or with K, M, G suffix (e.g. 512M).
+    #[arg(long, value_parser = parse_size)]
+    size: Option<u64>,
+    /// FAT volume label.
+    #[arg(long, default_value = "DART")]
+    label: String,
+    /// Deterministic output: all timestamps and identifiers from this Unix time.
+    #[arg(long)]
+    timestamp: Option<u64>,
+}
+
+/// `dart media iso` arguments.
+#[derive(Args)]
+pub struct IsoArgs {
+    /// The media: a directory or an ISO image.
+    #[arg(long)]
+    media: PathBuf,
+    /// The ISO file to write (replaced only when the new image is complete).
+    #[arg(
+        short,
+        long,
+        required_unless_present = "device",
+        conflicts_with = "device"
+    )]
+    output: Option<PathBuf>,
+    /// Write the image straight onto this device (repeat for several; use with --hybrid for USB sticks).
+    #[arg(long)]
+    device: Vec<PathBuf>,
+    /// Also boot when written raw to a USB stick (MBR + GPT pointing at the EFI image).
+    #[arg(long)]
+    hybrid: bool,
+    /// Volume label (at most 32 characters).
+    #[arg(long, default_value = "DART")]
+    label: String,
+    /// The BIOS loader in the media (default: boot/etfsboot.com or isolinux.bin).
+    #[arg(long)]
+    bios_loader: Option<String>,
+    /// Patch a boot-info-table into the BIOS loader (default: only for isolinux.bin).
+    #[arg(long)]
+    boot_info_table: Option<bool>,
+    /// Deterministic output: all timestamps and identifiers from this Unix time.
+    #[arg(long)]
+    timestamp: Option<u64>,
+    /// Print the layout and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the layout as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `dart media ...`.
+pub fn run(cmd: MediaCommand) -> Result<()> {
+    match cmd {
+        MediaCommand::Check {
+            dir,
+            arch,
+            firmware,
+        } => check(&dir, &arch, &firmware),
+        MediaCommand::Usb(args) => usb(args),
+        MediaCommand::Iso(args) => iso(args),
+    }
+}
+
+/// `dart media check`.
+fn check(dir: &Path, arch: &str, firmware: &str) -> Result<()> {
+    let media = MediaSet::open(dir)?;
+    media.validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
+    outln!(
+        "{}: {} files, {} bytes; boots {arch} on {firmware}",
+        dir.display(),
+        media.files().len(),
+        media.total_bytes()
+    );
+    Ok(())
+}
+
+/// `dart media usb`.
+fn usb(a: UsbArgs) -> Result<()> {
+    let opts = UsbOptions {
+        scheme: a.scheme.parse::<Scheme>()?,
+        label: a.label,
+        timestamp: a.timestamp,
+    };
+    let (target, create_len) = match (&a.device, &a.output) {
+        (Some(d), None) => (d.clone(), None),
+        (None, Some(o)) => (o.clone(), a.size),
+        _ => bail!("give either --device DEV or -o FILE --size SIZE"),
+    };
+    let report = write_usb_to(
+        &target,
+        create_len,
+        &a.media,
+        &opts,
+        &progress::percent_lines(),
+    )?;
+    outln!("{}", report.layout);
+    outln!(
+        "FAT32 volume: {} files, {} of data, {}-byte clusters",
+        report.fat.files,
+        human(report.fat.bytes_written),
+        report.fat.cluster_size
+    );
+    outln!("wrote {}", target.display());
+    Ok(())
+}
+
+/// `dart media iso`.
+fn iso(a: IsoArgs) -> Result<()> {
+    let opts = IsoOptions {
+        label: a.label,
+        hybrid: a.hybrid,
+        boot_info_table: a.boot_info_table,
+        bios_loader: a.bios_loader,
+        timestamp: a.timestamp,
+    };
+    let plan = match (&a.output, a.dry_run) {
+        (output, true) => plan_iso_to(&a.media, output.as_deref(), &a.device, &opts)?,
+        (Some(out), false) => {
+            write_iso(
+                &MediaSet::open(&a.media)?,
+                out,
+                &opts,
+                &progress::percent_lines(),
+            )?
+            .plan
+        }
+        (None, false) => {
+            write_iso_onto(&a.media, &a.device, &opts, &progress::percent_lines())?.plan
+        }
+    };
+    if a.json {
+        out_json!(&plan)?;
+    } else {
+        out!("{plan}");
+    }
+    if a.dry_run {
+        outln!("dry run: nothing was written");
+    } else {
+        match &a.output {
+            Some(out) => outln!("wrote {}", out.display()),
+            None => {
+                for d in &a.device {
+                    outln!("wrote {}", d.display());
+                }
+            }
+        }
+    }
+    Ok(())
+}

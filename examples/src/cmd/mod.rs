@@ -1,0 +1,17 @@
+//! The commands: one module per top-level command or command group, each
+//! owning its clap arguments (an `Args` struct or a subcommand enum) and its
+//! `run` function.
+
+pub mod bmap;
+pub mod catalog;
+pub mod demo;
+pub mod fixture;
+pub mod flash;
+pub mod image;
+pub mod media;
+pub mod partition;
+pub mod plan;
+pub mod policy;
+pub mod serve;
+pub mod stage;
+pub mod verify;
