@@ -203,6 +203,35 @@ extern "C" {
 #endif // __cplusplus
 
 /*
+ Builds one recovery image with `tools` into `output`. `report_json` may be
+ NULL; otherwise it receives the build report (free with `dart_string_free`).
+
+ # Safety
+ `recipe` is a live handle; `output` is nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_build_image(const struct dart_recipe *recipe,
+                             uint32_t tools,
+                             const char *output,
+                             char **report_json);
+
+/*
+ Builds `count` variants in one pass: `tools[i]` goes to `outputs[i]`.
+ `progress` may be NULL; returning `false` from it cancels the build,
+ which then returns `DART_ERR_CANCELLED` and leaves no output.
+
+ # Safety
+ `recipe` is a live handle; `tools` and `outputs` point to `count` elements;
+ `report_json` is NULL or writable.
+ */
+dart_result dart_build_variants(const struct dart_recipe *recipe,
+                                const uint32_t *tools,
+                                const char *const *outputs,
+                                uintptr_t count,
+                                dart_progress_fn progress,
+                                void *user,
+                                char **report_json);
+
+/*
  Writes a bootable USB stick from the media directory `media_dir` onto
  `target`: a block device or existing image file (`create_size` =
  `DART_SIZE_DEFAULT`), or a new image file of `create_size` bytes.
@@ -308,6 +337,13 @@ dart_result dart_recovery_update(const char *disk,
                                  char **report_json);
 
 /*
+ The message of the last error on this thread ("" if none, and "" if the
+ library panicked while reading it). The pointer stays valid until the
+ next failing call on the same thread; do not free it.
+ */
+const char *dart_last_error_message(void);
+
+/*
  Writes `image` onto the `n_targets` devices or files in `targets`, in one
  pass over the image: only the ranges that hold data (from the block map
  file `bmap`, or the image file's holes when `bmap` is NULL). A path that
@@ -361,49 +397,6 @@ dart_result dart_verify(const char *image,
 dart_result dart_bmap_create(const char *image, const char *output, char **report_json);
 
 /*
- The message of the last error on this thread ("" if none). The pointer
- stays valid until the next failing call on the same thread; do not free it.
- */
-const char *dart_last_error_message(void);
-
-/*
- The library version, a static string.
- */
-const char *dart_version(void);
-
-/*
- Frees a string returned through a `char **` out-pointer. NULL is accepted.
-
- # Safety
- `s` must be NULL or a pointer this library returned and not yet freed.
- */
-void dart_string_free(char *s);
-
-/*
- Parses a comma-separated tool list ("explorer, Registry Editor", "all").
-
- # Safety
- `list` is a nul-terminated string; `out` points to a `uint32_t`.
- */
-dart_result dart_tools_parse(const char *list, uint32_t *out);
-
-/*
- Formats tool flags as a comma-separated list of names.
-
- # Safety
- `out` points to a `char *` that receives a string to free with `dart_string_free`.
- */
-dart_result dart_tools_format(uint32_t tools, char **out);
-
-/*
- The tools of a built-in support level ("remote", "end-user", "help-desk", "full").
-
- # Safety
- `name` is a nul-terminated string; `out` points to a `uint32_t`.
- */
-dart_result dart_support_level(const char *name, uint32_t *out);
-
-/*
  Opens a WIM read-only and reads its images.
 
  # Safety
@@ -420,7 +413,8 @@ dart_result dart_image_open(const char *path, struct dart_image **out);
 void dart_image_free(struct dart_image *image);
 
 /*
- Number of images in the WIM (0 if `image` is NULL).
+ Number of images in the WIM; 0 if `image` is NULL, or if the library
+ panicked (then `dart_last_error_message` says so).
 
  # Safety
  `image` is NULL or a live handle.
@@ -428,7 +422,8 @@ void dart_image_free(struct dart_image *image);
 uint32_t dart_image_count(const struct dart_image *image);
 
 /*
- The 1-based boot index, 0 when none (or `image` is NULL).
+ The 1-based boot index; 0 when there is none, if `image` is NULL, or if
+ the library panicked (then `dart_last_error_message` says so).
 
  # Safety
  `image` is NULL or a live handle.
@@ -460,127 +455,6 @@ dart_result dart_image_is_winpe(const struct dart_image *image, uint32_t index, 
 dart_result dart_image_info_json(const struct dart_image *image, char **out);
 
 /*
- Creates a recipe from a base WinPE WIM and a payload directory.
-
- # Safety
- `base` and `payloads` are nul-terminated strings; `out` points to a `dart_recipe *`.
- */
-dart_result dart_recipe_new(const char *base, const char *payloads, struct dart_recipe **out);
-
-/*
- Frees a recipe. NULL is accepted.
-
- # Safety
- `recipe` is NULL or a handle from `dart_recipe_new` not yet freed.
- */
-void dart_recipe_free(struct dart_recipe *recipe);
-
-/*
- Sets the base image index (1-based); 0 means the base's boot image.
-
- # Safety
- `recipe` is a live handle.
- */
-dart_result dart_recipe_set_base_index(struct dart_recipe *recipe, uint32_t index);
-
-/*
- Sets the image name and description (either may be NULL for the default).
-
- # Safety
- `recipe` is a live handle; strings are NULL or nul-terminated.
- */
-dart_result dart_recipe_set_name(struct dart_recipe *recipe,
-                                 const char *name,
-                                 const char *description);
-
-/*
- Sets the drivers directory (NULL for none).
-
- # Safety
- `recipe` is a live handle; `dir` is NULL or nul-terminated.
- */
-dart_result dart_recipe_set_drivers(struct dart_recipe *recipe, const char *dir);
-
-/*
- Sets Remote Connection: `port` 0 lets Windows choose; `message` may be NULL.
-
- # Safety
- `recipe` is a live handle; `message` is NULL or nul-terminated.
- */
-dart_result dart_recipe_set_remote(struct dart_recipe *recipe, uint16_t port, const char *message);
-
-/*
- Sets WinPE scratch space in MB (32, 64, 128, 256 or 512; 0 for the default).
-
- # Safety
- `recipe` is a live handle.
- */
-dart_result dart_recipe_set_scratch_space(struct dart_recipe *recipe, uint32_t mb);
-
-/*
- Sets the output compression ("none", "xpress", "lzx", "lzms"; NULL keeps the base's).
-
- # Safety
- `recipe` is a live handle; `name` is NULL or nul-terminated.
- */
-dart_result dart_recipe_set_compression(struct dart_recipe *recipe, const char *name);
-
-/*
- Sets the startup files (NULL generates the default for each).
-
- # Safety
- `recipe` is a live handle; strings are NULL or nul-terminated.
- */
-dart_result dart_recipe_set_startup(struct dart_recipe *recipe,
-                                    const char *winpeshl_ini,
-                                    const char *startnet_cmd);
-
-/*
- Keeps the base's other images in the output, boot index on the composed one.
-
- # Safety
- `recipe` is a live handle.
- */
-dart_result dart_recipe_set_keep_other_images(struct dart_recipe *recipe, bool keep);
-
-/*
- Turns on deterministic output with this timestamp (Unix seconds).
-
- # Safety
- `recipe` is a live handle.
- */
-dart_result dart_recipe_set_deterministic(struct dart_recipe *recipe, int64_t unix_seconds);
-
-/*
- Builds one recovery image with `tools` into `output`. `report_json` may be
- NULL; otherwise it receives the build report (free with `dart_string_free`).
-
- # Safety
- `recipe` is a live handle; `output` is nul-terminated; `report_json` is NULL or writable.
- */
-dart_result dart_build_image(const struct dart_recipe *recipe,
-                             uint32_t tools,
-                             const char *output,
-                             char **report_json);
-
-/*
- Builds `count` variants in one pass: `tools[i]` goes to `outputs[i]`.
- `progress` may be NULL; returning `false` from it cancels the build,
- which then returns `DART_ERR_CANCELLED` and leaves no output.
-
- # Safety
- `recipe` is a live handle; `tools` and `outputs` point to `count` elements;
- `report_json` is NULL or writable.
- */
-dart_result dart_build_variants(const struct dart_recipe *recipe,
-                                const uint32_t *tools,
-                                const char *const *outputs,
-                                uintptr_t count,
-                                dart_progress_fn progress,
-                                void *user,
-                                char **report_json);
-
-/*
  Scans a media directory.
 
  # Safety
@@ -606,28 +480,6 @@ void dart_media_free(struct dart_media *media);
 dart_result dart_media_validate(const struct dart_media *media,
                                 const char *arch,
                                 const char *firmware);
-
-/*
- Ranks the deployment methods for a site. `facts_json` is a JSON object of
- site facts (unknown keys are an error); `out` receives the plan as JSON.
-
- # Safety
- `facts_json` is nul-terminated; `out` receives a string to free with `dart_string_free`.
- */
-dart_result dart_plan_json(const char *facts_json, char **out);
-
-/*
- Writes a synthetic WinPE-like media set, payloads and drivers under `dir`
- (for tests and demos). `report_json` may be NULL.
-
- # Safety
- `dir` is nul-terminated; `report_json` is NULL or writable.
- */
-dart_result dart_fixture_generate(const char *dir,
-                                  uint64_t base_bytes,
-                                  uint64_t payload_bytes,
-                                  bool grub,
-                                  char **report_json);
 
 /*
  Stages the media `media` (a directory or an ISO image) into the boot
@@ -726,7 +578,8 @@ dart_result dart_boot_server_set_policy(const struct dart_boot_server *server,
 dart_result dart_boot_server_catalog_json(const struct dart_boot_server *server, char **out);
 
 /*
- TFTP transfers running now (0 if `server` is NULL).
+ TFTP transfers running now; 0 if `server` is NULL, or if the library
+ panicked (then `dart_last_error_message` says so).
 
  # Safety
  `server` is NULL or a live handle.
@@ -744,6 +597,144 @@ uintptr_t dart_boot_server_active_transfers(const struct dart_boot_server *serve
  called from the server's event callback.
  */
 void dart_boot_server_stop(struct dart_boot_server *server);
+
+/*
+ Ranks the deployment methods for a site. `facts_json` is a JSON object of
+ site facts (unknown keys are an error); `out` receives the plan as JSON.
+
+ # Safety
+ `facts_json` is nul-terminated; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_plan_json(const char *facts_json, char **out);
+
+/*
+ Creates a recipe from a base WinPE WIM and a payload directory.
+
+ # Safety
+ `base` and `payloads` are nul-terminated strings; `out` points to a `dart_recipe *`.
+ */
+dart_result dart_recipe_new(const char *base, const char *payloads, struct dart_recipe **out);
+
+/*
+ Frees a recipe. NULL is accepted.
+
+ # Safety
+ `recipe` is NULL or a handle from `dart_recipe_new` not yet freed.
+ */
+void dart_recipe_free(struct dart_recipe *recipe);
+
+/*
+ Sets the base image index (1-based); 0 means the base's boot image.
+
+ # Safety
+ `recipe` is a live handle.
+ */
+dart_result dart_recipe_set_base_index(struct dart_recipe *recipe, uint32_t index);
+
+/*
+ Sets the image name and description (either may be NULL for the default).
+
+ # Safety
+ `recipe` is a live handle; strings are NULL or nul-terminated.
+ */
+dart_result dart_recipe_set_name(struct dart_recipe *recipe,
+                                 const char *name,
+                                 const char *description);
+
+/*
+ Sets the drivers directory (NULL for none).
+
+ # Safety
+ `recipe` is a live handle; `dir` is NULL or nul-terminated.
+ */
+dart_result dart_recipe_set_drivers(struct dart_recipe *recipe, const char *dir);
+
+/*
+ Sets Remote Connection: `port` 0 lets Windows choose; `message` may be NULL.
+
+ # Safety
+ `recipe` is a live handle; `message` is NULL or nul-terminated.
+ */
+dart_result dart_recipe_set_remote(struct dart_recipe *recipe, uint16_t port, const char *message);
+
+/*
+ Sets WinPE scratch space in MB (32, 64, 128, 256 or 512; 0 for the default).
+
+ # Safety
+ `recipe` is a live handle.
+ */
+dart_result dart_recipe_set_scratch_space(struct dart_recipe *recipe, uint32_t mb);
+
+/*
+ Sets the output compression ("none", "xpress", "lzx", "lzms"; NULL keeps the base's).
+
+ # Safety
+ `recipe` is a live handle; `name` is NULL or nul-terminated.
+ */
+dart_result dart_recipe_set_compression(struct dart_recipe *recipe, const char *name);
+
+/*
+ Sets the startup files (NULL generates the default for each).
+
+ # Safety
+ `recipe` is a live handle; strings are NULL or nul-terminated.
+ */
+dart_result dart_recipe_set_startup(struct dart_recipe *recipe,
+                                    const char *winpeshl_ini,
+                                    const char *startnet_cmd);
+
+/*
+ Keeps the base's other images in the output, boot index on the composed one.
+
+ # Safety
+ `recipe` is a live handle.
+ */
+dart_result dart_recipe_set_keep_other_images(struct dart_recipe *recipe, bool keep);
+
+/*
+ Turns on deterministic output with this timestamp (Unix seconds).
+
+ # Safety
+ `recipe` is a live handle.
+ */
+dart_result dart_recipe_set_deterministic(struct dart_recipe *recipe, int64_t unix_seconds);
+
+/*
+ The library version, a static string ("" if the library panicked).
+ */
+const char *dart_version(void);
+
+/*
+ Frees a string returned through a `char **` out-pointer. NULL is accepted.
+
+ # Safety
+ `s` must be NULL or a pointer this library returned and not yet freed.
+ */
+void dart_string_free(char *s);
+
+/*
+ Parses a comma-separated tool list ("explorer, Registry Editor", "all").
+
+ # Safety
+ `list` is a nul-terminated string; `out` points to a `uint32_t`.
+ */
+dart_result dart_tools_parse(const char *list, uint32_t *out);
+
+/*
+ Formats tool flags as a comma-separated list of names.
+
+ # Safety
+ `out` points to a `char *` that receives a string to free with `dart_string_free`.
+ */
+dart_result dart_tools_format(uint32_t tools, char **out);
+
+/*
+ The tools of a built-in support level ("remote", "end-user", "help-desk", "full").
+
+ # Safety
+ `name` is a nul-terminated string; `out` points to a `uint32_t`.
+ */
+dart_result dart_support_level(const char *name, uint32_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

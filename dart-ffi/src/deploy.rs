@@ -9,8 +9,11 @@ use dart_core::fat::FatOptions;
 use dart_core::iso::{self, IsoOptions};
 use dart_core::partition::{self, RecoveryOptions, Scheme};
 
-use crate::guard::{arg_str, dart_result, guard, opt_str, out_ptr, put_json};
-use crate::handles::{control_for, dart_progress_fn};
+use crate::args::{arg_str, opt_str, out_ptr};
+use crate::error::dart_result;
+use crate::panic::guard;
+use crate::progress::{control_for, dart_progress_fn};
+use crate::strings::put_json;
 
 /// "Use the library's default" for a size argument.
 pub const DART_SIZE_DEFAULT: u64 = u64::MAX;

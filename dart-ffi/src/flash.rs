@@ -7,8 +7,11 @@ use std::path::PathBuf;
 
 use dart_core::write;
 
-use crate::guard::{arg_str, dart_result, guard, opt_str, put_json, FfiError};
-use crate::handles::{control_for, dart_progress_fn};
+use crate::args::{arg_str, opt_str};
+use crate::error::{dart_result, FfiError};
+use crate::panic::guard;
+use crate::progress::{control_for, dart_progress_fn};
+use crate::strings::put_json;
 
 /// Writes `image` onto the `n_targets` devices or files in `targets`, in one
 /// pass over the image: only the ranges that hold data (from the block map

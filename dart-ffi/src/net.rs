@@ -10,8 +10,12 @@ use dart_core::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
 use dart_core::net::{self, AccessPolicy, BootEvent, BootServer, Catalog, StageOptions};
 
-use crate::guard::{arg_str, dart_result, guard, out_ptr, put_json, FfiError};
-use crate::handles::{control_for, dart_progress_fn};
+use crate::args::{arg_str, out_ptr};
+use crate::error::dart_result;
+use crate::handle::{borrow, into_handle, take, Handle};
+use crate::panic::{catch, guard};
+use crate::progress::{control_for, dart_progress_fn};
+use crate::strings::put_json;
 
 fn stage_options(json: &str) -> dart_core::Result<StageOptions> {
     serde_json::from_str(json).map_err(|e| dart_core::Error::InvalidSetting {
@@ -93,7 +97,11 @@ pub unsafe extern "C" fn dart_catalog_json(
 
 /// A running boot server.
 pub struct dart_boot_server {
-    inner: BootServer,
+    _private: [u8; 0],
+}
+
+impl Handle for dart_boot_server {
+    type Target = BootServer;
 }
 
 /// Event callback of a boot server: `event_json` is one JSON object (one
@@ -179,17 +187,9 @@ pub unsafe extern "C" fn dart_boot_server_start(
             let target = EventTarget { callback, user };
             Box::new(move |e: BootEvent| target.report(&e)) as Box<dyn Fn(BootEvent) + Send + Sync>
         });
-        let inner = settings.start(events)?;
-        *out = Box::into_raw(Box::new(dart_boot_server { inner }));
+        *out = into_handle(settings.start(events)?);
         Ok(())
     })
-}
-
-fn server_ref<'a>(server: *const dart_boot_server) -> Result<&'a BootServer, FfiError> {
-    // SAFETY: a non-NULL handle is a live dart_boot_server (caller's contract).
-    unsafe { server.as_ref() }
-        .map(|s| &s.inner)
-        .ok_or(FfiError::Null("server"))
 }
 
 /// The UDP port TFTP listens on (the one the system chose when the
@@ -203,7 +203,8 @@ pub unsafe extern "C" fn dart_boot_server_tftp_port(
     out_port: *mut u16,
 ) -> dart_result {
     guard(|| {
-        let addr = server_ref(server)?.tftp_addr();
+        // SAFETY: forwarded from the caller's contract.
+        let addr = unsafe { borrow(server, "server") }?.tftp_addr();
         *out_ptr(out_port, "out_port")? = addr.map_or(0, |a| a.port());
         Ok(())
     })
@@ -223,8 +224,12 @@ pub unsafe extern "C" fn dart_boot_server_set_policy(
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let json = unsafe { arg_str(policy_json, "policy_json") }?;
-        let server = server_ref(server)?;
+        let (json, server) = unsafe {
+            (
+                arg_str(policy_json, "policy_json")?,
+                borrow(server, "server")?,
+            )
+        };
         server.set_policy(AccessPolicy::from_json(json)?);
         Ok(())
     })
@@ -240,13 +245,15 @@ pub unsafe extern "C" fn dart_boot_server_catalog_json(
     out: *mut *mut c_char,
 ) -> dart_result {
     guard(|| {
-        let server = server_ref(server)?;
+        // SAFETY: forwarded from the caller's contract.
+        let server = unsafe { borrow(server, "server") }?;
         out_ptr(out, "out")?;
         put_json(out, &server.catalog())
     })
 }
 
-/// TFTP transfers running now (0 if `server` is NULL).
+/// TFTP transfers running now; 0 if `server` is NULL, or if the library
+/// panicked (then `dart_last_error_message` says so).
 ///
 /// # Safety
 /// `server` is NULL or a live handle.
@@ -254,7 +261,8 @@ pub unsafe extern "C" fn dart_boot_server_catalog_json(
 pub unsafe extern "C" fn dart_boot_server_active_transfers(
     server: *const dart_boot_server,
 ) -> usize {
-    server_ref(server).map_or(0, BootServer::active_transfers)
+    // SAFETY: forwarded from the caller's contract.
+    catch(|| unsafe { borrow(server, "server") }.map_or(0, BootServer::active_transfers))
 }
 
 /// Stops the server and frees the handle: proxy-DHCP and TFTP stop,
@@ -267,11 +275,10 @@ pub unsafe extern "C" fn dart_boot_server_active_transfers(
 /// called from the server's event callback.
 #[no_mangle]
 pub unsafe extern "C" fn dart_boot_server_stop(server: *mut dart_boot_server) {
-    if !server.is_null() {
-        // SAFETY: the handle came from Box::into_raw in dart_boot_server_start.
-        let server = unsafe { Box::from_raw(server) };
-        // A panic while stopping must not cross the boundary; the threads
-        // are gone either way.
-        let _ = catch_unwind(AssertUnwindSafe(move || server.inner.stop()));
-    }
+    catch(|| {
+        // SAFETY: forwarded from the caller's contract.
+        if let Some(server) = unsafe { take(server) } {
+            server.stop();
+        }
+    })
 }

@@ -1,5 +1,9 @@
 /* C test of the dart ABI: builds real images from a synthetic fixture.
- * Compiled with -Wall -Wextra -Werror and run under valgrind by scripts/test. */
+ * Compiled with -Wall -Wextra -Werror and run under valgrind by scripts/test,
+ * which first makes the fixture with the CLI and passes its directory:
+ *   dart fixture FIXTURE --base-bytes 1048576 --payload-bytes 16384 --no-grub
+ *   test_dart FIXTURE
+ * Outputs go to a directory of the test's own, removed at the end. */
 #define _DEFAULT_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,18 +239,20 @@ static void test_net(const char *dir) {
     CHECK(dart_boot_server_active_transfers(NULL) == 0);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s FIXTURE (a directory made by `dart fixture FIXTURE`)\n", argv[0]);
+        return 2;
+    }
+    const char *fixture = argv[1];
     char dir[] = "/tmp/dart-c-test-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
     char path[512], base[512], payloads[512], out[512];
 
     printf("dart %s\n", dart_version());
-    char *fixture = NULL;
-    CHECK(dart_fixture_generate(dir, 1 << 20, 16384, false, &fixture) == DART_OK);
-    CHECK(fixture != NULL && strstr(fixture, "boot.wim") != NULL);
-    dart_string_free(fixture);
-    snprintf(base, sizeof base, "%s/media/sources/boot.wim", dir);
-    snprintf(payloads, sizeof payloads, "%s/payloads", dir);
+    snprintf(base, sizeof base, "%s/media/sources/boot.wim", fixture);
+    snprintf(payloads, sizeof payloads, "%s/payloads", fixture);
+    CHECK(exists(base) && exists(payloads));
 
     /* Inspect the base. */
     dart_image *image = NULL;
@@ -335,7 +341,7 @@ int main(void) {
 
     /* Media and planner. */
     dart_media *media = NULL;
-    snprintf(path, sizeof path, "%s/media", dir);
+    snprintf(path, sizeof path, "%s/media", fixture);
     CHECK(dart_media_open(path, &media) == DART_OK);
     CHECK(dart_media_validate(media, "x64", "both") == DART_OK);
     CHECK(dart_media_validate(media, "x86", "uefi") == DART_ERR_MEDIA);
@@ -351,7 +357,7 @@ int main(void) {
     char cmd[2200];
     /* USB image and recovery partition. */
     char media_dir[512], usb[512], disk[512];
-    snprintf(media_dir, sizeof media_dir, "%s/media", dir);
+    snprintf(media_dir, sizeof media_dir, "%s/media", fixture);
     snprintf(usb, sizeof usb, "%s/usb.img", dir);
     snprintf(disk, sizeof disk, "%s/disk.img", dir);
     progress_calls = 0;
