@@ -2,25 +2,28 @@
 //!
 //! The Python extension module `dart._dart`: thin wrappers over dart-core.
 //! Each function converts its arguments, calls one dart-core function and
-//! converts the result or error; the package `dart` re-exports it with type
-//! stubs and builds `dart.Tools` from [`tool_flags`].
+//! converts the result or error; the package `dart` re-exports it (and
+//! defines the `dart.Tools` flags, which a test checks against
+//! [`tool_flags`]).
 //!
 //! | module | owns |
 //! |---|---|
 //! | `error` | the exception tree and the mapping from core errors |
 //! | `run` | releasing the GIL for long calls; progress callbacks and Ctrl-C |
 //! | `convert` | tool sets, JSON-shaped values |
-//! | `image` | `RecoveryImage`, `ImageInfo`, `build_image`, `build_variants` |
+//! | `image` | `RecoveryImage`, `ImageInfo` |
+//! | `recipe` | the build keywords, deserialised into dart-core's `ImageRecipe` |
+//! | `compose` | `build_image`, `build_variants` (one build under both) |
 //! | `media` | `MediaSet` |
 //! | `net` | `stage`, `read_catalog`, `BootServer` (the network boot server) |
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use dart_core::tools::{SupportLevels, Tools, TOOL_INFO};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+mod compose;
 mod convert;
 mod deploy;
 mod error;
@@ -28,6 +31,7 @@ mod flash;
 mod image;
 mod media;
 mod net;
+mod recipe;
 mod run;
 
 use error::{
@@ -41,8 +45,8 @@ fn version() -> &'static str {
     dart_core::VERSION
 }
 
-/// Every tool flag as `(NAME, value)`, in flag order (`("EXPLORER", 32)`);
-/// `dart.Tools` is built from it.
+/// Every tool flag as `(NAME, value)`, in flag order (`("EXPLORER", 32)`),
+/// as `dart.Tools` defines them.
 #[pyfunction]
 fn tool_flags() -> Vec<(&'static str, u32)> {
     Tools::all()
@@ -123,37 +127,6 @@ fn plan<'py>(
     convert::to_python(py, &dart_core::plan::plan(&facts))
 }
 
-/// Writes a synthetic WinPE-like media set, tool payloads and drivers under
-/// `dir` (for tests and demos; no Microsoft binary is used). Options left
-/// `None` take dart-core's defaults (4 MiB base, 256 KiB per payload, LZX).
-/// Returns the paths it wrote.
-#[pyfunction]
-#[pyo3(signature = (dir, *, base_bytes=None, payload_bytes=None, grub=true, compression=None))]
-fn generate_fixture<'py>(
-    py: Python<'py>,
-    dir: PathBuf,
-    base_bytes: Option<u64>,
-    payload_bytes: Option<u64>,
-    grub: bool,
-    compression: Option<&str>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let mut options = dart_core::fixture::FixtureOptions {
-        grub,
-        ..Default::default()
-    };
-    if let Some(bytes) = base_bytes {
-        options.base_bytes = bytes;
-    }
-    if let Some(bytes) = payload_bytes {
-        options.payload_bytes = bytes;
-    }
-    if let Some(c) = compression {
-        options.compression = error::core(c.parse())?;
-    }
-    let fixture = run::detached(py, None, |_| dart_core::fixture::generate(&dir, &options))?;
-    convert::to_python(py, &fixture)
-}
-
 /// Save and deploy Windows PE recovery images (the extension module of `dart`).
 #[pymodule]
 fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -175,9 +148,8 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(support_level, m)?)?;
     m.add_function(wrap_pyfunction!(support_levels, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
-    m.add_function(wrap_pyfunction!(generate_fixture, m)?)?;
-    m.add_function(wrap_pyfunction!(image::build_image, m)?)?;
-    m.add_function(wrap_pyfunction!(image::build_variants, m)?)?;
+    m.add_function(wrap_pyfunction!(compose::build_image, m)?)?;
+    m.add_function(wrap_pyfunction!(compose::build_variants, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::write_usb, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::write_iso, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::plan_iso, m)?)?;

@@ -1,6 +1,6 @@
 """Tests of the Python binding `dart` against real WIM files.
 
-A small synthetic WinPE fixture (made by dart-core through the binding) is
+A small synthetic WinPE fixture (made by the dart CLI, see conftest.py) is
 generated once per module; every test writes its outputs under its own
 tmp_path.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ EXPLORER_LOCKSMITH = dart.Tools.EXPLORER | dart.Tools.LOCKSMITH
 
 
 @pytest.fixture(scope="module")
-def fixture(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def fixture(tmp_path_factory: pytest.TempPathFactory, generate_fixture: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("fixture")
-    made = dart.generate_fixture(root, base_bytes=1 << 20, payload_bytes=16384, grub=False)
+    made = generate_fixture(root, base_bytes=1 << 20, payload_bytes=16384, grub=False)
     return dict(made)
 
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pycdlib
 import pytest
@@ -15,9 +17,9 @@ import dart
 
 
 @pytest.fixture(scope="module")
-def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def media(tmp_path_factory: pytest.TempPathFactory, generate_fixture: Callable[..., dict[str, Any]]) -> Path:
     root = tmp_path_factory.mktemp("fixture")
-    made = dart.generate_fixture(root, base_bytes=1 << 20, payload_bytes=4096, grub=False)
+    made = generate_fixture(root, base_bytes=1 << 20, payload_bytes=4096, grub=False)
     return Path(made["media"])
 
 

@@ -19,8 +19,7 @@ binding of the Rust library ``dart-core``:
 * ``stage`` copies media into a network boot server root as a new version
   of an image, ``read_catalog`` lists what a root offers, and
   ``BootServer`` serves it over TFTP (and proxy-DHCP) under an access
-  policy that keeps OS imaging images from ordinary clients;
-* ``generate_fixture`` writes synthetic WinPE-like media for tests and demos.
+  policy that keeps OS imaging images from ordinary clients.
 
 Errors are raised as subclasses of ``DartError``. Long calls release the GIL;
 a ``progress`` callback that raises cancels the call (``CancelledError``, with
@@ -28,93 +27,37 @@ the callback's exception as ``__cause__``) and Ctrl-C cancels it too (the
 ``KeyboardInterrupt`` propagates); either way no partial output is left.
 """
 
-import enum
+import enum as _enum
 
 from dart import _dart
-from dart._dart import (
-    BootServer,
-    CancelledError,
-    DartError,
-    DiskError,
-    ImageError,
-    ImageInfo,
-    InvalidInputError,
-    IoError,
-    MediaError,
-    MediaSet,
-    NotFoundError,
-    RecoveryImage,
-    ToolError,
-    build_image,
-    add_recovery,
-    build_variants,
-    create_bmap,
-    flash,
-    generate_fixture,
-    parse_tools,
-    plan,
-    plan_iso,
-    plan_recovery,
-    read_catalog,
-    read_disk,
-    read_iso,
-    stage,
-    support_level,
-    support_levels,
-    tool_flags,
-    tool_info,
-    update_recovery,
-    verify,
-    version,
-    write_iso,
-    write_usb,
-)
+from dart._dart import *  # noqa: F403  (the whole extension, as its __all__ lists it)
 
-Tools = enum.IntFlag("Tools", _dart.tool_flags(), module=__name__)
-Tools.__doc__ = """A set of DaRT recovery tools, one flag per tool.
 
-Combine with ``|``: ``Tools.EXPLORER | Tools.LOCKSMITH``. Functions that take
-tools also accept a comma-separated string of names (``"explorer,locksmith"``).
-"""
+class Tools(_enum.IntFlag):
+    """A set of DaRT recovery tools, one flag per tool.
+
+    Combine with ``|``: ``Tools.EXPLORER | Tools.LOCKSMITH``. Functions that take
+    tools also accept a comma-separated string of names (``"explorer,locksmith"``).
+    The values are dart-core's (``tool_flags()`` lists them; a test compares).
+    """
+
+    COMPUTER_MANAGEMENT = 1 << 0
+    CRASH_ANALYZER = 1 << 1
+    DEFENDER = 1 << 2
+    DISK_COMMANDER = 1 << 3
+    DISK_WIPE = 1 << 4
+    EXPLORER = 1 << 5
+    FILE_RESTORE = 1 << 6
+    FILE_SEARCH = 1 << 7
+    HOTFIX_UNINSTALL = 1 << 8
+    LOCKSMITH = 1 << 9
+    REGISTRY_EDITOR = 1 << 10
+    REMOTE_CONNECTION = 1 << 11
+    SFC_SCAN = 1 << 12
+    SOLUTION_WIZARD = 1 << 13
+    TCPIP_CONFIG = 1 << 14
+
 
 __version__: str = _dart.__version__
-
-__all__ = [
-    "BootServer",
-    "CancelledError",
-    "DartError",
-    "DiskError",
-    "ImageError",
-    "ImageInfo",
-    "InvalidInputError",
-    "IoError",
-    "MediaError",
-    "MediaSet",
-    "NotFoundError",
-    "RecoveryImage",
-    "ToolError",
-    "Tools",
-    "add_recovery",
-    "build_image",
-    "build_variants",
-    "create_bmap",
-    "flash",
-    "generate_fixture",
-    "parse_tools",
-    "plan",
-    "plan_iso",
-    "plan_recovery",
-    "read_catalog",
-    "read_disk",
-    "read_iso",
-    "stage",
-    "support_level",
-    "support_levels",
-    "tool_flags",
-    "tool_info",
-    "update_recovery",
-    "verify",
-    "version",
-    "write_iso",
-    "write_usb",
-]
+__all__ = ["Tools"]
+__all__ += _dart.__all__

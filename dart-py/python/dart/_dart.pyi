@@ -5,7 +5,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypedDict, final
 
-from typing_extensions import TypeAlias
+from typing_extensions import TypeAlias, Unpack
 
 _StrPath: TypeAlias = str | os.PathLike[str]
 # Tools as flags (an int or ``dart.Tools``) or as names ("explorer,locksmith").
@@ -53,12 +53,27 @@ class _ToolInfo(TypedDict):
     sensitive: bool
     image_path: str
 
-class _Fixture(TypedDict):
-    media: str
-    base_wim: str
-    payloads: str
-    drivers: str
-    bootable_uefi_loader: bool
+class _Recipe(TypedDict, total=False):
+    """The settings every image of a build shares: the keywords of
+    ``build_image`` and ``build_variants`` (dart-core's ``ImageRecipe``).
+
+    A keyword not listed raises ``TypeError``; a value the recipe does not
+    take raises ``InvalidInputError`` naming the keyword.
+    """
+
+    base_index: int | None
+    drivers: _StrPath | None
+    name: str | None
+    description: str | None
+    remote_port: int | None
+    remote_message: str | None
+    scratch_space_mb: int | None
+    winpeshl_ini: str | None
+    startnet_cmd: str | None
+    compression: str | None
+    keep_other_images: bool
+    deterministic: int | None
+    threads: int
 
 class _OutputReport(TypedDict):
     path: str
@@ -141,41 +156,20 @@ def plan(facts: dict[str, Any] | None = None, /, **kwargs: Any) -> _Plan:
     keywords, not both; unknown facts raise ``InvalidInputError``.
     """
 
-def generate_fixture(
-    dir: _StrPath,
-    *,
-    base_bytes: int | None = None,
-    payload_bytes: int | None = None,
-    grub: bool = True,
-    compression: str | None = None,
-) -> _Fixture:
-    """Writes a synthetic WinPE-like media set, tool payloads and drivers under ``dir``."""
-
 def build_image(
     base: _StrPath,
     payloads: _StrPath,
     tools: _ToolsArg,
     output: _StrPath,
     *,
-    base_index: int | None = None,
-    drivers: _StrPath | None = None,
-    name: str | None = None,
-    description: str | None = None,
-    remote_port: int | None = None,
-    remote_message: str | None = None,
-    scratch_space_mb: int | None = None,
-    winpeshl_ini: str | None = None,
-    startnet_cmd: str | None = None,
-    compression: str | None = None,
-    keep_other_images: bool = False,
-    deterministic: int | None = None,
-    threads: int = 0,
     progress: _Progress | None = None,
+    **settings: Unpack[_Recipe],
 ) -> _BuildReport:
     """Builds one recovery image; returns the build report.
 
-    Everything is checked before anything is written; on any error no output
-    file is created or changed. The GIL is released while the image is built.
+    The keywords are the recipe's settings (``_Recipe``). Everything is
+    checked before anything is written; on any error no output file is
+    created or changed. The GIL is released while the image is built.
     ``progress(phase, item, done, total)`` is called from time to time; if it
     raises, the build is cancelled and ``CancelledError`` is raised with the
     callback's exception as ``__cause__``. Ctrl-C cancels the build as well
@@ -188,20 +182,8 @@ def build_variants(
     payloads: _StrPath,
     variants: Sequence[tuple[_ToolsArg, _StrPath]],
     *,
-    base_index: int | None = None,
-    drivers: _StrPath | None = None,
-    name: str | None = None,
-    description: str | None = None,
-    remote_port: int | None = None,
-    remote_message: str | None = None,
-    scratch_space_mb: int | None = None,
-    winpeshl_ini: str | None = None,
-    startnet_cmd: str | None = None,
-    compression: str | None = None,
-    keep_other_images: bool = False,
-    deterministic: int | None = None,
-    threads: int = 0,
     progress: _Progress | None = None,
+    **settings: Unpack[_Recipe],
 ) -> _BuildReport:
     """Builds several variants (support levels) of a recovery image in one pass.
 
@@ -535,7 +517,6 @@ __all__ = [
     "support_level",
     "support_levels",
     "plan",
-    "generate_fixture",
     "build_image",
     "build_variants",
     "write_usb",
