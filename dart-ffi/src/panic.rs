@@ -4,8 +4,8 @@
 //!
 //! What a call returns when its body panicked depends only on its return
 //! type ([`PanicValue`]): `DART_ERR_PANIC` for a `dart_result`, 0 for a
-//! count or index, `false` for a `bool`, an empty static string for a
-//! `const char *`, nothing for `void`. Each exported function's
+//! count or index, an empty static string for a `const char *`, nothing for
+//! `void`. A new return type needs its own implementation. Each exported function's
 //! documentation repeats the value it returns. The last error message then
 //! says that the library panicked.
 
@@ -31,12 +31,6 @@ impl PanicValue for dart_result {
 
 impl PanicValue for () {
     fn on_panic() -> Self {}
-}
-
-impl PanicValue for bool {
-    fn on_panic() -> Self {
-        false
-    }
 }
 
 impl PanicValue for u32 {
@@ -105,7 +99,6 @@ mod tests {
         assert_eq!(count, 0);
         assert_eq!(message, PANIC_MESSAGE);
         assert_eq!(after_panic::<usize>().0, 0);
-        assert!(!after_panic::<bool>().0);
         let (text, _) = after_panic::<*const c_char>();
         assert!(!text.is_null());
         // SAFETY: on_panic gives a static nul-terminated string.
