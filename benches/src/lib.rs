@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use dart_core::fixture::{generate, Fixture, FixtureOptions};
+use dart_testkit::fixture::{generate, Fixture, FixtureOptions};
+pub use dart_testkit::walk;
 
 /// Bytes of stand-in system files in the benchmark's base image.
 pub const BASE_BYTES: u64 = 48 << 20;
@@ -101,20 +102,6 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 /// contender pays for another's deferred work.
 pub fn settle() {
     sh(&mut Command::new("sync"));
-}
-
-/// Every file below `dir`, recursively.
-pub fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 /// A scratch directory for a benchmark's files: under `DART_BENCH_DIR`, or

@@ -19,7 +19,6 @@
 //! | [`iso`] | ISO 9660 + Joliet + El Torito images: [`write_iso`](iso::write_iso), [`read_iso`](iso::read_iso) |
 //! | [`mod@write`] | flashing images onto devices: [`flash`](write::flash), [`verify`](write::verify), block maps |
 //! | [`plan`] | the method advisor |
-//! | [`fixture`] | synthetic WinPE-like media for tests and demos |
 //! | [`progress`] | progress reports and cancellation |
 
 pub mod arch;
@@ -28,7 +27,6 @@ pub mod deploy;
 pub mod disk;
 pub mod error;
 pub mod fat;
-pub mod fixture;
 pub mod image;
 pub mod iso;
 pub mod media;
@@ -36,8 +34,6 @@ pub mod net;
 pub mod partition;
 pub mod plan;
 pub mod progress;
-pub mod pxelab;
-pub mod qemu;
 pub mod tools;
 pub mod write;
 

@@ -16,8 +16,8 @@ use dart_core::disk::safety::check_writable;
 use dart_core::disk::{open_read, open_target, AlignedBuf, BlockDevice, TargetSpec};
 use dart_core::Error;
 
-mod common;
 use common::*;
+use dart_testkit as common;
 
 /// A file of `len` bytes holding a pattern that differs in every sector.
 fn patterned_file(path: &Path, len: usize) -> Vec<u8> {

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use dart_core::fixture::{generate, FixtureOptions, BOOT_MARKER};
-use dart_core::qemu::{boot, Attach, Firmware};
+use dart_testkit::fixture::{generate, FixtureOptions, BOOT_MARKER};
+use dart_testkit::qemu::{boot, Attach, Firmware};
 
 #[test]
 fn grub_loader_prints_marker_under_ovmf() {

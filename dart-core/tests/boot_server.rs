@@ -5,7 +5,7 @@
 //! and at proxy-DHCP (boot file by MAC and architecture, silence for a
 //! client allowed nothing).
 
-mod common;
+use dart_testkit as common;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;

@@ -14,11 +14,11 @@ use dart_core::disk::{BlockDevice, FileDevice};
 use dart_core::fat::FatOptions;
 use dart_core::partition::{apply, read_disk_at, PartitionKind, RecoveryOptions, Scheme, MIB};
 use dart_core::progress::Control;
-use dart_core::qemu::{boot, Attach, Firmware};
 use dart_core::ErrorKind;
+use dart_testkit::qemu::{boot, Attach, Firmware};
 use sha2::{Digest, Sha256};
 
-mod common;
+use dart_testkit as common;
 
 fn fixture(dir: &Path) -> PathBuf {
     common::bootable_media(dir)
@@ -158,7 +158,7 @@ fn deterministic_usb_images_are_identical() {
 
 /// A GPT or MBR disk with a 16 MiB "OS" partition full of a known pattern.
 fn os_disk(path: &Path, scheme: Scheme, mib: u64) -> (u64, u64) {
-    dart_core::fixture::os_disk(path, scheme, mib * MIB, 16 * MIB).unwrap()
+    dart_testkit::fixture::os_disk(path, scheme, mib * MIB, 16 * MIB).unwrap()
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! that leaves a target that does not boot, two targets in one pass, a
 //! mounted device refused, and block maps shared with bmaptool.
 
-mod common;
+use dart_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,9 +16,9 @@ use common::*;
 use dart_core::deploy::{write_usb_to, UsbOptions};
 use dart_core::partition::Scheme;
 use dart_core::progress::{Control, Phase};
-use dart_core::qemu::{boot, Attach, Firmware};
 use dart_core::write::{flash, verify, Bmap, FlashOptions, ImageSource, LEFT_INVALID};
 use dart_core::{Error, ErrorKind};
+use dart_testkit::qemu::{boot, Attach, Firmware};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1 << 20;

@@ -5,11 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use dart_core::fixture::{generate, FixtureOptions};
 use dart_core::image::{build_image, build_variants, ImageRecipe, ImageVariant, RecoveryImage};
 use dart_core::progress::Control;
 use dart_core::tools::{SupportLevels, Tools};
 use dart_core::{Error, ErrorKind};
+use dart_testkit::fixture::{generate, FixtureOptions};
 
 fn small() -> FixtureOptions {
     FixtureOptions {

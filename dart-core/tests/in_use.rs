@@ -8,7 +8,7 @@
 //! dry run refuses too), names the holder, and leaves the target
 //! byte-identical.
 
-mod common;
+use dart_testkit as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use dart_core::fixture::{add_isolinux, BOOT_MARKER};
+use dart_testkit::fixture::{add_isolinux, BOOT_MARKER};
 
-mod common;
 use dart_core::iso::{read_iso, write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::progress::Control;
-use dart_core::qemu::{boot, Attach, Firmware};
 use dart_core::ErrorKind;
+use dart_testkit as common;
+use dart_testkit::qemu::{boot, Attach, Firmware};
 
 const TS: u64 = 1_700_000_000;
 

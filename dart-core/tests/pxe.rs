@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! PXE boots of QEMU + OVMF in a private network (see `dart_core::pxelab`):
+//! PXE boots of QEMU + OVMF in a private network (see `dart_testkit::pxelab`):
 //! dnsmasq hands out addresses only; dart's proxy-DHCP and TFTP deliver the
 //! stand-in `bootx64.efi`, which prints the boot marker. The access policy
 //! is checked at both points: an ordinary client is offered the recovery
@@ -8,7 +8,7 @@
 //! the rule. A BIOS client (SeaBIOS + iPXE) boots the recovery image's
 //! BIOS loader, PXELINUX.
 
-mod common;
+use dart_testkit as common;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,8 +21,8 @@ use dart_core::net::stage::{stage, StageOptions};
 use dart_core::net::tftp::{Packet, TftpEvent};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, ImageRole};
 use dart_core::progress::Control;
-use dart_core::pxelab::PxeLab;
-use dart_core::qemu::Firmware;
+use dart_testkit::pxelab::PxeLab;
+use dart_testkit::qemu::Firmware;
 
 const ORDINARY: &str = "52:54:00:00:00:0b";
 const BENCH: &str = "52:54:00:00:00:0a";
@@ -72,7 +72,7 @@ fn pxe_clients_boot_what_the_policy_allows() {
     }
     let dir = tempfile::tempdir().unwrap();
     let media_dir = common::bootable_media(&dir.path().join("fixture"));
-    let bios_loader = dart_core::fixture::add_pxelinux(&media_dir)
+    let bios_loader = dart_testkit::fixture::add_pxelinux(&media_dir)
         .unwrap()
         .expect("PXELINUX is required (apt: pxelinux syslinux-common)");
     let media = MediaSet::open(&media_dir).unwrap();
@@ -240,7 +240,7 @@ fn a_host_cannot_claim_another_hosts_mac() {
     ) {
         return;
     }
-    use dart_core::pxelab::SERVER_IP;
+    use dart_testkit::pxelab::SERVER_IP;
     use std::net::{Ipv4Addr, UdpSocket};
     let (dir, _, deploy) = common::two_images(3000);
     let root = dir.path().join("root");

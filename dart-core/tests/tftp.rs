@@ -4,8 +4,8 @@
 //! for what those clients cannot show (windows, Microsoft's variable
 //! window, duplicate ACKs, probes, refusals, garbage, limits, retries).
 
-mod common;
 use common::random_bytes;
+use dart_testkit as common;
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};

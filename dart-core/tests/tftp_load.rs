@@ -7,8 +7,8 @@
 //! `cargo test -p dart-core --test tftp_load -- --nocapture` prints the
 //! measured figures (time, throughput, peak concurrency, RSS growth).
 
-mod common;
 use common::random_bytes;
+use dart_testkit as common;
 use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

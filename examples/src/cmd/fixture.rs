@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use dart_core::fixture::{self, FixtureOptions};
+use dart_testkit::fixture::{self, FixtureOptions};
 
 /// `dart fixture` arguments.
 #[derive(Args)]

@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::Args;
 use dart_core::arch::Architecture;
-use dart_core::fixture::{self, FixtureOptions};
 use dart_core::image::{build_variants, ImageRecipe, ImageVariant};
 use dart_core::media::{Firmware, MediaSet};
 use dart_core::plan::{SiteFacts, Staff};
 use dart_core::tools::SupportLevels;
+use dart_testkit::fixture::{self, FixtureOptions};
 
 use crate::cmd::{image, plan};
 use crate::progress;

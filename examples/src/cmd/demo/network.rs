@@ -11,8 +11,8 @@ use anyhow::{bail, Result};
 use dart_core::media::MediaSet;
 use dart_core::net::tftp::{Packet, TftpEvent};
 use dart_core::net::{stage, AccessPolicy, BootEvent, BootServer, ImageRole, StageOptions};
-use dart_core::pxelab::{self, PxeLab};
-use dart_core::qemu::Firmware;
+use dart_testkit::pxelab::{self, PxeLab};
+use dart_testkit::qemu::Firmware;
 
 use crate::cmd::catalog;
 use crate::progress;
@@ -32,7 +32,7 @@ pub fn boot_over_pxe(dir: &Path, recovery_media: &Path, imaging_media: &Path) ->
     std::fs::create_dir_all(&root)?;
     let control = progress::percent_lines();
     // A BIOS PXE stand-in loader (PXELINUX printing the marker), when installed.
-    let bios_loader = dart_core::fixture::add_pxelinux(recovery_media)?;
+    let bios_loader = dart_testkit::fixture::add_pxelinux(recovery_media)?;
     let rescue = stage(
         &MediaSet::open(recovery_media)?,
         &root,
@@ -106,7 +106,7 @@ pub fn boot_over_pxe(dir: &Path, recovery_media: &Path, imaging_media: &Path) ->
                 Firmware::Uefi => "OVMF",
                 Firmware::Bios => "SeaBIOS + iPXE",
             },
-            dart_core::fixture::BOOT_MARKER,
+            dart_testkit::fixture::BOOT_MARKER,
             check.seconds
         );
     }

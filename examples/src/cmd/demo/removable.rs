@@ -5,11 +5,11 @@ use std::path::Path;
 
 use anyhow::Result;
 use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::fixture;
 use dart_core::iso::{write_iso, IsoOptions};
 use dart_core::media::MediaSet;
 use dart_core::partition::Scheme;
-use dart_core::qemu::{Attach, Firmware};
+use dart_testkit::fixture;
+use dart_testkit::qemu::{Attach, Firmware};
 
 use super::boot_check::prove_boot;
 use crate::progress;

@@ -7,10 +7,10 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use dart_core::qemu::{boot, Attach, Firmware};
+//! use dart_testkit::qemu::{boot, Attach, Firmware};
 //! let check = boot("usb.img".as_ref(), Attach::Disk, Firmware::Uefi, Duration::from_secs(120))?;
 //! assert!(check.marker_seen, "{}", check.console_tail);
-//! # Ok::<(), dart_core::Error>(())
+//! # Ok::<(), dart_testkit::Error>(())
 //! ```
 
 use std::io::Read;

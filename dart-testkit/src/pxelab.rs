@@ -25,10 +25,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::net::dhcp::ProxyDhcpConfig;
-use crate::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
-use crate::net::{AccessPolicy, BootServerConfig};
 use crate::qemu::{boot_pxe, BootCheck, Firmware};
+use dart_core::net::dhcp::ProxyDhcpConfig;
+use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
+use dart_core::net::{AccessPolicy, BootServerConfig};
 
 /// The boot server's address on the lab network.
 pub const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
