@@ -6,16 +6,25 @@
 //! [`TftpServer::start`] serves a directory to PXE clients, one thread per
 //! transfer.
 
+//!
+//! Inside, dependencies run one way: [`server`] (the listener) starts
+//! sessions; a session uses the settings (`config`), the events (`event`),
+//! what all threads share (`shared`) and its slot (`slot`); none of those
+//! knows the listener.
+
+mod config;
+mod event;
 pub mod packet;
 pub mod path;
 mod recent;
 pub mod server;
 mod session;
+mod shared;
 mod slot;
 
+pub use config::{TftpConfig, MAX_WINDOWSIZE};
+pub use event::TftpEvent;
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
 pub use path::{resolve, PathError};
-pub use server::{
-    Gate, Rewrite, TftpConfig, TftpEvent, TftpHooks, TftpServer, MAX_BUSY_REPLIES_PER_SECOND,
-    MAX_WINDOWSIZE, RECLAIM_AFTER,
-};
+pub use server::{TftpServer, MAX_BUSY_REPLIES_PER_SECOND, RECLAIM_AFTER};
+pub use shared::{Gate, Rewrite, TftpHooks};

@@ -523,9 +523,30 @@ pub fn fuzz_one(data: &[u8]) {
     }
 }
 
+/// The start of `message` that fits an ERROR packet of at most 512 bytes.
+pub(super) fn clip(message: &str) -> &str {
+    const MAX: usize = 500;
+    if message.len() <= MAX {
+        return message;
+    }
+    let mut end = MAX;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    &message[..end]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_keeps_char_boundaries() {
+        let long = "é".repeat(400);
+        let c = clip(&long);
+        assert!(c.len() <= 500 && c.len() >= 499);
+        assert_eq!(clip("short"), "short");
+    }
     use proptest::prelude::*;
 
     fn rrq(rest: &[u8]) -> Vec<u8> {

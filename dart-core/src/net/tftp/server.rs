@@ -42,7 +42,7 @@
 //! - Options the client did not send are never in the OACK; when the client
 //!   sent none that the server accepts, the transfer starts with DATA 1
 //!   (RFC 1350). `blksize` is capped at [`TftpConfig::max_blksize`],
-//!   `windowsize` at [`MAX_WINDOWSIZE`]; `tsize` is answered with the file
+//!   `windowsize` at [`MAX_WINDOWSIZE`](super::MAX_WINDOWSIZE); `tsize` is answered with the file
 //!   size in octet mode and left out in netascii mode (the converted size is
 //!   not known in advance); `msftwindow` is accepted only as Windows Boot
 //!   Manager sends it (31416) and answered with 27182, after which the extra
@@ -74,26 +74,21 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
-use std::ops::RangeInclusive;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use super::packet::{ErrorCode, Packet, MAX_DATA};
+use super::config::TftpConfig;
+use super::event::TftpEvent;
+use super::packet::{clip, ErrorCode, Packet};
 use super::recent::RecentlyFinished;
 use super::session::{is_timeout, Session};
+use super::shared::{Shared, TftpHooks, POLL};
 use super::slot::{Cancel, Control, Pending, Slot};
 use crate::beneath::RootDir;
 use crate::error::{Error, Result};
-
-/// Largest `windowsize` (RFC 7440) the server accepts; larger requests are
-/// answered with this value in the OACK.
-pub const MAX_WINDOWSIZE: u16 = 64;
-
-/// How often blocked threads look at the stop flag.
-pub(super) const POLL: Duration = Duration::from_millis(100);
 
 /// How often the listener looks for ended sessions while a request waits
 /// for one of them to end.
@@ -113,252 +108,6 @@ pub const MAX_BUSY_REPLIES_PER_SECOND: u32 = 20;
 /// it (a flood from many forged addresses), further busy requests of new
 /// addresses are dropped unanswered too.
 const MAX_BUSY_ADDRESSES: usize = 4096;
-
-/// Settings of a [`TftpServer`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TftpConfig {
-    /// The directory served; requested names resolve under it and never
-    /// outside it. It must exist, and must not be writable by the clients.
-    pub root: PathBuf,
-    /// Address and port the server listens on for requests (port 69 for PXE
-    /// clients; port 0 picks a free port, see [`TftpServer::local_addr`]).
-    pub bind: SocketAddr,
-    /// Ports the transfers reply from (one per transfer, on the IP address
-    /// of `bind`); `None` lets the system pick an ephemeral port.
-    pub reply_ports: Option<RangeInclusive<u16>>,
-    /// Most transfers running at once; a request beyond it takes the slot
-    /// of the longest-silent transfer whose client never acknowledged
-    /// anything, or gets ERROR 0 "server busy". At least 1.
-    pub max_transfers: usize,
-    /// Most transfers running at once for one client IP address (all its
-    /// ports together), so that one address cannot take every slot. At
-    /// least 1.
-    pub max_per_client: usize,
-    /// How many times in a row a transfer resends after a timeout before it
-    /// gives up.
-    pub retries: u32,
-    /// Time to wait for an ACK before resending, unless the client
-    /// negotiates the `timeout` option (RFC 2349).
-    pub default_timeout: Duration,
-    /// Longest `timeout` option accepted; a client asking for more gets no
-    /// `timeout` in the OACK and the default (RFC 2347 lets a server leave
-    /// out options it does not accept).
-    pub max_timeout: Duration,
-    /// Most time one transfer may spend waiting for ACKs that never came,
-    /// summed over all its timeouts; when it is spent the transfer ends.
-    pub silence_budget: Duration,
-    /// Largest `blksize` (RFC 2348) accepted, 8 to 65464; larger requests
-    /// are answered with this value. 1468 fills an Ethernet frame.
-    pub max_blksize: u16,
-}
-
-impl Default for TftpConfig {
-    /// Root `/srv/tftp`, listening on `0.0.0.0:69` (all IPv4 interfaces,
-    /// the PXE port; binding it needs privileges), ephemeral reply ports, 64
-    /// transfers (4 per client address), 5 retries, 1 second timeout
-    /// (clients may ask for up to 10), 30 seconds of silence per transfer,
-    /// `blksize` up to 1468.
-    fn default() -> Self {
-        TftpConfig {
-            root: PathBuf::from("/srv/tftp"),
-            bind: SocketAddr::from(([0, 0, 0, 0], 69)),
-            reply_ports: None,
-            max_transfers: 64,
-            max_per_client: 4,
-            retries: 5,
-            default_timeout: Duration::from_secs(1),
-            max_timeout: Duration::from_secs(10),
-            silence_budget: Duration::from_secs(30),
-            max_blksize: 1468,
-        }
-    }
-}
-
-/// What happened to a request, for logging; passed to the callback given to
-/// [`TftpServer::start`], from the server's threads.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-pub enum TftpEvent {
-    /// A file was found and its transfer (or option negotiation) begins.
-    Started {
-        /// The client's address and port.
-        client: SocketAddr,
-        /// The file name as the client sent it.
-        file: String,
-        /// The file's size in bytes.
-        size: u64,
-    },
-    /// The client acknowledged the last block.
-    Finished {
-        /// The client's address and port.
-        client: SocketAddr,
-        /// The file name as the client sent it.
-        file: String,
-        /// File bytes sent.
-        bytes: u64,
-        /// Time from the request to the last ACK, in seconds.
-        seconds: f64,
-    },
-    /// A request was refused: file not found, name refused, write request,
-    /// malformed request, or server busy. The client got an ERROR.
-    Denied {
-        /// The client's address and port.
-        client: SocketAddr,
-        /// The file name as the client sent it (empty if the request did
-        /// not parse).
-        file: String,
-        /// Why, in one sentence.
-        reason: String,
-    },
-    /// The client ended the transfer with an ERROR packet; a `tsize` probe
-    /// ends this way (usually code 8), as does a user's cancel.
-    Aborted {
-        /// The client's address and port.
-        client: SocketAddr,
-        /// The file name as the client sent it.
-        file: String,
-        /// The client's error code.
-        code: u16,
-        /// The client's error message.
-        message: String,
-    },
-    /// The client asked again from the same port, with a different
-    /// request, before it acknowledged anything (a `tsize` probe followed
-    /// by the real request): the new request replaces this one.
-    Replaced {
-        /// The client's address and port.
-        client: SocketAddr,
-        /// The file name of the replaced request.
-        file: String,
-    },
-    /// A transfer could not complete: the client stopped answering, went
-    /// away, the file could not be read, or the server was stopped.
-    Failed {
-        /// The client's address and port.
-        client: SocketAddr,
-        /// The file name as the client sent it.
-        file: String,
-        /// Why, in one sentence.
-        reason: String,
-    },
-}
-
-impl fmt::Display for TftpEvent {
-    /// One log line.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TftpEvent::Started { client, file, size } => {
-                write!(f, "TFTP {client}: sending {file:?} ({size} bytes)")
-            }
-            TftpEvent::Finished {
-                client,
-                file,
-                bytes,
-                seconds,
-            } => write!(
-                f,
-                "TFTP {client}: sent {file:?} ({bytes} bytes in {seconds:.3} s)"
-            ),
-            TftpEvent::Denied {
-                client,
-                file,
-                reason,
-            } => write!(f, "TFTP {client}: refused {file:?}: {reason}"),
-            TftpEvent::Aborted {
-                client,
-                file,
-                code,
-                message,
-            } => write!(
-                f,
-                "TFTP {client}: client ended the transfer of {file:?} with error {code} {message:?}"
-            ),
-            TftpEvent::Replaced { client, file } => write!(
-                f,
-                "TFTP {client}: asked again before acknowledging {file:?}; the new request replaces it"
-            ),
-            TftpEvent::Failed {
-                client,
-                file,
-                reason,
-            } => write!(f, "TFTP {client}: transfer of {file:?} failed: {reason}"),
-        }
-    }
-}
-
-/// The event callback.
-type EventSink = Box<dyn Fn(TftpEvent) + Send + Sync>;
-
-/// Decides whether a client may read a file, after its name has been
-/// resolved: called with the client's address and the file's path relative
-/// to the root (as it is on disk, `/`-separated components). `Err` holds
-/// the reason given to the client (ERROR 2) and in [`TftpEvent::Denied`].
-pub type Gate = Arc<dyn Fn(SocketAddr, &Path) -> std::result::Result<(), String> + Send + Sync>;
-
-/// Maps the name a client asked for to the name resolved under the root,
-/// per client (`None` keeps the name); the boot server uses it to give each
-/// client the directory of the image version it was offered as its root.
-pub type Rewrite = Arc<dyn Fn(SocketAddr, &str) -> Option<String> + Send + Sync>;
-
-/// Per-request hooks of a [`TftpServer`], for servers that treat clients
-/// differently; both are called from the session threads and should
-/// return quickly.
-#[derive(Clone, Default)]
-pub struct TftpHooks {
-    /// Applied to the requested name before it is resolved.
-    pub rewrite: Option<Rewrite>,
-    /// Checked after the name resolves, before the file is opened.
-    pub gate: Option<Gate>,
-}
-
-impl fmt::Debug for TftpHooks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TftpHooks")
-            .field("rewrite", &self.rewrite.is_some())
-            .field("gate", &self.gate.is_some())
-            .finish()
-    }
-}
-
-/// State shared by the listener and the sessions.
-pub(super) struct Shared {
-    pub(super) config: TftpConfig,
-    /// The root, opened once: files are opened beneath it.
-    pub(super) root: RootDir,
-    pub(super) hooks: TftpHooks,
-    events: Option<EventSink>,
-    pub(super) stop: AtomicBool,
-    active: Arc<AtomicUsize>,
-}
-
-impl Shared {
-    /// The state of a server serving `root` (opened from `config.root`).
-    pub(super) fn new(
-        config: TftpConfig,
-        root: RootDir,
-        hooks: TftpHooks,
-        events: Option<EventSink>,
-    ) -> Self {
-        Shared {
-            config,
-            root,
-            hooks,
-            events,
-            stop: AtomicBool::new(false),
-            active: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    pub(super) fn emit(&self, event: TftpEvent) {
-        if let Some(sink) = &self.events {
-            sink(event);
-        }
-    }
-
-    pub(super) fn stopping(&self) -> bool {
-        self.stop.load(Ordering::Acquire)
-    }
-}
 
 /// The listener's record of a session that has not ended.
 struct Running {
@@ -443,8 +192,8 @@ impl TftpServer {
         TftpServer::start_with(config, TftpHooks::default(), events)
     }
 
-    /// [`start`](TftpServer::start) with [`TftpHooks`]: a [`Rewrite`] of
-    /// each requested name and a [`Gate`] every request passes after its
+    /// [`start`](TftpServer::start) with [`TftpHooks`]: a [`Rewrite`](super::Rewrite) of
+    /// each requested name and a [`Gate`](super::Gate) every request passes after its
     /// name resolves and before the file is opened; the boot server uses
     /// them to give each client its image's directory and to enforce its
     /// access policy.
@@ -453,7 +202,7 @@ impl TftpServer {
         hooks: TftpHooks,
         events: Option<Box<dyn Fn(TftpEvent) + Send + Sync>>,
     ) -> Result<TftpServer> {
-        check(&config)?;
+        config.check()?;
         let mut config = config;
         // Resolved names are canonical paths; the gate gets them relative
         // to the canonical root.
@@ -526,68 +275,6 @@ impl Drop for TftpServer {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-/// Checks the settings before anything is bound.
-fn check(config: &TftpConfig) -> Result<()> {
-    if !config.root.exists() {
-        return Err(Error::NotFound {
-            what: "TFTP server root",
-            path: config.root.clone(),
-        });
-    }
-    if !config.root.is_dir() {
-        return Err(Error::invalid(
-            "TFTP server root",
-            config.root.display(),
-            "it must be a directory",
-        ));
-    }
-    if config.max_transfers == 0 {
-        return Err(Error::invalid(
-            "TFTP max_transfers",
-            0,
-            "at least 1 transfer must be allowed",
-        ));
-    }
-    if config.max_per_client == 0 {
-        return Err(Error::invalid(
-            "TFTP max_per_client",
-            0,
-            "at least 1 transfer per client address must be allowed",
-        ));
-    }
-    if config.silence_budget.is_zero() {
-        return Err(Error::invalid(
-            "TFTP silence_budget",
-            format!("{:?}", config.silence_budget),
-            "it must be longer than zero",
-        ));
-    }
-    if !(8..=MAX_DATA).contains(&usize::from(config.max_blksize)) {
-        return Err(Error::invalid(
-            "TFTP max_blksize",
-            config.max_blksize,
-            "RFC 2348 allows block sizes from 8 to 65464 bytes",
-        ));
-    }
-    if config.default_timeout.is_zero() {
-        return Err(Error::invalid(
-            "TFTP default_timeout",
-            format!("{:?}", config.default_timeout),
-            "it must be longer than zero",
-        ));
-    }
-    if let Some(ports) = &config.reply_ports {
-        if ports.is_empty() || *ports.start() == 0 {
-            return Err(Error::invalid(
-                "TFTP reply_ports",
-                format!("{}..={}", ports.start(), ports.end()),
-                "give a non-empty range of ports from 1 to 65535",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// The listener thread's state.
@@ -940,84 +627,5 @@ impl Listener {
             file: file.to_owned(),
             reason: reason.to_owned(),
         });
-    }
-}
-
-/// The start of `message` that fits an ERROR packet of at most 512 bytes.
-pub(super) fn clip(message: &str) -> &str {
-    const MAX: usize = 500;
-    if message.len() <= MAX {
-        return message;
-    }
-    let mut end = MAX;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    &message[..end]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clip_keeps_char_boundaries() {
-        let long = "é".repeat(400);
-        let c = clip(&long);
-        assert!(c.len() <= 500 && c.len() >= 499);
-        assert_eq!(clip("short"), "short");
-    }
-
-    #[test]
-    fn bad_settings_are_refused_before_binding() {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = TftpConfig {
-            root: dir.path().to_path_buf(),
-            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..TftpConfig::default()
-        };
-        for (config, field) in [
-            (
-                TftpConfig {
-                    max_transfers: 0,
-                    ..ok.clone()
-                },
-                "max_transfers",
-            ),
-            (
-                TftpConfig {
-                    max_blksize: 7,
-                    ..ok.clone()
-                },
-                "max_blksize",
-            ),
-            (
-                TftpConfig {
-                    default_timeout: Duration::ZERO,
-                    ..ok.clone()
-                },
-                "default_timeout",
-            ),
-            (
-                TftpConfig {
-                    reply_ports: Some(0..=10),
-                    ..ok.clone()
-                },
-                "reply_ports",
-            ),
-        ] {
-            let Err(e) = TftpServer::start(config, None) else {
-                panic!("{field} accepted")
-            };
-            assert!(e.to_string().contains(field), "{e}");
-        }
-        let missing = TftpConfig {
-            root: dir.path().join("nope"),
-            ..ok
-        };
-        let Err(e) = TftpServer::start(missing, None) else {
-            panic!("missing root accepted")
-        };
-        assert!(matches!(e, Error::NotFound { .. }), "{e}");
     }
 }

@@ -10,9 +10,12 @@ use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::config::MAX_WINDOWSIZE;
+use super::event::TftpEvent;
+use super::packet::clip;
 use super::packet::{ErrorCode, Mode, Options, Packet, Request};
 use super::path::{resolve, PathError};
-use super::server::{clip, Shared, TftpEvent, MAX_WINDOWSIZE, POLL};
+use super::shared::{Shared, POLL};
 use super::slot::{Cancel, Control, Slot};
 
 /// `msftwindow` value in Windows Boot Manager's RRQ.
@@ -650,7 +653,8 @@ pub(crate) fn is_timeout(e: &io::Error) -> bool {
 mod tests {
     use super::*;
     use crate::beneath::RootDir;
-    use crate::net::tftp::server::{TftpConfig, TftpHooks};
+    use crate::net::tftp::config::TftpConfig;
+    use crate::net::tftp::shared::TftpHooks;
     use std::io::Write;
     use std::sync::atomic::AtomicUsize;
 
