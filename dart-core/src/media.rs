@@ -5,9 +5,10 @@
 //! Windows file systems are case-insensitive, so lookups are too: a media set
 //! with `EFI/Boot/BOOTX64.EFI` satisfies `efi/boot/bootx64.efi`.
 //!
-//! A media set is read from a directory or from an ISO image
-//! ([`MediaSet::open`] takes either); an ISO is read in place, never
-//! extracted.
+//! A media set is plain data: read from a directory here
+//! ([`MediaSet::from_dir`]), or from an ISO image by the ISO reader
+//! ([`MediaSet::from_iso`], in place, never extracted); [`MediaSet::open`]
+//! (also in the ISO module, the one that knows both) takes either.
 //!
 //! ```no_run
 //! use dart_core::arch::Architecture;
@@ -29,7 +30,6 @@ use serde::{Deserialize, Serialize};
 use crate::arch::Architecture;
 use crate::disk::FileSource;
 use crate::error::{Error, Result};
-use crate::iso;
 
 /// The firmware a medium must boot on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,46 +124,6 @@ pub struct MediaSet {
 }
 
 impl MediaSet {
-    /// Opens a media set from a directory or an ISO image file.
-    pub fn open(path: impl AsRef<Path>) -> Result<MediaSet> {
-        let path = path.as_ref();
-        if path.is_file() {
-            MediaSet::from_iso(path)
-        } else {
-            MediaSet::from_dir(path)
-        }
-    }
-
-    /// Reads the file tree of an ISO image (Joliet names when present)
-    /// without extracting it. A UDF-only image is an error naming UDF.
-    pub fn from_iso(path: impl AsRef<Path>) -> Result<MediaSet> {
-        let path = path.as_ref();
-        let contents = iso::read_iso(path)?;
-        let mut files = BTreeMap::new();
-        let mut extents = BTreeMap::new();
-        for f in contents.files {
-            let key = normalise(&f.path);
-            extents.insert(
-                key.clone(),
-                f.extents.iter().map(|e| (e.offset, e.len)).collect(),
-            );
-            files.insert(
-                key,
-                MediaFile {
-                    path: f.path,
-                    size: f.size,
-                },
-            );
-        }
-        Ok(MediaSet {
-            root: path.to_path_buf(),
-            kind: MediaKind::Iso,
-            files,
-            extents,
-            real: BTreeMap::new(),
-        })
-    }
-
     /// Scans a directory. A symbolic link to a file inside the tree counts
     /// as a copy of that file; a link that leaves the tree, leads nowhere or
     /// to a directory is refused ([`Error::UnsafeSource`], naming it), as
@@ -191,6 +151,29 @@ impl MediaSet {
             extents: BTreeMap::new(),
             real: scanned.real,
         })
+    }
+
+    /// A media set of the files inside the ISO image `image`: each file's
+    /// path, size and `(offset, len)` ranges of the image. For the ISO
+    /// reader.
+    pub(crate) fn from_iso_files(
+        image: &Path,
+        files: impl IntoIterator<Item = (String, u64, Vec<(u64, u64)>)>,
+    ) -> MediaSet {
+        let mut by_key = BTreeMap::new();
+        let mut extents = BTreeMap::new();
+        for (path, size, ranges) in files {
+            let key = normalise(&path);
+            extents.insert(key.clone(), ranges);
+            by_key.insert(key, MediaFile { path, size });
+        }
+        MediaSet {
+            root: image.to_path_buf(),
+            kind: MediaKind::Iso,
+            files: by_key,
+            extents,
+            real: BTreeMap::new(),
+        }
     }
 
     /// The root directory, or the ISO image file.

@@ -25,6 +25,7 @@
 
 pub mod el_torito;
 pub mod hybrid;
+mod media;
 pub mod names;
 pub mod plan;
 pub mod read;

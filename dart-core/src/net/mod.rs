@@ -15,10 +15,13 @@
 
 pub mod boot;
 pub mod catalog;
+pub mod client_arch;
 pub mod clients;
 pub mod dhcp;
+pub mod image_role;
 pub mod log_limit;
 pub mod neighbour;
+mod offer;
 pub mod policy;
 pub mod settings;
 pub mod stage;
