@@ -12,9 +12,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dart_core::deploy::stage::{stage, StageOptions};
 use dart_core::net::boot::Checkpoint;
 use dart_core::net::dhcp::ProxyDhcpConfig;
-use dart_core::net::stage::{stage, StageOptions};
 use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig};
 use dart_core::progress::Control;

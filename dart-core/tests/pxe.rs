@@ -14,10 +14,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use dart_core::deploy::stage::{stage, StageOptions};
 use dart_core::media::MediaSet;
 use dart_core::net::boot::Checkpoint;
 use dart_core::net::policy::MacAddr;
-use dart_core::net::stage::{stage, StageOptions};
 use dart_core::net::tftp::{Packet, TftpEvent};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, ImageRole};
 use dart_core::progress::Control;

@@ -6,9 +6,10 @@
 use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use dart_core::deploy::{self, StageOptions};
 use dart_core::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
-use dart_core::net::{self, AccessPolicy, BootEvent, BootServer, Catalog, StageOptions};
+use dart_core::net::{AccessPolicy, BootEvent, BootServer, Catalog};
 
 use crate::args::{arg_str, out_ptr};
 use crate::error::dart_result;
@@ -65,7 +66,7 @@ pub unsafe extern "C" fn dart_stage(
         };
         let options = stage_options(options)?;
         let media = MediaSet::open(media)?;
-        let entry = net::stage(
+        let entry = deploy::stage(
             &media,
             root.as_ref(),
             &options,

@@ -11,9 +11,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use dart_core::deploy::{self, StageOptions};
 use dart_core::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
-use dart_core::net::{self, AccessPolicy, BootEvent, Catalog, StageOptions};
+use dart_core::net::{self, AccessPolicy, BootEvent, Catalog};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -57,7 +58,7 @@ pub(crate) fn stage<'py>(
         keep,
     };
     let entry = run::detached(py, progress, |control| {
-        net::stage(&MediaSet::open(&media)?, &root, &options, control)
+        deploy::stage(&MediaSet::open(&media)?, &root, &options, control)
     })?;
     convert::to_python(py, &entry)
 }

@@ -46,7 +46,7 @@ pub fn two_images(
     dart_core::net::CatalogImage,
     dart_core::net::CatalogImage,
 ) {
-    use dart_core::net::stage::{stage, StageOptions};
+    use dart_core::deploy::stage::{stage, StageOptions};
     use dart_core::net::ImageRole;
     use dart_core::progress::Control;
     let dir = tempfile::tempdir().unwrap();

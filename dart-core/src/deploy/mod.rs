@@ -5,12 +5,15 @@
 //! | [`usb::write_usb`] | removable media: a bootable USB stick or USB disk image |
 //! | [`recovery::plan_add_recovery`], [`recovery::add_recovery`] | a dedicated recovery partition on the local disk |
 //! | [`recovery::update_recovery`] | replacing the image on that partition in place |
+//! | [`stage::stage`] | a network boot server: a media set copied into the server root as a new image version |
 
 pub mod recovery;
+pub mod stage;
 pub mod usb;
 
 pub use recovery::{
     add_recovery, add_recovery_at, plan_add_recovery, plan_add_recovery_at, update_recovery,
     update_recovery_at, RecoveryReport,
 };
+pub use stage::{stage, StageOptions};
 pub use usb::{plan_usb, write_usb, write_usb_to, UsbOptions, UsbReport};

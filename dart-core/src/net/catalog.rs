@@ -3,7 +3,7 @@
 //! The catalog lives in the server root as [`CATALOG_FILE`] (JSON). Each
 //! image version is a directory of its own, `images/<name>/<version>/`,
 //! written completely before the catalog names it (see
-//! [`stage`](super::stage::stage)). Replacing an image is therefore one
+//! [`stage`](crate::deploy::stage::stage)). Replacing an image is therefore one
 //! atomic rename of the catalog file: a client that read the old catalog
 //! (got the old boot file at DHCP) keeps reading the old version's files,
 //! which stay on disk as a [retired](Catalog::retired) version until later

@@ -1,17 +1,33 @@
 //! The network boot server: serves recovery images to BIOS and UEFI PXE
 //! clients, and OS imaging images only to the clients the policy lists.
 //!
-//! - [`mod@stage`] copies a media set into a server root as a new version of an
-//!   image; [`catalog`] records the versions and their boot files.
-//! - [`policy`] decides which images a client may boot; [`clients`] holds
-//!   what the server knows about each client and how far it trusts it
-//!   ([`neighbour`] reads the kernel's neighbour table for it).
-//! - [`tftp`] is a read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440
-//!   and Microsoft's variable window); [`dhcp`] the proxy-DHCP responder
-//!   that tells PXE clients what to boot.
-//! - [`boot`] runs them together: [`BootServer`]; [`settings`] holds its
-//!   settings and events as plain data for the CLI and the bindings;
-//!   [`log_limit`] keeps its log small under a flood of forged packets.
+//! Two layers, and the words they share:
+//!
+//! - **Protocols** (wire codecs without I/O, and the servers that speak
+//!   them): [`dhcp`], the proxy-DHCP responder that tells PXE clients what
+//!   to boot, and [`tftp`], a read-only TFTP server (RFC 1350, 2347, 2348,
+//!   2349, 7440 and Microsoft's variable window). They know nothing of
+//!   images or policies: they ask the layer above through one narrow
+//!   interface each (the DHCP server's decision callback, the TFTP
+//!   server's [`TftpHooks`](tftp::TftpHooks): a gate and a name rewrite).
+//! - **Boot service** (what a site decides): [`catalog`] records the staged
+//!   image versions and their boot files (staging itself is a deployment
+//!   step, [`crate::deploy::stage()`]); [`policy`] decides which images a
+//!   client may boot; `offer` joins the two (the image and boot file a
+//!   decision leads to, and a policy's problems with a catalog);
+//!   [`clients`] holds what the server knows about each client and how far
+//!   it trusts it ([`neighbour`] reads the kernel's neighbour table for
+//!   it); [`boot`] runs the protocol servers under all of that:
+//!   [`BootServer`]; [`settings`] holds its settings and events as plain
+//!   data for the CLI and the bindings; [`log_limit`] keeps its log small
+//!   under a flood of forged packets.
+//! - **Vocabulary** both layers use: [`mac`] (MAC addresses),
+//!   [`client_arch`] (DHCP option 93), [`image_role`] (recovery or
+//!   imaging).
+//!
+//! Dependencies run downwards only: the boot service uses the protocols
+//! and the vocabulary; the protocols use the vocabulary; the vocabulary
+//! uses nothing here.
 
 pub mod boot;
 pub mod catalog;
@@ -20,11 +36,11 @@ pub mod clients;
 pub mod dhcp;
 pub mod image_role;
 pub mod log_limit;
+pub mod mac;
 pub mod neighbour;
 mod offer;
 pub mod policy;
 pub mod settings;
-pub mod stage;
 pub mod tftp;
 mod udp;
 
@@ -32,4 +48,3 @@ pub use boot::{BootEvent, BootServer, BootServerConfig};
 pub use catalog::{Catalog, CatalogImage, ImageRole};
 pub use policy::{AccessPolicy, Client};
 pub use settings::{EventRecord, ServeSettings};
-pub use stage::{stage, StageOptions};

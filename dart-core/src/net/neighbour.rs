@@ -13,7 +13,7 @@
 use std::net::{Ipv4Addr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use super::policy::MacAddr;
+use super::mac::MacAddr;
 
 /// Where Linux shows the calling thread's IPv4 neighbour table.
 const ARP_TABLE: &str = "/proc/thread-self/net/arp";

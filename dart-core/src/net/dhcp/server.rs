@@ -45,7 +45,7 @@ use std::time::Duration;
 
 use super::packet::{build_reply, BootOffer, PxeRequest, RequestKind, SERVER_PORT};
 use crate::error::{Error, Result};
-use crate::net::policy::MacAddr;
+use crate::net::mac::MacAddr;
 
 /// How often the socket threads look at the stop flag.
 const POLL: Duration = Duration::from_millis(100);

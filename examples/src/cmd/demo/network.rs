@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{bail, Result};
+use dart_core::deploy::{stage, StageOptions};
 use dart_core::media::MediaSet;
 use dart_core::net::tftp::{Packet, TftpEvent};
-use dart_core::net::{stage, AccessPolicy, BootEvent, BootServer, ImageRole, StageOptions};
+use dart_core::net::{AccessPolicy, BootEvent, BootServer, ImageRole};
 use dart_testkit::pxelab::{self, PxeLab};
 use dart_testkit::qemu::Firmware;
 

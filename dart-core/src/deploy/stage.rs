@@ -21,10 +21,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, IMAGES_DIR};
 use crate::arch::Architecture;
 use crate::error::{Error, Result};
 use crate::media::MediaSet;
+use crate::net::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, IMAGES_DIR};
 use crate::progress::{Control, Phase};
 
 /// BIOS PXE loaders looked for in the media when none is named.
@@ -85,7 +85,7 @@ impl StageOptions {
 ///
 /// ```no_run
 /// use dart_core::media::MediaSet;
-/// use dart_core::net::stage::{stage, StageOptions};
+/// use dart_core::deploy::stage::{stage, StageOptions};
 /// use dart_core::progress::Control;
 ///
 /// let media = MediaSet::open("dart-media")?;
