@@ -1,10 +1,9 @@
 //! [`FileDevice`]: a disk image file.
 
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{check_range, BlockDevice};
+use super::raw::{delegate_block_device, RawDevice};
 use crate::error::{Error, Result};
 
 /// A disk image in a regular file (`usb.img`, `disk.raw`).
@@ -15,12 +14,7 @@ use crate::error::{Error, Result};
 /// bounced through aligned buffers; elsewhere (tmpfs) they are buffered.
 #[derive(Debug)]
 pub struct FileDevice {
-    path: PathBuf,
-    file: File,
-    len: u64,
-    sector_size: u32,
-    /// `O_DIRECT` offset alignment, or `None` for buffered I/O.
-    direct: Option<usize>,
+    raw: RawDevice,
 }
 
 /// The offset alignment `O_DIRECT` needs on `file`, from `statx`
@@ -105,11 +99,14 @@ impl FileDevice {
         .map_err(|e| Error::read(path, e))?;
         let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
         Ok(FileDevice {
-            path: path.to_path_buf(),
-            file,
-            len,
-            sector_size,
-            direct,
+            raw: RawDevice::new(
+                path,
+                file,
+                len,
+                sector_size,
+                direct,
+                "the image may be partly written",
+            ),
         })
     }
 
@@ -131,65 +128,21 @@ impl FileDevice {
             return Err(Error::write(path, e));
         }
         Ok(FileDevice {
-            path: path.to_path_buf(),
-            file,
-            len,
-            sector_size,
-            direct,
+            raw: RawDevice::new(
+                path,
+                file,
+                len,
+                sector_size,
+                direct,
+                "the image may be partly written",
+            ),
         })
     }
 
     /// The underlying file.
     pub fn file(&self) -> &File {
-        &self.file
+        self.raw.file()
     }
 }
 
-fn device_error(dev: &FileDevice, action: &'static str, offset: u64, e: std::io::Error) -> Error {
-    Error::Device {
-        action,
-        device: dev.path.clone(),
-        offset,
-        source: e,
-        state: if action == "reading" {
-            "nothing was written"
-        } else {
-            "the image may be partly written"
-        },
-    }
-}
-
-impl BlockDevice for FileDevice {
-    fn name(&self) -> &Path {
-        &self.path
-    }
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn sector_size(&self) -> u32 {
-        self.sector_size
-    }
-    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
-        check_range(&self.path, "reading", offset, buf.len(), self.len)?;
-        let done = if let Some(align) = self.direct {
-            super::linux::read_any(&self.file, align, offset, buf)
-        } else {
-            self.file.read_exact_at(buf, offset)
-        };
-        done.map_err(|e| device_error(self, "reading", offset, e))
-    }
-    fn write_at(&mut self, offset: u64, buf: &[u8]) -> Result<()> {
-        check_range(&self.path, "writing", offset, buf.len(), self.len)?;
-        let done = if let Some(align) = self.direct {
-            super::linux::write_any(&self.file, align, offset, buf)
-        } else {
-            self.file.write_all_at(buf, offset)
-        };
-        done.map_err(|e| device_error(self, "writing", offset, e))
-    }
-    fn flush(&mut self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| device_error(self, "flushing", 0, e))
-    }
-}
+delegate_block_device!(FileDevice);

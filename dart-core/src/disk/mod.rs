@@ -38,6 +38,7 @@ mod io;
 mod memory;
 mod mirror;
 mod open;
+mod raw;
 mod region;
 mod source;
 pub(crate) mod stream;
