@@ -138,25 +138,51 @@ pub(crate) fn lfn_checksum(name: &[u8; 11]) -> u8 {
     })
 }
 
+/// Why a name cannot be a FAT long file name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NameProblem {
+    /// Empty, or longer than [`MAX_LFN`] UTF-16 units.
+    Length,
+    /// `.` or `..`.
+    Dots,
+    /// A control character or one of `" * / : < > ? \ |`.
+    Char(char),
+    /// A trailing dot or space.
+    TrailingDotOrSpace,
+}
+
+impl std::fmt::Display for NameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameProblem::Length => write!(f, "a FAT file name has 1 to {MAX_LFN} characters"),
+            NameProblem::Dots => f.write_str("\".\" and \"..\" are not file names"),
+            NameProblem::Char(c) => write!(f, "{c:?} is not allowed in a FAT file name"),
+            NameProblem::TrailingDotOrSpace => {
+                f.write_str("a FAT file name cannot end with a dot or a space")
+            }
+        }
+    }
+}
+
 /// Whether a long name is acceptable on FAT: 1..=255 UTF-16 units, no
 /// control characters or `" * / : < > ? \ |`, not `.`/`..`, no trailing dot
-/// or space. The error text says why.
-pub(crate) fn check_long_name(name: &str) -> std::result::Result<(), String> {
+/// or space.
+pub(crate) fn check_long_name(name: &str) -> std::result::Result<(), NameProblem> {
     let units = name.encode_utf16().count();
     if units == 0 || units > MAX_LFN {
-        return Err(format!("a FAT file name has 1 to {MAX_LFN} characters"));
+        return Err(NameProblem::Length);
     }
     if name == "." || name == ".." {
-        return Err("\".\" and \"..\" are not file names".into());
+        return Err(NameProblem::Dots);
     }
     if let Some(c) = name
         .chars()
         .find(|&c| (c as u32) < 0x20 || "\"*/:<>?\\|".contains(c))
     {
-        return Err(format!("{c:?} is not allowed in a FAT file name"));
+        return Err(NameProblem::Char(c));
     }
     if name.ends_with('.') || name.ends_with(' ') {
-        return Err("a FAT file name cannot end with a dot or a space".into());
+        return Err(NameProblem::TrailingDotOrSpace);
     }
     Ok(())
 }

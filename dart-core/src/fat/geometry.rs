@@ -109,6 +109,54 @@ pub(crate) struct Geometry {
     pub clusters: u32,
 }
 
+/// Why a boot sector does not describe a FAT32 volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BootSectorProblem {
+    /// No 0x55 0xAA signature at bytes 510..512.
+    NoSignature,
+    /// Bytes per sector not a power of two from 512 to 4096.
+    SectorSize(u32),
+    /// Sectors per cluster zero or not a power of two.
+    SectorsPerCluster(u32),
+    /// No reserved sectors, or no FAT.
+    NoReservedSectorsOrFat,
+    /// The FAT12/16 root entry count or 16-bit FAT size is set.
+    Fat12Or16,
+    /// The reserved sectors and FATs fill the whole volume.
+    FatsDoNotFit,
+    /// Too few clusters for FAT32.
+    TooFewClusters(u32),
+    /// The FAT cannot map every cluster.
+    FatTooSmall,
+    /// The root directory's cluster is not a data cluster.
+    RootCluster(u32),
+}
+
+impl std::fmt::Display for BootSectorProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BootSectorProblem::NoSignature => f.write_str("no boot sector signature"),
+            BootSectorProblem::SectorSize(bps) => write!(f, "bad sector size {bps}"),
+            BootSectorProblem::SectorsPerCluster(spc) => write!(f, "bad sectors per cluster {spc}"),
+            BootSectorProblem::NoReservedSectorsOrFat => {
+                f.write_str("no reserved sectors or no FAT")
+            }
+            BootSectorProblem::Fat12Or16 => f.write_str("it is FAT12 or FAT16"),
+            BootSectorProblem::FatsDoNotFit => f.write_str("the FATs do not fit in the volume"),
+            BootSectorProblem::TooFewClusters(n) => {
+                write!(f, "{n} clusters is FAT12/16, not FAT32")
+            }
+            BootSectorProblem::FatTooSmall => {
+                f.write_str("the FAT is smaller than the cluster count")
+            }
+            BootSectorProblem::RootCluster(c) => write!(f, "bad root directory cluster {c}"),
+        }
+    }
+}
+
+impl std::error::Error for BootSectorProblem {}
+
 impl Geometry {
     /// Reads and checks the boot sector; a [`Error::DiskLayout`] naming the
     /// device when it is not a usable FAT32 volume.
@@ -141,27 +189,27 @@ impl Geometry {
     }
 
     /// Parses the first 512 bytes of a volume.
-    pub fn parse(b: &[u8; 512]) -> std::result::Result<Geometry, String> {
+    pub fn parse(b: &[u8; 512]) -> std::result::Result<Geometry, BootSectorProblem> {
         let u16_at = |o: usize| u32::from(u16::from_le_bytes([b[o], b[o + 1]]));
         let u32_at = |o: usize| u32::from_le_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
         if b[510] != 0x55 || b[511] != 0xAA {
-            return Err("no boot sector signature".into());
+            return Err(BootSectorProblem::NoSignature);
         }
         let bps = u16_at(11);
         if !(512..=4096).contains(&bps) || !bps.is_power_of_two() {
-            return Err(format!("bad sector size {bps}"));
+            return Err(BootSectorProblem::SectorSize(bps));
         }
         let spc = u32::from(b[13]);
         if spc == 0 || !spc.is_power_of_two() {
-            return Err(format!("bad sectors per cluster {spc}"));
+            return Err(BootSectorProblem::SectorsPerCluster(spc));
         }
         let reserved = u16_at(14);
         let fats = u32::from(b[16]);
         if reserved == 0 || fats == 0 {
-            return Err("no reserved sectors or no FAT".into());
+            return Err(BootSectorProblem::NoReservedSectorsOrFat);
         }
         if u16_at(17) != 0 || u16_at(22) != 0 {
-            return Err("it is FAT12 or FAT16".into());
+            return Err(BootSectorProblem::Fat12Or16);
         }
         let total = if u16_at(19) != 0 {
             u16_at(19)
@@ -173,17 +221,17 @@ impl Geometry {
         let fsinfo = u16_at(48);
         let meta = u64::from(reserved) + u64::from(fats) * u64::from(fat_sectors);
         if fat_sectors == 0 || meta >= u64::from(total) {
-            return Err("the FATs do not fit in the volume".into());
+            return Err(BootSectorProblem::FatsDoNotFit);
         }
         let clusters = (total - meta as u32) / spc;
         if clusters < MIN_CLUSTERS {
-            return Err(format!("{clusters} clusters is FAT12/16, not FAT32"));
+            return Err(BootSectorProblem::TooFewClusters(clusters));
         }
         if u64::from(fat_sectors) * u64::from(bps) / 4 < u64::from(clusters) + 2 {
-            return Err("the FAT is smaller than the cluster count".into());
+            return Err(BootSectorProblem::FatTooSmall);
         }
         if root_cluster < 2 || root_cluster >= clusters + 2 {
-            return Err(format!("bad root directory cluster {root_cluster}"));
+            return Err(BootSectorProblem::RootCluster(root_cluster));
         }
         Ok(Geometry {
             bytes_per_sector: bps,
@@ -303,6 +351,6 @@ mod tests {
         assert!(Geometry::parse(&b).is_err());
         b[510] = 0x55;
         b[511] = 0xAA;
-        assert!(Geometry::parse(&b).unwrap_err().contains("sector size"));
+        assert!(Geometry::parse(&b).unwrap_err().to_string().contains("sector size"));
     }
 }

@@ -62,8 +62,9 @@ impl Tree {
             let parts: Vec<&str> = file.path.split('/').filter(|p| !p.is_empty()).collect();
             let mut dir = 0usize;
             for (depth, part) in parts.iter().enumerate() {
-                check_long_name(part)
-                    .map_err(|why| Error::invalid("media file name", &file.path, why))?;
+                check_long_name(part).map_err(|why| {
+                    Error::invalid("media file name", &file.path, why.to_string())
+                })?;
                 let is_file = depth + 1 == parts.len();
                 let key = part.to_lowercase();
                 match tree.dirs[dir].names.get(&key).copied() {

@@ -82,6 +82,64 @@ impl std::fmt::Display for HeaderProblem {
     }
 }
 
+/// Why a GPT copy (header and partition array) describes no usable layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GptProblem {
+    /// No "EFI PART" signature where the header should be.
+    NoHeader,
+    /// The header is damaged.
+    Header(HeaderProblem),
+    /// The partition array does not match the header's checksum.
+    ArrayChecksum,
+    /// An entry (numbered from 1) lies outside the usable LBAs, or ends
+    /// before it starts.
+    EntryOutside {
+        /// The entry's number, from 1.
+        entry: u32,
+        /// Its first LBA.
+        first: u64,
+        /// Its last LBA.
+        last: u64,
+        /// The first usable LBA.
+        first_usable: u64,
+        /// The last usable LBA.
+        last_usable: u64,
+    },
+    /// Two partitions (by number) overlap.
+    Overlap(u32, u32),
+}
+
+impl std::fmt::Display for GptProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GptProblem::NoHeader => f.write_str("no GPT header"),
+            GptProblem::Header(p) => p.fmt(f),
+            GptProblem::ArrayChecksum => f.write_str("partition array checksum mismatch"),
+            GptProblem::EntryOutside {
+                entry,
+                first,
+                last,
+                first_usable,
+                last_usable,
+            } => write!(
+                f,
+                "GPT entry {entry} spans LBA {first}..={last}, outside the usable LBAs {first_usable}..={last_usable}"
+            ),
+            GptProblem::Overlap(a, b) => write!(f, "partitions {a} and {b} overlap"),
+        }
+    }
+}
+
+impl std::error::Error for GptProblem {}
+
+/// Serialised as its message, as the layout's reports show it.
+impl serde::Serialize for GptProblem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
@@ -184,7 +242,7 @@ impl GptHeader {
 /// Parses the used entries of an array whose checksum has been checked.
 /// Entries whose LBAs are reversed or outside `first..=last` are an error
 /// naming the entry.
-pub fn parse_entries(array: &[u8], header: &GptHeader) -> Result<Vec<GptEntry>, String> {
+pub fn parse_entries(array: &[u8], header: &GptHeader) -> Result<Vec<GptEntry>, GptProblem> {
     let mut out = Vec::new();
     let size = header.entry_size as usize;
     for (i, raw) in array
@@ -200,12 +258,13 @@ pub fn parse_entries(array: &[u8], header: &GptHeader) -> Result<Vec<GptEntry>, 
         let last_lba = u64_at(raw, 40);
         if first_lba > last_lba || first_lba < header.first_usable || last_lba > header.last_usable
         {
-            return Err(format!(
-                "GPT entry {} spans LBA {first_lba}..={last_lba}, outside the usable LBAs {}..={}",
-                i + 1,
-                header.first_usable,
-                header.last_usable
-            ));
+            return Err(GptProblem::EntryOutside {
+                entry: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                first: first_lba,
+                last: last_lba,
+                first_usable: header.first_usable,
+                last_usable: header.last_usable,
+            });
         }
         let units: Vec<u16> = raw[56..128]
             .chunks_exact(2)

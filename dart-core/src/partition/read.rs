@@ -5,7 +5,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::gpt::{parse_entries, GptEntry, GptHeader, HeaderProblem};
+use super::gpt::{parse_entries, GptEntry, GptHeader, GptProblem, HeaderProblem};
 use super::kind::{GptAttributes, PartitionKind};
 use super::layout::{Layout, Partition, Scheme};
 use super::mbr::{looks_like_volume_boot_record, Mbr};
@@ -18,7 +18,7 @@ pub struct GptCopy {
     /// LBA of its header.
     pub header_lba: u64,
     /// The layout it describes, or why it is unusable.
-    pub layout: std::result::Result<Layout, String>,
+    pub layout: std::result::Result<Layout, GptProblem>,
 }
 
 /// Everything read from a disk's partition table area.
@@ -176,7 +176,7 @@ fn read_copy(
             return Ok((
                 GptCopy {
                     header_lba: lba,
-                    layout: Err("no GPT header".into()),
+                    layout: Err(GptProblem::NoHeader),
                 },
                 None,
             ))
@@ -185,7 +185,7 @@ fn read_copy(
             return Ok((
                 GptCopy {
                     header_lba: lba,
-                    layout: Err(p.to_string()),
+                    layout: Err(GptProblem::Header(p)),
                 },
                 None,
             ))
@@ -197,7 +197,7 @@ fn read_copy(
         header.array_bytes() as usize,
     )?;
     let layout = if crc32fast::hash(&array) != header.entries_crc {
-        Err("partition array checksum mismatch".to_string())
+        Err(GptProblem::ArrayChecksum)
     } else {
         parse_entries(&array, &header)
             .and_then(|entries| gpt_layout(&header, &entries, ss, sectors))
@@ -216,7 +216,7 @@ fn gpt_layout(
     entries: &[GptEntry],
     ss: u32,
     sectors: u64,
-) -> std::result::Result<Layout, String> {
+) -> std::result::Result<Layout, GptProblem> {
     let ss64 = u64::from(ss);
     let layout = Layout {
         scheme: Scheme::Gpt,
@@ -242,10 +242,7 @@ fn gpt_layout(
     sorted.sort_by_key(|p| p.start);
     for pair in sorted.windows(2) {
         if pair[1].start < pair[0].end() {
-            return Err(format!(
-                "partitions {} and {} overlap",
-                pair[0].number, pair[1].number
-            ));
+            return Err(GptProblem::Overlap(pair[0].number, pair[1].number));
         }
     }
     Ok(layout)
