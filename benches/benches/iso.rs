@@ -21,8 +21,8 @@ use std::time::{Duration, Instant};
 use dart_benches::{
     bench_dir, child_peak_rss, median, need, peak_rss_kib, random_file, settle, sh, walk,
 };
-use dart_core::iso::{write_iso, IsoOptions};
-use dart_core::media::MediaSet;
+use dart_core::formats::iso::{write_iso, IsoOptions};
+use dart_core::model::media::MediaSet;
 use dart_core::progress::Control;
 
 const MIB: u64 = 1 << 20;

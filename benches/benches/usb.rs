@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use dart_benches::{bench_dir, child_peak_rss, peak_rss_kib, random_file, walk};
 use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::partition::Scheme;
+use dart_core::formats::partition::Scheme;
 use dart_core::progress::Control;
 
 const MIB: u64 = 1 << 20;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion};
 use dart_benches::{bench_fixture, peak_rss_kib, BASE_BYTES, PAYLOAD_BYTES};
 use dart_core::image::{build_variants, ImageRecipe, ImageVariant};
+use dart_core::model::tools::SupportLevels;
 use dart_core::progress::Control;
-use dart_core::tools::SupportLevels;
 
 fn variants(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");

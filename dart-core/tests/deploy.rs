@@ -11,8 +11,10 @@ use dart_core::deploy::{
     add_recovery_at, plan_add_recovery_at, update_recovery_at, write_usb_to, UsbOptions,
 };
 use dart_core::disk::{BlockDevice, FileDevice};
-use dart_core::fat::FatOptions;
-use dart_core::partition::{apply, read_disk_at, PartitionKind, RecoveryOptions, Scheme, MIB};
+use dart_core::formats::fat::FatOptions;
+use dart_core::formats::partition::{
+    apply, read_disk_at, PartitionKind, RecoveryOptions, Scheme, MIB,
+};
 use dart_core::progress::Control;
 use dart_core::ErrorKind;
 use dart_testkit::qemu::{boot, Attach, Firmware};
@@ -68,7 +70,7 @@ fn check_volume(image: &Path, offset: u64, len: u64, media: &Path) {
             && !fsck.to_lowercase().contains("error"),
         "{fsck}"
     );
-    let ms = dart_core::media::MediaSet::from_dir(media).unwrap();
+    let ms = dart_core::model::media::MediaSet::from_dir(media).unwrap();
     let listing = run(Command::new("mdir")
         .args(["-/", "-a", "-i"])
         .arg(&part)

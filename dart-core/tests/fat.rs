@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use dart_core::disk::fault::FaultyDevice;
 use dart_core::disk::{BlockDevice, FileDevice, MemoryDevice, Region};
-use dart_core::fat::{self, FatOptions};
-use dart_core::media::MediaSet;
+use dart_core::formats::fat::{self, FatOptions};
+use dart_core::model::media::MediaSet;
 use dart_core::progress::{Control, Phase};
 use dart_core::Error;
 use sha2::{Digest, Sha256};

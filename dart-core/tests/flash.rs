@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::partition::Scheme;
+use dart_core::formats::partition::Scheme;
 use dart_core::progress::{Control, Phase};
 use dart_core::write::{flash, verify, Bmap, FlashOptions, ImageSource, LEFT_INVALID};
 use dart_core::{Error, ErrorKind};
@@ -329,20 +329,21 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
     junk_file(&a, 80 * MIB, 4);
     junk_file(&b, 96 * MIB, 4);
     let (la, lb) = (Loop::attach(&a, &[]), Loop::attach(&b, &[]));
-    let opts = dart_core::iso::IsoOptions {
+    let opts = dart_core::formats::iso::IsoOptions {
         hybrid: true,
         timestamp: Some(1_700_000_000),
         ..Default::default()
     };
     let targets = vec![la.dev.clone(), lb.dev.clone()];
     let report =
-        dart_core::iso::write_iso_onto(&media, &targets, &opts, &Control::default()).unwrap();
+        dart_core::formats::iso::write_iso_onto(&media, &targets, &opts, &Control::default())
+            .unwrap();
     let len = report.plan.bytes;
     assert_eq!(sha_prefix(&a, len), sha_prefix(&b, len));
-    let files = dart_core::iso::read_iso(&a).unwrap().files.len();
+    let files = dart_core::formats::iso::read_iso(&a).unwrap().files.len();
     assert_eq!(
         files,
-        dart_core::media::MediaSet::open(&media)
+        dart_core::model::media::MediaSet::open(&media)
             .unwrap()
             .files()
             .len()
@@ -350,10 +351,11 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
     assert!(boots(&b), "the stick built in place does not boot");
     // A bad option is found before either stick is touched.
     let before = sha_prefix(&a, 80 * MIB);
-    let bad = dart_core::iso::IsoOptions {
+    let bad = dart_core::formats::iso::IsoOptions {
         label: "x".repeat(40),
         ..opts
     };
-    dart_core::iso::write_iso_onto(&media, &targets, &bad, &Control::default()).unwrap_err();
+    dart_core::formats::iso::write_iso_onto(&media, &targets, &bad, &Control::default())
+        .unwrap_err();
     assert_eq!(sha_prefix(&a, 80 * MIB), before);
 }

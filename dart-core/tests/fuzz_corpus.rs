@@ -25,7 +25,7 @@ fn wim_header_corpus() {
 
 #[test]
 fn tool_list_corpus() {
-    run_corpus("tool_list", dart_core::tools::fuzz_one);
+    run_corpus("tool_list", dart_core::model::tools::fuzz_one);
 }
 
 #[test]
@@ -35,17 +35,17 @@ fn site_facts_corpus() {
 
 #[test]
 fn partition_table_corpus() {
-    run_corpus("partition_table", dart_core::partition::fuzz_one);
+    run_corpus("partition_table", dart_core::formats::partition::fuzz_one);
 }
 
 #[test]
 fn fat_volume_corpus() {
-    run_corpus("fat_volume", dart_core::fat::fuzz_one);
+    run_corpus("fat_volume", dart_core::formats::fat::fuzz_one);
 }
 
 #[test]
 fn iso_image_corpus() {
-    run_corpus("iso_image", dart_core::iso::read::fuzz_one);
+    run_corpus("iso_image", dart_core::formats::iso::read::fuzz_one);
 }
 
 #[test]
@@ -78,15 +78,24 @@ fn mutated_disk_structures_are_handled() {
     for (target, f) in [
         (
             "fat_volume/mkfs-mcopy",
-            dart_core::fat::fuzz_one as fn(&[u8]),
+            dart_core::formats::fat::fuzz_one as fn(&[u8]),
         ),
-        ("partition_table/gpt", dart_core::partition::fuzz_one),
-        ("partition_table/mbr", dart_core::partition::fuzz_one),
+        (
+            "partition_table/gpt",
+            dart_core::formats::partition::fuzz_one,
+        ),
+        (
+            "partition_table/mbr",
+            dart_core::formats::partition::fuzz_one,
+        ),
         (
             "iso_image/joliet-rr-eltorito",
-            dart_core::iso::read::fuzz_one,
+            dart_core::formats::iso::read::fuzz_one,
         ),
-        ("iso_image/multi-extent", dart_core::iso::read::fuzz_one),
+        (
+            "iso_image/multi-extent",
+            dart_core::formats::iso::read::fuzz_one,
+        ),
         (
             "bmap_file/bmaptool-3.6.bmap",
             dart_core::write::bmap::fuzz_one,

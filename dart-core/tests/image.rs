@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::Command;
 
 use dart_core::image::{build_image, build_variants, ImageRecipe, ImageVariant, RecoveryImage};
+use dart_core::model::tools::{SupportLevels, Tools};
 use dart_core::progress::Control;
-use dart_core::tools::{SupportLevels, Tools};
 use dart_core::{Error, ErrorKind};
 use dart_testkit::fixture::{generate, FixtureOptions};
 
@@ -53,7 +53,7 @@ fn fixture_base_looks_like_winpe() {
     assert!(info.images.iter().all(|i| i.is_winpe));
     assert_eq!(
         info.images[1].architecture,
-        Some(dart_core::arch::Architecture::X64)
+        Some(dart_core::model::arch::Architecture::X64)
     );
     let text = wimlib_imagex(&["info", fx.base_wim.to_str().unwrap()]);
     assert!(text.contains("WindowsPE"), "{text}");

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use dart_testkit::fixture::{add_isolinux, BOOT_MARKER};
 
-use dart_core::iso::{read_iso, write_iso, IsoOptions};
-use dart_core::media::MediaSet;
+use dart_core::formats::iso::{read_iso, write_iso, IsoOptions};
+use dart_core::model::media::MediaSet;
 use dart_core::progress::Control;
 use dart_core::ErrorKind;
 use dart_testkit as common;
@@ -234,8 +234,8 @@ fn an_iso_is_a_media_source() {
     );
     from_iso
         .validate(
-            dart_core::arch::Architecture::X64,
-            dart_core::media::Firmware::Uefi,
+            dart_core::model::arch::Architecture::X64,
+            dart_core::model::media::Firmware::Uefi,
         )
         .unwrap();
     // ISO to ISO: the same files.

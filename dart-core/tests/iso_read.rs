@@ -11,8 +11,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use dart_core::iso::read::{read_iso, read_iso_from, NameSource};
-use dart_core::iso::{Extent, IsoContents, IsoFile};
+use dart_core::formats::iso::read::{read_iso, read_iso_from, NameSource};
+use dart_core::formats::iso::{Extent, IsoContents, IsoFile};
 use dart_core::Error;
 
 const SECTOR: usize = 2048;
@@ -275,7 +275,7 @@ fn genisoimage_relocated_deep_directories_are_followed() {
 /// A directory record.
 fn record(extent: u32, size: u32, flags: u8, ident: &[u8]) -> Vec<u8> {
     let mut r = Vec::new();
-    dart_core::iso::record::DirRecord {
+    dart_core::formats::iso::record::DirRecord {
         lba: extent,
         len: size,
         time: [0; 7],

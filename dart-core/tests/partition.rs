@@ -5,7 +5,7 @@ use std::process::Command;
 
 use dart_core::disk::fault::FaultyDevice;
 use dart_core::disk::{BlockDevice, FileDevice, MemoryDevice};
-use dart_core::partition::{
+use dart_core::formats::partition::{
     apply, plan_recovery, read_disk, read_layout, Layout, PartitionKind, RecoveryOptions, Scheme,
     MIB,
 };
@@ -175,7 +175,8 @@ fn sgdisk_and_sfdisk_accept_what_we_write() {
     let rec = layout
         .add(PartitionKind::WindowsRecovery, 10 * MIB, "DaRT Recovery")
         .unwrap();
-    layout.partitions[2].attributes = dart_core::partition::GptAttributes::WINDOWS_RECOVERY;
+    layout.partitions[2].attributes =
+        dart_core::formats::partition::GptAttributes::WINDOWS_RECOVERY;
     let (_d, path) = write_image(&layout);
     let out = Command::new("sgdisk")
         .arg("-v")

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dart_core::deploy::stage::{stage, StageOptions};
-use dart_core::media::MediaSet;
+use dart_core::model::media::MediaSet;
 use dart_core::net::boot::Checkpoint;
 use dart_core::net::policy::MacAddr;
 use dart_core::net::tftp::{Packet, TftpEvent};

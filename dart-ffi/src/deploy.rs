@@ -5,9 +5,9 @@
 use std::ffi::{c_char, c_void};
 
 use dart_core::deploy::{self, UsbOptions};
-use dart_core::fat::FatOptions;
-use dart_core::iso::{self, IsoOptions};
-use dart_core::partition::{self, RecoveryOptions, Scheme};
+use dart_core::formats::fat::FatOptions;
+use dart_core::formats::iso::{self, IsoOptions};
+use dart_core::formats::partition::{self, RecoveryOptions, Scheme};
 
 use crate::args::{arg_str, opt_str, out_ptr};
 use crate::error::dart_result;

@@ -2,8 +2,8 @@
 
 use std::ffi::c_char;
 
-use dart_core::arch::Architecture;
-use dart_core::media::{Firmware, MediaSet};
+use dart_core::model::arch::Architecture;
+use dart_core::model::media::{Firmware, MediaSet};
 
 use crate::args::{arg_str, out_ptr};
 use crate::error::dart_result;

@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use dart_core::deploy::{self, StageOptions};
-use dart_core::media::MediaSet;
+use dart_core::model::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, Catalog};
 

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use dart_core::tools::{SupportLevels, Tools};
+use dart_core::model::tools::{SupportLevels, Tools};
 
 use crate::args::{arg_str, out_ptr};
 use crate::error::{dart_result, FfiError};

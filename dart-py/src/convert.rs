@@ -1,6 +1,6 @@
 //! Conversions between Python values and dart-core types.
 
-use dart_core::tools::Tools;
+use dart_core::model::tools::Tools;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;

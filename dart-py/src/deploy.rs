@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 
 use dart_core::deploy::{self, UsbOptions};
-use dart_core::fat::FatOptions;
-use dart_core::iso::{self, IsoOptions};
-use dart_core::partition::{self, RecoveryOptions, Scheme};
+use dart_core::formats::fat::FatOptions;
+use dart_core::formats::iso::{self, IsoOptions};
+use dart_core::formats::partition::{self, RecoveryOptions, Scheme};
 use pyo3::prelude::*;
 
 use crate::{convert, error, run};

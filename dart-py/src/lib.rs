@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 
-use dart_core::tools::{SupportLevels, Tools, TOOL_INFO};
+use dart_core::model::tools::{SupportLevels, Tools, TOOL_INFO};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 

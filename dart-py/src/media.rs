@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use dart_core::media;
+use dart_core::model::media;
 use pyo3::prelude::*;
 
 use crate::convert;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use dart_core::deploy::{self, StageOptions};
-use dart_core::media::MediaSet;
+use dart_core::model::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
 use dart_core::net::{self, AccessPolicy, BootEvent, Catalog};
 use pyo3::exceptions::PyTypeError;

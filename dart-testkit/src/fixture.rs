@@ -25,8 +25,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use dart_core::image::{capture, CaptureImage, Compression};
+use dart_core::model::tools::TOOL_INFO;
 use dart_core::progress::Control;
-use dart_core::tools::TOOL_INFO;
 
 /// What the stand-in UEFI loader prints when it boots.
 pub const BOOT_MARKER: &str = "DART-BOOT-OK";
@@ -365,7 +365,7 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
             options.payload_bytes,
             1000 + i as u64,
         )?;
-        if t.flag == dart_core::tools::Tools::REMOTE_CONNECTION {
+        if t.flag == dart_core::model::tools::Tools::REMOTE_CONNECTION {
             put(
                 &d.join("RemoteRecovery.exe"),
                 b"stand-in remote recovery agent",
@@ -409,12 +409,12 @@ fn copy_dir_links(from: &Path, to: &Path) -> Result<()> {
 /// it before and after adding a recovery partition.
 pub fn os_disk(
     path: &Path,
-    scheme: dart_core::partition::Scheme,
+    scheme: dart_core::formats::partition::Scheme,
     disk_bytes: u64,
     os_bytes: u64,
 ) -> Result<(u64, u64)> {
     use dart_core::disk::{BlockDevice, FileDevice};
-    use dart_core::partition::{apply, Layout, PartitionKind};
+    use dart_core::formats::partition::{apply, Layout, PartitionKind};
     let mut dev = FileDevice::create(path, disk_bytes, 512)?;
     let mut layout = Layout::new(scheme, disk_bytes, 512);
     let os = layout.add(PartitionKind::BasicData, os_bytes, "Windows")?;

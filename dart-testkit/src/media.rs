@@ -25,7 +25,7 @@ pub fn bootable_media(dir: &Path) -> PathBuf {
 
 /// A media tree whose UEFI loader is `size` bytes of `fill` and whose
 /// `sources/boot.wim` is 1000 (nothing boots it): for boot server tests.
-pub fn loader_media(dir: &Path, fill: u8, size: usize) -> dart_core::media::MediaSet {
+pub fn loader_media(dir: &Path, fill: u8, size: usize) -> dart_core::model::media::MediaSet {
     for (path, bytes) in [
         ("efi/boot/bootx64.efi", vec![fill; size]),
         ("sources/boot.wim", vec![fill; 1000]),
@@ -34,7 +34,7 @@ pub fn loader_media(dir: &Path, fill: u8, size: usize) -> dart_core::media::Medi
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, bytes).unwrap();
     }
-    dart_core::media::MediaSet::open(dir).unwrap()
+    dart_core::model::media::MediaSet::open(dir).unwrap()
 }
 
 /// A server root (`DIR/root`) with a recovery image "rescue" (loader of

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use dart_core::partition::human;
+use dart_core::formats::partition::human;
 use dart_core::progress::{Control, Phase, Progress};
 
 use crate::signals::cancel_token;

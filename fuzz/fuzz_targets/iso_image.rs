@@ -2,5 +2,5 @@
 //! (placed from sector 16 on, after a zeroed system area).
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    dart_core::iso::read::fuzz_one(data);
+    dart_core::formats::iso::read::fuzz_one(data);
 });

@@ -1,5 +1,5 @@
 //! Tool lists and support-level definitions as users type them.
 #![no_main]
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    dart_core::tools::fuzz_one(data);
+    dart_core::model::tools::fuzz_one(data);
 });

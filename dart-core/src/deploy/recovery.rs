@@ -2,7 +2,7 @@
 //! the media to an existing disk, and update it in place later.
 //!
 //! Adding writes the file system into free space first and switches the
-//! partition table last (crash-safe, see [`crate::partition::apply()`]), so
+//! partition table last (crash-safe, see [`crate::formats::partition::apply()`]), so
 //! the existing partitions are never written. Updating replaces files one by
 //! one so that each is either its old or its new version after a crash,
 //! `sources/boot.wim` last; unchanged files are not rewritten.
@@ -10,9 +10,9 @@
 //! ```no_run
 //! use dart_core::deploy::recovery::{add_recovery, plan_add_recovery};
 //! use dart_core::disk::FileDevice;
-//! use dart_core::fat::FatOptions;
-//! use dart_core::media::MediaSet;
-//! use dart_core::partition::RecoveryOptions;
+//! use dart_core::formats::fat::FatOptions;
+//! use dart_core::model::media::MediaSet;
+//! use dart_core::formats::partition::RecoveryOptions;
 //! use dart_core::progress::Control;
 //! let media = MediaSet::from_dir("media")?;
 //! let mut disk = FileDevice::open_writable("disk.img", 512)?;
@@ -30,12 +30,12 @@ use crate::disk::inputs::check_output;
 use crate::disk::safety::check_writable;
 use crate::disk::{open_read, open_target, BlockDevice, Region, TargetSpec};
 use crate::error::{Error, Result};
-use crate::fat::{self, FatOptions, FatReport, UpdateReport};
-use crate::media::MediaSet;
-use crate::partition::recovery::is_fat_recovery;
-use crate::partition::{
+use crate::formats::fat::{self, FatOptions, FatReport, UpdateReport};
+use crate::formats::partition::recovery::is_fat_recovery;
+use crate::formats::partition::{
     apply, plan_recovery, read_disk, read_layout, Partition, RecoveryOptions, RecoveryPlan,
 };
+use crate::model::media::MediaSet;
 use crate::progress::Control;
 
 /// What [`add_recovery`] did.

@@ -21,9 +21,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::arch::Architecture;
 use crate::error::{Error, Result};
-use crate::media::MediaSet;
+use crate::model::arch::Architecture;
+use crate::model::media::MediaSet;
 use crate::net::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, IMAGES_DIR};
 use crate::progress::{Control, Phase};
 
@@ -84,7 +84,7 @@ impl StageOptions {
 /// leaves.
 ///
 /// ```no_run
-/// use dart_core::media::MediaSet;
+/// use dart_core::model::media::MediaSet;
 /// use dart_core::deploy::stage::{stage, StageOptions};
 /// use dart_core::progress::Control;
 ///

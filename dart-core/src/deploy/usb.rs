@@ -10,7 +10,7 @@
 //! ```no_run
 //! use dart_core::deploy::usb::{write_usb, UsbOptions};
 //! use dart_core::disk::FileDevice;
-//! use dart_core::media::MediaSet;
+//! use dart_core::model::media::MediaSet;
 //! use dart_core::progress::Control;
 //! let media = MediaSet::from_dir("media")?;
 //! let mut image = FileDevice::create("usb.img", 512 << 20, 512)?;
@@ -23,9 +23,9 @@ use serde::Serialize;
 
 use crate::disk::{BlockDevice, Region};
 use crate::error::{Error, Result};
-use crate::fat::{self, FatOptions, FatReport};
-use crate::media::MediaSet;
-use crate::partition::{apply, Layout, PartitionKind, Scheme, MIB};
+use crate::formats::fat::{self, FatOptions, FatReport};
+use crate::formats::partition::{apply, Layout, PartitionKind, Scheme, MIB};
+use crate::model::media::MediaSet;
 use crate::progress::Control;
 
 /// How to lay out the stick.
@@ -80,10 +80,10 @@ pub fn plan_usb(
     if let Some(ts) = opts.timestamp {
         let seed = [ts.to_le_bytes().as_slice(), opts.label.as_bytes()].concat();
         layout.disk_guid = match opts.scheme {
-            Scheme::Gpt => crate::partition::derived_guid(&seed, "disk"),
+            Scheme::Gpt => crate::formats::partition::derived_guid(&seed, "disk"),
             Scheme::Mbr => layout.disk_guid,
         };
-        let sig = crate::partition::derived_guid(&seed, "mbr").as_bytes()[..4].to_vec();
+        let sig = crate::formats::partition::derived_guid(&seed, "mbr").as_bytes()[..4].to_vec();
         layout.mbr_signature = u32::from_le_bytes([sig[0], sig[1], sig[2], sig[3]]);
     }
     let content = fat::volume_size_for(media, sector_size);
@@ -108,7 +108,7 @@ pub fn plan_usb(
     if let Some(p) = layout.partitions.first_mut() {
         p.bootable = opts.scheme == Scheme::Mbr;
         if let (Some(ts), Scheme::Gpt) = (opts.timestamp, opts.scheme) {
-            p.guid = crate::partition::derived_guid(&ts.to_le_bytes(), "partition");
+            p.guid = crate::formats::partition::derived_guid(&ts.to_le_bytes(), "partition");
         }
     }
     Ok(layout)

@@ -131,15 +131,15 @@ impl BlockDevice for Mirror {
 mod tests {
     use super::*;
     use crate::disk::MemoryDevice;
-    use crate::fat::{write_volume, FatOptions};
+    use crate::formats::fat::{write_volume, FatOptions};
 
     #[test]
     fn a_volume_built_once_lands_on_every_device() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("efi/boot")).unwrap();
         std::fs::write(dir.path().join("efi/boot/bootx64.efi"), vec![7u8; 100_000]).unwrap();
-        let media = crate::media::MediaSet::open(dir.path()).unwrap();
-        let size = crate::fat::volume_size_for(&media, 512) as usize;
+        let media = crate::model::media::MediaSet::open(dir.path()).unwrap();
+        let size = crate::formats::fat::volume_size_for(&media, 512) as usize;
         let mut m = Mirror::new(vec![
             Box::new(MemoryDevice::new(size, 512)),
             Box::new(MemoryDevice::new(size, 512)),

@@ -31,8 +31,8 @@ use super::startup;
 use super::wim;
 use crate::disk::inputs::check_output;
 use crate::error::{Error, Result};
+use crate::model::tools::Tools;
 use crate::progress::{Control, Phase};
-use crate::tools::Tools;
 
 /// What was written for one variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use wimlib::{CompressionType, ImageIndex, IterateDirTreeFlags, Wim};
 
 use super::wim;
-use crate::arch::Architecture;
 use crate::error::{Error, Result};
-use crate::tools::Tools;
+use crate::model::arch::Architecture;
+use crate::model::tools::Tools;
 
 /// How file data in a WIM is compressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

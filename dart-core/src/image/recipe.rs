@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::info::Compression;
 use crate::error::{Error, Result};
-use crate::tools::Tools;
+use crate::model::tools::Tools;
 
 /// Scratch space sizes WinPE accepts, in MB.
 pub const SCRATCH_SPACE_CHOICES: [u32; 5] = [32, 64, 128, 256, 512];
@@ -46,7 +46,7 @@ pub struct StartupConfig {
 ///
 /// ```no_run
 /// use dart_core::image::{build_image, ImageRecipe, ImageVariant};
-/// use dart_core::tools::Tools;
+/// use dart_core::model::tools::Tools;
 /// let mut recipe = ImageRecipe::new("boot.wim", "payloads");
 /// recipe.name = Some("DaRT10".into());
 /// recipe.remote.port = Some(3388);
@@ -61,7 +61,7 @@ pub struct ImageRecipe {
     /// Image of the base to start from; `None` takes its boot image, else 1.
     #[serde(default)]
     pub base_index: Option<u32>,
-    /// Directory with one subdirectory per tool, named as [`crate::tools::ToolInfo::payload_dir`].
+    /// Directory with one subdirectory per tool, named as [`crate::model::tools::ToolInfo::payload_dir`].
     pub payloads: PathBuf,
     /// Directory of drivers (`.inf` and their files) to add.
     #[serde(default)]
@@ -212,7 +212,7 @@ impl ImageRecipe {
     }
 
     /// The payload directory of one tool.
-    pub fn payload_dir(&self, tool: &crate::tools::ToolInfo) -> PathBuf {
+    pub fn payload_dir(&self, tool: &crate::model::tools::ToolInfo) -> PathBuf {
         self.payloads.join(tool.payload_dir())
     }
 

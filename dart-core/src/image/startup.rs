@@ -9,7 +9,7 @@
 //!   settings, for the tool shell and for inspection.
 
 use super::recipe::{ImageRecipe, StartupConfig};
-use crate::tools::Tools;
+use crate::model::tools::Tools;
 
 /// Relative path (inside the image) of winpeshl.ini.
 pub const WINPESHL_PATH: &str = "Windows/System32/winpeshl.ini";

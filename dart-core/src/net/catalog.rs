@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::client_arch::ClientArch;
 pub use super::image_role::ImageRole;
-use crate::arch::Architecture;
 use crate::error::{Error, Result};
+use crate::model::arch::Architecture;
 
 /// The catalog's file name in the server root.
 pub const CATALOG_FILE: &str = "dart-catalog.json";

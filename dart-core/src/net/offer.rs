@@ -76,7 +76,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::arch::Architecture;
+    use crate::model::arch::Architecture;
     use crate::net::catalog::sample_image as image;
     use crate::net::policy::{Client, MacAddr};
 

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use dart_core::image::{
     build_variants, BuildReport, Compression, ImageRecipe, ImageVariant, RecoveryImage,
 };
-use dart_core::tools::{SupportLevels, Tools};
+use dart_core::model::tools::{SupportLevels, Tools};
 
 use crate::progress;
 

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use dart_core::arch::Architecture;
 use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::iso::{plan_iso_to, write_iso, write_iso_onto, IsoOptions};
-use dart_core::media::{Firmware, MediaSet};
-use dart_core::partition::{human, Scheme};
+use dart_core::formats::iso::{plan_iso_to, write_iso, write_iso_onto, IsoOptions};
+use dart_core::formats::partition::{human, Scheme};
+use dart_core::model::arch::Architecture;
+use dart_core::model::media::{Firmware, MediaSet};
 
 use crate::progress;
 use crate::size::parse_size;

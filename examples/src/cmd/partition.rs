@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::Subcommand;
 use dart_core::deploy::{add_recovery_at, plan_add_recovery_at, update_recovery_at};
-use dart_core::fat::FatOptions;
-use dart_core::partition::{human, read_disk_at, RecoveryOptions};
+use dart_core::formats::fat::FatOptions;
+use dart_core::formats::partition::{human, read_disk_at, RecoveryOptions};
 
 use crate::progress;
 use crate::size::parse_size;

@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use dart_core::arch::Architecture;
 use dart_core::deploy::{stage, StageOptions};
-use dart_core::media::MediaSet;
+use dart_core::model::arch::Architecture;
+use dart_core::model::media::MediaSet;
 use dart_core::net::ImageRole;
 
 use crate::progress;

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use dart_core::arch::Architecture;
 use dart_core::image::{build_variants, ImageRecipe, ImageVariant};
-use dart_core::media::{Firmware, MediaSet};
+use dart_core::model::arch::Architecture;
+use dart_core::model::media::{Firmware, MediaSet};
+use dart_core::model::tools::SupportLevels;
 use dart_core::plan::{SiteFacts, Staff};
-use dart_core::tools::SupportLevels;
 use dart_testkit::fixture::{self, FixtureOptions};
 
 use crate::cmd::{image, plan};
@@ -87,7 +87,7 @@ fn demo(dir: &Path) -> Result<()> {
 
     let deploy_media = dir.join("deploy-media");
     let _ = std::fs::remove_dir_all(&deploy_media);
-    dart_core::media::assemble(&fx.media, &report.outputs[1].path, &deploy_media)?;
+    dart_core::model::media::assemble(&fx.media, &report.outputs[1].path, &deploy_media)?;
     outln!(
         "== 4. removable media: USB stick images (end-user image) from {}",
         deploy_media.display()

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use dart_core::deploy::{stage, StageOptions};
-use dart_core::media::MediaSet;
+use dart_core::model::media::MediaSet;
 use dart_core::net::tftp::{Packet, TftpEvent};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, ImageRole};
 use dart_testkit::pxelab::{self, PxeLab};

@@ -5,8 +5,8 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use dart_core::deploy::{add_recovery_at, update_recovery_at};
-use dart_core::fat::FatOptions;
-use dart_core::partition::{RecoveryOptions, Scheme};
+use dart_core::formats::fat::FatOptions;
+use dart_core::formats::partition::{RecoveryOptions, Scheme};
 use dart_core::progress::Control;
 use dart_testkit::fixture;
 use dart_testkit::qemu::{Attach, Firmware};

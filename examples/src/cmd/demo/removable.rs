@@ -5,9 +5,9 @@ use std::path::Path;
 
 use anyhow::Result;
 use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::iso::{write_iso, IsoOptions};
-use dart_core::media::MediaSet;
-use dart_core::partition::Scheme;
+use dart_core::formats::iso::{write_iso, IsoOptions};
+use dart_core::formats::partition::Scheme;
+use dart_core::model::media::MediaSet;
 use dart_testkit::fixture;
 use dart_testkit::qemu::{Attach, Firmware};
 

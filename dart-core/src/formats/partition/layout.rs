@@ -107,7 +107,7 @@ impl fmt::Display for FreeRegion {
 /// A disk's partition table as data.
 ///
 /// ```
-/// use dart_core::partition::{Layout, PartitionKind, Scheme, MIB};
+/// use dart_core::formats::partition::{Layout, PartitionKind, Scheme, MIB};
 /// let mut layout = Layout::new(Scheme::Gpt, 64 * MIB, 512);
 /// let p = layout.add(PartitionKind::EfiSystem, 32 * MIB, "USB")?;
 /// assert_eq!(p.start, MIB);

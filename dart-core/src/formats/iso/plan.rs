@@ -17,7 +17,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::media::{MediaFile, MediaSet};
+use crate::model::media::{MediaFile, MediaSet};
 
 use super::el_torito::{self, BootImage, BIOS_LOAD_SECTORS, PLATFORM_BIOS};
 use super::hybrid::{self, TAIL_BLOCKS};
@@ -49,7 +49,7 @@ pub const MAX_LABEL: usize = 32;
 /// How an ISO image is written.
 ///
 /// ```
-/// use dart_core::iso::IsoOptions;
+/// use dart_core::formats::iso::IsoOptions;
 /// let opts = IsoOptions { label: "DaRT10".into(), hybrid: true, ..IsoOptions::default() };
 /// assert!(opts.boot_info_table.is_none()); // decided by the loader's name
 /// ```
@@ -229,8 +229,8 @@ enum Target {
 /// Plans an image of `media`; the error names the bad option or file.
 ///
 /// ```no_run
-/// use dart_core::iso::{plan_iso, IsoOptions};
-/// use dart_core::media::MediaSet;
+/// use dart_core::formats::iso::{plan_iso, IsoOptions};
+/// use dart_core::model::media::MediaSet;
 /// let media = MediaSet::open("media")?;
 /// print!("{}", plan_iso(&media, &IsoOptions::default())?);
 /// # Ok::<(), dart_core::Error>(())
@@ -289,7 +289,7 @@ pub(crate) fn plan_with(media: &MediaSet, opts: &IsoOptions, max_extent: u64) ->
     }
     let built_efi_bytes = match &efi {
         Some(EfiImage::Built { .. }) => {
-            crate::fat::volume_size_for(&media.subset(EFI_BOOT_DIR), 512)
+            crate::formats::fat::volume_size_for(&media.subset(EFI_BOOT_DIR), 512)
         }
         _ => 0,
     };

@@ -16,8 +16,8 @@
 //!
 //! ```no_run
 //! use dart_core::disk::FileDevice;
-//! use dart_core::fat::{self, FatOptions};
-//! use dart_core::media::MediaSet;
+//! use dart_core::formats::fat::{self, FatOptions};
+//! use dart_core::model::media::MediaSet;
 //! use dart_core::progress::Control;
 //! let media = MediaSet::from_dir("media")?;
 //! let mut img = FileDevice::create("usb-part.img", fat::volume_size_for(&media, 512), 512)?;
@@ -45,7 +45,7 @@ pub use writer::{write_volume, FatReport};
 
 use crate::disk::BlockDevice;
 use crate::error::{Error, Result};
-use crate::media::MediaSet;
+use crate::model::media::MediaSet;
 
 /// The largest file FAT32 holds: 4 GiB minus one byte.
 pub const MAX_FILE_SIZE: u64 = 0xFFFF_FFFF;

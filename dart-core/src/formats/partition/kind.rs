@@ -130,7 +130,7 @@ bitflags::bitflags! {
     /// Microsoft defines for basic data partitions).
     ///
     /// ```
-    /// use dart_core::partition::GptAttributes;
+    /// use dart_core::formats::partition::GptAttributes;
     /// let winre = GptAttributes::WINDOWS_RECOVERY;
     /// assert_eq!(winre.bits(), 0x8000_0000_0000_0001);
     /// ```

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use dart_core::disk::MemoryDevice;
-//! use dart_core::partition::{apply, read_layout, Layout, PartitionKind, Scheme, MIB};
+//! use dart_core::formats::partition::{apply, read_layout, Layout, PartitionKind, Scheme, MIB};
 //! let mut disk = MemoryDevice::new(64 << 20, 512);
 //! let mut layout = Layout::new(Scheme::Gpt, 64 * MIB, 512);
 //! layout.add(PartitionKind::BasicData, 16 * MIB, "Windows")?;

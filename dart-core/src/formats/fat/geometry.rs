@@ -351,6 +351,9 @@ mod tests {
         assert!(Geometry::parse(&b).is_err());
         b[510] = 0x55;
         b[511] = 0xAA;
-        assert!(Geometry::parse(&b).unwrap_err().to_string().contains("sector size"));
+        assert!(Geometry::parse(&b)
+            .unwrap_err()
+            .to_string()
+            .contains("sector size"));
     }
 }

@@ -14,7 +14,7 @@ use super::{check_media, volume_size_for};
 use crate::disk::stream::{copy_files, CancelText, Job, Tally};
 use crate::disk::{BlockDevice, DeviceIo};
 use crate::error::{Error, Result};
-use crate::media::MediaSet;
+use crate::model::media::MediaSet;
 use crate::progress::{Control, Phase};
 
 /// What [`write_volume`] wrote.
@@ -62,8 +62,8 @@ const CANCEL: CancelText = CancelText {
 ///
 /// ```no_run
 /// use dart_core::disk::FileDevice;
-/// use dart_core::fat::{self, FatOptions};
-/// use dart_core::media::MediaSet;
+/// use dart_core::formats::fat::{self, FatOptions};
+/// use dart_core::model::media::MediaSet;
 /// use dart_core::progress::Control;
 /// let media = MediaSet::from_dir("media")?;
 /// let size = fat::volume_size_for(&media, 512);
@@ -259,8 +259,8 @@ fn format_staged(
     layout: &Layout,
 ) -> Result<()> {
     let sector = u64::from(layout.bytes_per_sector);
-    let meta = (u64::from(crate::fat::geometry::FATFS_RESERVED)
-        + u64::from(crate::fat::geometry::FATS) * u64::from(layout.fat_sectors))
+    let meta = (u64::from(crate::formats::fat::geometry::FATFS_RESERVED)
+        + u64::from(crate::formats::fat::geometry::FATS) * u64::from(layout.fat_sectors))
         * sector
         + u64::from(layout.cluster_size);
     let failed = |dev: &dyn BlockDevice, e: std::io::Error| Error::Device {

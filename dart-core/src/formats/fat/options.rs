@@ -12,7 +12,7 @@ pub const MAX_LABEL_LEN: usize = 11;
 /// How a FAT32 volume is written.
 ///
 /// ```
-/// use dart_core::fat::FatOptions;
+/// use dart_core::formats::fat::FatOptions;
 /// let opts = FatOptions { label: "DaRT10".into(), timestamp: Some(1_700_000_000) };
 /// assert_eq!(&opts.label_bytes()?, b"DART10     ");
 /// # Ok::<(), dart_core::Error>(())

@@ -9,7 +9,7 @@
 //! built-in ones follow DaRT's planning advice, and callers can define more.
 //!
 //! ```
-//! use dart_core::tools::{SupportLevels, Tools};
+//! use dart_core::model::tools::{SupportLevels, Tools};
 //! let tools: Tools = "explorer, Registry Editor".parse().unwrap();
 //! assert_eq!(tools, Tools::EXPLORER | Tools::REGISTRY_EDITOR);
 //! assert_eq!(tools.to_string(), "explorer,registry-editor");

@@ -11,8 +11,8 @@
 //! (also in the ISO module, the one that knows both) takes either.
 //!
 //! ```no_run
-//! use dart_core::arch::Architecture;
-//! use dart_core::media::{Firmware, MediaSet};
+//! use dart_core::model::arch::Architecture;
+//! use dart_core::model::media::{Firmware, MediaSet};
 //! let media = MediaSet::open("media")?; // or "winpe.iso"
 
 //! media.validate(Architecture::X64, Firmware::Both)?;
@@ -27,9 +27,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arch::Architecture;
 use crate::disk::FileSource;
 use crate::error::{Error, Result};
+use crate::model::arch::Architecture;
 
 /// The firmware a medium must boot on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -323,7 +323,7 @@ impl MediaSet {
 /// `out` must not exist yet.
 ///
 /// ```no_run
-/// use dart_core::media::assemble;
+/// use dart_core::model::media::assemble;
 /// let media = assemble("winpe-media".as_ref(), "dart-end-user.wim".as_ref(), "deploy".as_ref())?;
 /// assert!(media.boot_wim().is_some());
 /// # Ok::<(), dart_core::Error>(())

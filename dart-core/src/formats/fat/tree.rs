@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::dirent::{self, check_long_name, short_name, slot_count};
 use crate::error::{Error, Result};
-use crate::media::MediaSet;
+use crate::model::media::MediaSet;
 
 /// What a child of a directory is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,9 +9,9 @@
 //! MBR; the GPT holds one EFI System Partition. Sectors are 512 bytes, as
 //! on USB sticks.
 
-use crate::partition::gpt::{entries_to_array, GptEntry, GptHeader};
-use crate::partition::kind::{EFI_SYSTEM, MBR_EFI_SYSTEM, MBR_GPT_PROTECTIVE};
-use crate::partition::mbr::{Mbr, MbrEntry};
+use crate::formats::partition::gpt::{entries_to_array, GptEntry, GptHeader};
+use crate::formats::partition::kind::{EFI_SYSTEM, MBR_EFI_SYSTEM, MBR_GPT_PROTECTIVE};
+use crate::formats::partition::mbr::{Mbr, MbrEntry};
 
 use super::record::BLOCK;
 
@@ -40,7 +40,7 @@ pub fn tables(image_bytes: u64, efi_offset: u64, efi_bytes: u64, seed: &[u8]) ->
     let first = efi_offset / SECTOR;
     let count = efi_bytes.div_ceil(SECTOR).max(1);
     let mut mbr = Mbr::protective(first, vec![0; 440], {
-        let g = crate::partition::derived_guid(seed, "mbr");
+        let g = crate::formats::partition::derived_guid(seed, "mbr");
         u32::from_le_bytes([
             g.as_bytes()[0],
             g.as_bytes()[1],
@@ -58,7 +58,7 @@ pub fn tables(image_bytes: u64, efi_offset: u64, efi_bytes: u64, seed: &[u8]) ->
     let esp = GptEntry {
         index: 0,
         type_guid: EFI_SYSTEM,
-        unique_guid: crate::partition::derived_guid(seed, "esp"),
+        unique_guid: crate::formats::partition::derived_guid(seed, "esp"),
         first_lba: first,
         last_lba: first + count - 1,
         attributes: 0,
@@ -71,7 +71,7 @@ pub fn tables(image_bytes: u64, efi_offset: u64, efi_bytes: u64, seed: &[u8]) ->
         alternate_lba: sectors - 1,
         first_usable: 2 + array_sectors,
         last_usable: sectors - 2 - array_sectors,
-        disk_guid: crate::partition::derived_guid(seed, "disk"),
+        disk_guid: crate::formats::partition::derived_guid(seed, "disk"),
         entries_lba: 2,
         num_entries: ENTRIES,
         entry_size: 128,
@@ -102,7 +102,7 @@ mod tests {
         assert!(t.head.len() <= 16 * BLOCK as usize);
         disk.write_at(0, &t.head).unwrap();
         disk.write_at(bytes - t.tail.len() as u64, &t.tail).unwrap();
-        let layout = crate::partition::read_layout(&mut disk).unwrap();
+        let layout = crate::formats::partition::read_layout(&mut disk).unwrap();
         assert_eq!(layout.partitions.len(), 1);
         assert_eq!(layout.partitions[0].start, 64 * BLOCK);
         assert!(TAIL_BLOCKS * BLOCK >= t.tail.len() as u64);

@@ -12,8 +12,8 @@ use crate::disk::partial::{PartialFile, RemoveOnDrop};
 use crate::disk::stream::{copy_files, CancelText, Job, Tally};
 use crate::disk::{BlockDevice, FileDevice, Region};
 use crate::error::{Error, Result};
-use crate::fat::{self, FatOptions};
-use crate::media::MediaSet;
+use crate::formats::fat::{self, FatOptions};
+use crate::model::media::MediaSet;
 use crate::progress::{Control, Phase};
 
 use super::plan::{plan_iso, IsoOptions, IsoPlan, EFI_BOOT_DIR};
@@ -150,8 +150,8 @@ pub(crate) fn write_planned(
 /// old file or the new image, never a partial one.
 ///
 /// ```no_run
-/// use dart_core::iso::{write_iso, IsoOptions};
-/// use dart_core::media::MediaSet;
+/// use dart_core::formats::iso::{write_iso, IsoOptions};
+/// use dart_core::model::media::MediaSet;
 /// use dart_core::progress::Control;
 /// let media = MediaSet::open("media")?;
 /// let opts = IsoOptions { label: "DaRT10".into(), hybrid: true, ..IsoOptions::default() };
@@ -252,7 +252,7 @@ pub fn write_iso_from(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::iso::plan::plan_with;
+    use crate::formats::iso::plan::plan_with;
     use std::process::Command;
 
     /// A file of several extents (the limit lowered to 8 KiB so the test
@@ -277,7 +277,7 @@ mod tests {
         let mut dev = FileDevice::create(&out, plan.bytes, 512).unwrap();
         write_planned(&mut dev, &set, plan, &opts, &Control::default()).unwrap();
         drop(dev);
-        let back = crate::iso::read_iso(&out).unwrap();
+        let back = crate::formats::iso::read_iso(&out).unwrap();
         let f = back.files.iter().find(|f| f.path == "big.bin").unwrap();
         assert_eq!(f.extents.len(), 3);
         assert_eq!(f.size, big.len() as u64);

@@ -151,7 +151,7 @@ pub struct IsoContents {
 /// ```no_run
 /// use std::path::Path;
 ///
-/// let contents = dart_core::iso::read_iso(Path::new("winpe.iso"))?;
+/// let contents = dart_core::formats::iso::read_iso(Path::new("winpe.iso"))?;
 /// println!("volume {}", contents.volume_id);
 /// for file in &contents.files {
 ///     println!("{} ({} bytes in {} extent(s))", file.path, file.size, file.extents.len());

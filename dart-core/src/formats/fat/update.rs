@@ -42,7 +42,7 @@ use super::volume::{delete_slots, find_run, layout_error, read_dir, split, Dir, 
 use crate::disk::stream::{copy_files, same_content, CancelText, Job, Tally};
 use crate::disk::BlockDevice;
 use crate::error::{Error, Result};
-use crate::media::{MediaSet, BOOT_WIM};
+use crate::model::media::{MediaSet, BOOT_WIM};
 use crate::progress::{Control, Phase};
 
 /// What [`update_files`] changed.

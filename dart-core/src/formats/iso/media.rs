@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::read::read_iso;
 use crate::error::Result;
-use crate::media::MediaSet;
+use crate::model::media::MediaSet;
 
 impl MediaSet {
     /// Opens a media set from a directory or an ISO image file.

@@ -39,7 +39,7 @@ impl Architecture {
     /// The UEFI removable-media fallback loader, as it appears under `EFI/BOOT/`.
     ///
     /// ```
-    /// use dart_core::arch::Architecture;
+    /// use dart_core::model::arch::Architecture;
     /// assert_eq!(Architecture::X64.efi_fallback_name(), "BOOTX64.EFI");
     /// ```
     pub fn efi_fallback_name(self) -> &'static str {

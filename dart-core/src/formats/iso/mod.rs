@@ -12,8 +12,8 @@
 //! byte-identical for identical inputs.
 //!
 //! ```no_run
-//! use dart_core::iso::{read_iso, write_iso, IsoOptions};
-//! use dart_core::media::MediaSet;
+//! use dart_core::formats::iso::{read_iso, write_iso, IsoOptions};
+//! use dart_core::model::media::MediaSet;
 //! use dart_core::progress::Control;
 //! let media = MediaSet::open("media")?;
 //! let opts = IsoOptions { hybrid: true, timestamp: Some(1_700_000_000), ..IsoOptions::default() };
