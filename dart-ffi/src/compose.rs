@@ -8,11 +8,11 @@ use dart_core::image::{self, ImageVariant};
 use crate::args::arg_str;
 use crate::error::{dart_result, FfiError};
 use crate::handle::borrow;
-use crate::tools::tools_from_bits;
 use crate::panic::guard;
 use crate::progress::{control_for, dart_progress_fn};
 use crate::recipe::dart_recipe;
 use crate::strings::put_json;
+use crate::tools::tools_from_bits;
 
 /// Builds one recovery image with `tools` into `output`. `report_json` may be
 /// NULL; otherwise it receives the build report (free with `dart_string_free`).

@@ -98,16 +98,7 @@ impl FileDevice {
         }
         .map_err(|e| Error::read(path, e))?;
         let len = file.metadata().map_err(|e| Error::read(path, e))?.len();
-        Ok(FileDevice {
-            raw: RawDevice::new(
-                path,
-                file,
-                len,
-                sector_size,
-                direct,
-                "the image may be partly written",
-            ),
-        })
+        Ok(FileDevice::over(path, file, len, sector_size, direct))
     }
 
     /// Creates (or truncates) a sparse image of `len` bytes.
@@ -127,7 +118,12 @@ impl FileDevice {
             }
             return Err(Error::write(path, e));
         }
-        Ok(FileDevice {
+        Ok(FileDevice::over(path, file, len, sector_size, direct))
+    }
+
+    /// The device over an image file opened from `path`.
+    fn over(path: &Path, file: File, len: u64, sector_size: u32, direct: Option<usize>) -> Self {
+        FileDevice {
             raw: RawDevice::new(
                 path,
                 file,
@@ -136,7 +132,7 @@ impl FileDevice {
                 direct,
                 "the image may be partly written",
             ),
-        })
+        }
     }
 
     /// The underlying file.
