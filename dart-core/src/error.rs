@@ -261,6 +261,15 @@ pub enum Error {
         offset: u64,
     },
 
+    /// A BCD store that cannot be read, or an edit it does not allow.
+    #[error("BCD store {path}: {problem}; the store was left as it was")]
+    BadStore {
+        /// The store file (or `<new store>`).
+        path: PathBuf,
+        /// What is wrong, typed.
+        problem: crate::formats::bcd::StoreProblem,
+    },
+
     /// A long operation was cancelled by the caller.
     #[error("{operation} was cancelled; {untouched}")]
     Cancelled {
@@ -292,6 +301,8 @@ pub enum ErrorKind {
     /// A disk or device: I/O failed, it is unsafe to write, too small, full,
     /// or its partition table or file system cannot be used.
     Disk,
+    /// A BCD store is damaged, dirty, or does not allow the edit.
+    BootStore,
 }
 
 impl Error {
@@ -318,6 +329,7 @@ impl Error {
             | Error::VerifyMismatch { .. } => ErrorKind::Disk,
             Error::BadBmap { .. } => ErrorKind::InvalidInput,
             Error::FileTooLarge { .. } | Error::BadIso { .. } => ErrorKind::Media,
+            Error::BadStore { .. } => ErrorKind::BootStore,
         }
     }
 

@@ -112,3 +112,8 @@ fn mutated_disk_structures_are_handled() {
         }
     }
 }
+
+#[test]
+fn bcd_store_corpus() {
+    run_corpus("bcd_store", dart_core::formats::bcd::fuzz_one);
+}

@@ -1,14 +1,19 @@
 //! On-disk formats dart writes and reads itself, each with its own codec:
 //!
+//! - [`bcd`]: BCD stores (Windows Boot Manager's menus) on top of [`regf`];
 //! - [`fat`]: FAT32 volumes (writer, reader, crash-safe in-place update);
 //! - [`partition`]: GPT and MBR partition tables (crash-safe apply, recovery
 //!   planning);
-//! - [`iso`]: ISO 9660 + Joliet + El Torito images (writer and reader).
+//! - [`iso`]: ISO 9660 + Joliet + El Torito images (writer and reader);
+//! - [`regf`]: registry hives, the file format of BCD stores (reader and
+//!   compact writer).
 //!
 //! They take a [`MediaSet`](crate::model::media::MediaSet) or a
 //! [`BlockDevice`](crate::disk::BlockDevice) and never open devices on
 //! their own.
 
+pub mod bcd;
 pub mod fat;
 pub mod iso;
 pub mod partition;
+pub mod regf;

@@ -1,0 +1,140 @@
+//! Listings of a store: bcdedit-like text and the JSON form.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::element::ElementView;
+use super::names::{self, element_name, object_title};
+use super::store::Store;
+
+/// One object as `dart bcd show --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ObjectView {
+    /// `{guid}`.
+    pub id: String,
+    /// The alias bcdedit prints (`{bootmgr}`, `{default}`), if any.
+    pub alias: Option<String>,
+    /// The object type, `0x10200003`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// bcdedit's title for the type ("Windows Boot Loader").
+    pub name: String,
+    /// The description element.
+    pub description: Option<String>,
+    /// The elements, in stored order.
+    pub elements: Vec<ElementView>,
+}
+
+/// A whole store as `dart bcd show --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreView {
+    /// The objects: `{bootmgr}` first, then the menu's entries in order,
+    /// then the rest as stored.
+    pub objects: Vec<ObjectView>,
+}
+
+impl Store {
+    /// How an object id prints: `{default}` for the default entry, the
+    /// alias of a well-known object, else `{guid}`.
+    pub fn render_id(&self, id: &Uuid) -> String {
+        if self.default_entry().as_ref() == Some(id) {
+            return "{default}".into();
+        }
+        names::render_id(id)
+    }
+
+    /// The listing.
+    pub fn view(&self) -> StoreView {
+        let default = self.default_entry();
+        let render = |u: &Uuid| {
+            if default.as_ref() == Some(u) {
+                "{default}".to_string()
+            } else {
+                names::render_id(u)
+            }
+        };
+        let mut objects = self.objects();
+        let order = self.display_order();
+        let rank = |id: &Uuid| {
+            if *id == names::BOOTMGR {
+                0
+            } else {
+                order
+                    .iter()
+                    .position(|o| o == id)
+                    .map_or(usize::MAX, |p| p + 1)
+            }
+        };
+        objects.sort_by_key(|o| rank(&o.id));
+        StoreView {
+            objects: objects
+                .into_iter()
+                .map(|o| ObjectView {
+                    id: format!("{{{}}}", o.id),
+                    alias: Some(render(&o.id)).filter(|a| *a != format!("{{{}}}", o.id)),
+                    kind: format!("{:#010x}", o.kind),
+                    name: object_title(o.kind).to_string(),
+                    description: o.description.clone(),
+                    elements: o
+                        .elements
+                        .iter()
+                        .map(|(code, v)| ElementView {
+                            code: format!("{code:#010x}"),
+                            name: element_name(o.kind, *code)
+                                .map_or_else(|| format!("custom:{code:08x}"), str::to_string),
+                            value: v.to_json(*code, &render),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The listing as bcdedit prints `/enum all`.
+    pub fn to_text(&self) -> String {
+        let default = self.default_entry();
+        let render = |u: &Uuid| {
+            if default.as_ref() == Some(u) {
+                "{default}".to_string()
+            } else {
+                names::render_id(u)
+            }
+        };
+        let mut out = String::new();
+        let view = self.view();
+        let objects = self.objects();
+        for v in &view.objects {
+            let Some(o) = objects.iter().find(|o| format!("{{{}}}", o.id) == v.id) else {
+                continue;
+            };
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&v.name);
+            out.push('\n');
+            out.push_str(&"-".repeat(v.name.chars().count()));
+            out.push('\n');
+            line(
+                &mut out,
+                "identifier",
+                &[v.alias.clone().unwrap_or_else(|| v.id.clone())],
+            );
+            for ((code, value), ev) in o.elements.iter().zip(&v.elements) {
+                line(&mut out, &ev.name, &value.render(*code, &render));
+            }
+        }
+        out
+    }
+}
+
+fn line(out: &mut String, name: &str, values: &[String]) {
+    let mut first = true;
+    for v in values {
+        let label = if first { name } else { "" };
+        out.push_str(&format!("{label:<24}{v}\n"));
+        first = false;
+    }
+    if values.is_empty() {
+        out.push_str(&format!("{name}\n"));
+    }
+}
