@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::element::ElementView;
 use super::names::{self, element_name, object_title};
-use super::store::Store;
+use super::store::{Store, StoreProblem};
 
 /// One object as `dart bcd show --json` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -41,6 +41,28 @@ impl Store {
             return "{default}".into();
         }
         names::render_id(id)
+    }
+
+    /// The object an id given by a user names: `{guid}` (braces
+    /// optional), a bcdedit alias (`{bootmgr}`, `{memdiag}`, ...) or
+    /// `{default}` (the boot manager's default entry). The object must
+    /// exist.
+    pub fn resolve(&self, text: &str) -> crate::Result<Uuid> {
+        let t = text.trim();
+        let id = if t.trim_matches(|c| c == '{' || c == '}').eq_ignore_ascii_case("default") {
+            self.default_entry()
+        } else {
+            names::parse_id(t)
+        };
+        match id {
+            Some(id) if self.object_key(&id).is_some() => Ok(id),
+            Some(_) => Err(self.problem(StoreProblem::NoSuchObject(t.to_string()))),
+            None => Err(crate::Error::invalid(
+                "object id",
+                t,
+                "expected {guid}, an alias such as {bootmgr}, or {default}",
+            )),
+        }
     }
 
     /// The listing.
