@@ -14,6 +14,7 @@
 //! | [`media`] | small media sets and server roots |
 //! | [`data`] | pseudo-random bytes, file hashes, directory listings |
 //! | [`dhcp`] | DHCP messages as PXE clients send them |
+//! | [`hivex`] | libhivex's reading of a hive, to compare with dart's |
 //!
 //! The helpers of the last five modules are also re-exported at the crate
 //! root, so that a test can `use dart_testkit as common;`.
@@ -25,6 +26,7 @@ pub mod env;
 pub mod error;
 pub mod fixture;
 pub mod guards;
+pub mod hivex;
 pub mod media;
 pub mod pxelab;
 pub mod qemu;

@@ -8,9 +8,13 @@ use super::element::ElementValue;
 use super::names::{self, element, object_type};
 use super::{template, Device};
 use crate::disk::partial::PartialFile;
+use crate::disk::BlockDevice;
 use crate::error::{Error, Result};
+use crate::formats::fat::{put_files, read_file, FatOptions};
 use crate::formats::regf::{Hive, HiveProblem, KeyId, ValueType};
 use crate::model::media::Firmware;
+use crate::model::media::MediaSet;
+use crate::progress::Control;
 
 /// The largest store file dart reads (real stores are tens of KiB).
 const MAX_STORE: u64 = 64 << 20;
@@ -214,6 +218,47 @@ impl Store {
             untouched: "the old store was left as it was",
         })?;
         partial.commit()
+    }
+
+    /// Writes the store as the file `path` (`efi/microsoft/boot/bcd`) of
+    /// the FAT32 volume on `dev`, crash-safely: the new bytes go to free
+    /// clusters and one directory-entry write switches the file over
+    /// ([`put_files`](crate::formats::fat::put_files)), so a crash leaves
+    /// the old store or the new one. Every other file is kept.
+    pub fn save_on_volume(&self, dev: &mut dyn BlockDevice, path: &str) -> Result<()> {
+        let rel = path.replace('\\', "/");
+        let rel = rel.trim_start_matches('/');
+        if rel.is_empty()
+            || rel
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(Error::invalid(
+                "store path on the volume",
+                path,
+                "expected a path such as efi/microsoft/boot/bcd",
+            ));
+        }
+        let staging = tempfile::tempdir().map_err(|e| Error::Io {
+            action: "creating a staging directory for",
+            path: PathBuf::from(rel),
+            source: e,
+            untouched: "the volume was not written",
+        })?;
+        let file = staging.path().join(rel);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::write(&file, e))?;
+        }
+        std::fs::write(&file, self.to_bytes()).map_err(|e| Error::write(&file, e))?;
+        let media = MediaSet::from_dir(staging.path())?;
+        put_files(dev, &media, &FatOptions::default(), &Control::default())?;
+        Ok(())
+    }
+
+    /// Reads the store in the file `path` of the FAT32 volume on `dev`.
+    pub fn open_on_volume(dev: &mut dyn BlockDevice, path: &str) -> Result<Store> {
+        let bytes = read_file(dev, path)?;
+        Store::parse(&bytes, &dev.name().join(path.replace('\\', "/")))
     }
 
     /// The hive under the store.

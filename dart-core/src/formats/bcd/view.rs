@@ -49,7 +49,10 @@ impl Store {
     /// exist.
     pub fn resolve(&self, text: &str) -> crate::Result<Uuid> {
         let t = text.trim();
-        let id = if t.trim_matches(|c| c == '{' || c == '}').eq_ignore_ascii_case("default") {
+        let id = if t
+            .trim_matches(|c| c == '{' || c == '}')
+            .eq_ignore_ascii_case("default")
+        {
             self.default_entry()
         } else {
             names::parse_id(t)

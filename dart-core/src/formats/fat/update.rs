@@ -124,6 +124,31 @@ pub fn update_files(
     opts: &FatOptions,
     control: &Control,
 ) -> Result<UpdateReport> {
+    apply(dev, media, opts, control, true)
+}
+
+/// Writes the files of `media` onto the FAT32 volume on `dev` (new ones
+/// added, changed ones replaced) with the same crash-safe order as
+/// [`update_files`], and keeps every file the media does not name. This
+/// is how a single file (a BCD store on a system partition) is replaced:
+/// a crash leaves its old or its new version.
+pub fn put_files(
+    dev: &mut dyn BlockDevice,
+    media: &MediaSet,
+    opts: &FatOptions,
+    control: &Control,
+) -> Result<UpdateReport> {
+    apply(dev, media, opts, control, false)
+}
+
+/// [`update_files`] (`remove_unlisted`) or [`put_files`].
+fn apply(
+    dev: &mut dyn BlockDevice,
+    media: &MediaSet,
+    opts: &FatOptions,
+    control: &Control,
+    remove_unlisted: bool,
+) -> Result<UpdateReport> {
     opts.label_bytes()?;
     check_media(media)?;
     Tree::build(media)?;
@@ -203,7 +228,7 @@ pub fn update_files(
 
     // 2. What to remove: files and topmost directories the media lacks.
     let mut removals = Vec::new();
-    for (key, dir) in &vol.dirs {
+    for (key, dir) in vol.dirs.iter().filter(|_| remove_unlisted) {
         if !key.is_empty() && !wanted_dirs.contains_key(key) {
             continue;
         }

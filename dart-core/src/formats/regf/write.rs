@@ -87,7 +87,14 @@ fn big(minor: u32, v: &Value) -> bool {
 }
 
 pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
-    let order = hive.walk(Hive::ROOT);
+    // Depth first with subkeys in their sorted order, so equal trees give
+    // equal bytes whatever order their keys were added in.
+    let mut order = Vec::new();
+    let mut stack = vec![Hive::ROOT];
+    while let Some(k) = stack.pop() {
+        order.push(k);
+        stack.extend(sorted_children(hive, k).into_iter().rev());
+    }
     let minor = hive.header.minor;
     let mut layout = Layout::default();
     let mut cells: Vec<Option<KeyCells>> = (0..hive.keys.len()).map(|_| None).collect();
