@@ -336,8 +336,7 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
     };
     let targets = vec![la.dev.clone(), lb.dev.clone()];
     let report =
-        dart_core::formats::iso::write_iso_onto(&media, &targets, &opts, &Control::default())
-            .unwrap();
+        dart_core::deploy::write_iso_onto(&media, &targets, &opts, &Control::default()).unwrap();
     let len = report.plan.bytes;
     assert_eq!(sha_prefix(&a, len), sha_prefix(&b, len));
     let files = dart_core::formats::iso::read_iso(&a).unwrap().files.len();
@@ -355,7 +354,6 @@ fn a_hybrid_iso_is_built_straight_onto_two_sticks() {
         label: "x".repeat(40),
         ..opts
     };
-    dart_core::formats::iso::write_iso_onto(&media, &targets, &bad, &Control::default())
-        .unwrap_err();
+    dart_core::deploy::write_iso_onto(&media, &targets, &bad, &Control::default()).unwrap_err();
     assert_eq!(sha_prefix(&a, 80 * MIB), before);
 }

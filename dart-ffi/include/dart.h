@@ -235,6 +235,8 @@ dart_result dart_build_variants(const struct dart_recipe *recipe,
  Writes a bootable USB stick from the media directory `media_dir` onto
  `target`: a block device or existing image file (`create_size` =
  `DART_SIZE_DEFAULT`), or a new image file of `create_size` bytes.
+ `wim` may be NULL (the media's own `sources/boot.wim`) or a built image
+ to put there instead.
  `scheme` is "mbr" (default when NULL) or "gpt"; `label` may be NULL
  ("DART"). `progress` may be NULL; returning `false` from it cancels.
  `report_json` may be NULL.
@@ -246,6 +248,7 @@ dart_result dart_build_variants(const struct dart_recipe *recipe,
  Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
  */
 dart_result dart_usb_write(const char *media_dir,
+                           const char *wim,
                            const char *target,
                            uint64_t create_size,
                            const char *scheme,
@@ -256,7 +259,9 @@ dart_result dart_usb_write(const char *media_dir,
 
 /*
  Writes a bootable ISO image of `media` (a directory or an ISO image) to
- the file `output`, replaced only once the new image is complete.
+ the file `output`, replaced only once the new image is complete. `wim`
+ may be NULL (the media's own `sources/boot.wim`) or a built image to
+ put there instead.
  `options_json` may be NULL (defaults) or a JSON object with any of
  `label` (string), `hybrid` (bool: MBR + GPT so the file also boots from
  USB), `boot_info_table` (bool or null), `bios_loader` (path in the
@@ -268,6 +273,7 @@ dart_result dart_usb_write(const char *media_dir,
  Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
  */
 dart_result dart_iso_write(const char *media,
+                           const char *wim,
                            const char *output,
                            const char *options_json,
                            dart_progress_fn progress,
@@ -293,7 +299,8 @@ dart_result dart_iso_read_json(const char *iso, char **out);
 dart_result dart_disk_read_json(const char *disk, char **out);
 
 /*
- Plans a recovery partition for `media_dir` on `disk` without writing:
+ Plans a recovery partition for `media_dir` (with the built image `wim`
+ in place of its `sources/boot.wim` unless NULL) on `disk` without writing:
  `out` receives the plan (layout before and after, BitLocker volumes,
  notes) as JSON. `size` and `headroom` are bytes or `DART_SIZE_DEFAULT`.
 
@@ -302,12 +309,14 @@ dart_result dart_disk_read_json(const char *disk, char **out);
  */
 dart_result dart_recovery_plan_json(const char *disk,
                                     const char *media_dir,
+                                    const char *wim,
                                     uint64_t size,
                                     uint64_t headroom,
                                     char **out);
 
 /*
- Adds a recovery partition holding `media_dir` to `disk` in free space
+ Adds a recovery partition holding `media_dir` (with `wim`, unless NULL,
+ as its `sources/boot.wim`) to `disk` in free space
  (plan as in `dart_recovery_plan_json`, then write). `report_json` may
  be NULL.
 
@@ -316,6 +325,7 @@ dart_result dart_recovery_plan_json(const char *disk,
  */
 dart_result dart_recovery_add(const char *disk,
                               const char *media_dir,
+                              const char *wim,
                               uint64_t size,
                               uint64_t headroom,
                               dart_progress_fn progress,
@@ -324,7 +334,8 @@ dart_result dart_recovery_add(const char *disk,
 
 /*
  Replaces the media on `disk`'s recovery partition in place with
- `media_dir` (unchanged files are skipped; each file is old or new after
+ `media_dir` (and `wim`, unless NULL, as its `sources/boot.wim`;
+ unchanged files are skipped; each file is old or new after
  a crash). `report_json` may be NULL.
 
  # Safety
@@ -332,6 +343,7 @@ dart_result dart_recovery_add(const char *disk,
  */
 dart_result dart_recovery_update(const char *disk,
                                  const char *media_dir,
+                                 const char *wim,
                                  dart_progress_fn progress,
                                  void *user,
                                  char **report_json);
@@ -482,7 +494,8 @@ dart_result dart_media_validate(const struct dart_media *media,
                                 const char *firmware);
 
 /*
- Stages the media `media` (a directory or an ISO image) into the boot
+ Stages the media `media` (a directory or an ISO image; with the built
+ image `wim` as its `sources/boot.wim` unless NULL) into the boot
  server root `root` as the next version of an image, and names it in the
  root's catalog. `options_json` is a JSON object: `name` (required: 1 to
  64 letters, digits, `.`, `_` or `-`), and optionally `role`
@@ -504,6 +517,7 @@ dart_result dart_media_validate(const struct dart_media *media,
  NULL or writable.
  */
 dart_result dart_stage(const char *media,
+                       const char *wim,
                        const char *root,
                        const char *options_json,
                        dart_progress_fn progress,

@@ -18,6 +18,14 @@ use crate::strings::put_json;
 /// "Use the library's default" for a size argument.
 pub const DART_SIZE_DEFAULT: u64 = u64::MAX;
 
+/// The medium of a media path and an optional built image.
+fn medium(media: &str, wim: Option<&str>) -> deploy::MediumSpec {
+    deploy::MediumSpec {
+        wim: wim.map(Into::into),
+        ..deploy::MediumSpec::new(media)
+    }
+}
+
 fn size_arg(v: u64) -> Option<u64> {
     (v != DART_SIZE_DEFAULT).then_some(v)
 }
@@ -25,6 +33,8 @@ fn size_arg(v: u64) -> Option<u64> {
 /// Writes a bootable USB stick from the media directory `media_dir` onto
 /// `target`: a block device or existing image file (`create_size` =
 /// `DART_SIZE_DEFAULT`), or a new image file of `create_size` bytes.
+/// `wim` may be NULL (the media's own `sources/boot.wim`) or a built image
+/// to put there instead.
 /// `scheme` is "mbr" (default when NULL) or "gpt"; `label` may be NULL
 /// ("DART"). `progress` may be NULL; returning `false` from it cancels.
 /// `report_json` may be NULL.
@@ -37,6 +47,7 @@ fn size_arg(v: u64) -> Option<u64> {
 #[no_mangle]
 pub unsafe extern "C" fn dart_usb_write(
     media_dir: *const c_char,
+    wim: *const c_char,
     target: *const c_char,
     create_size: u64,
     scheme: *const c_char,
@@ -47,9 +58,10 @@ pub unsafe extern "C" fn dart_usb_write(
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (media_dir, target, scheme, label) = unsafe {
+        let (media_dir, wim, target, scheme, label) = unsafe {
             (
                 arg_str(media_dir, "media_dir")?,
+                opt_str(wim, "wim")?,
                 arg_str(target, "target")?,
                 opt_str(scheme, "scheme")?,
                 opt_str(label, "label")?,
@@ -65,7 +77,7 @@ pub unsafe extern "C" fn dart_usb_write(
         let report = deploy::write_usb_to(
             target.as_ref(),
             size_arg(create_size),
-            media_dir.as_ref(),
+            medium(media_dir, wim),
             &opts,
             &control_for(progress, user),
         )?;
@@ -85,7 +97,9 @@ fn iso_options(json: Option<&str>) -> dart_core::Result<IsoOptions> {
 }
 
 /// Writes a bootable ISO image of `media` (a directory or an ISO image) to
-/// the file `output`, replaced only once the new image is complete.
+/// the file `output`, replaced only once the new image is complete. `wim`
+/// may be NULL (the media's own `sources/boot.wim`) or a built image to
+/// put there instead.
 /// `options_json` may be NULL (defaults) or a JSON object with any of
 /// `label` (string), `hybrid` (bool: MBR + GPT so the file also boots from
 /// USB), `boot_info_table` (bool or null), `bios_loader` (path in the
@@ -98,6 +112,7 @@ fn iso_options(json: Option<&str>) -> dart_core::Result<IsoOptions> {
 #[no_mangle]
 pub unsafe extern "C" fn dart_iso_write(
     media: *const c_char,
+    wim: *const c_char,
     output: *const c_char,
     options_json: *const c_char,
     progress: dart_progress_fn,
@@ -106,16 +121,17 @@ pub unsafe extern "C" fn dart_iso_write(
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (media, output, options) = unsafe {
+        let (media, wim, output, options) = unsafe {
             (
                 arg_str(media, "media")?,
+                opt_str(wim, "wim")?,
                 arg_str(output, "output")?,
                 opt_str(options_json, "options_json")?,
             )
         };
         let opts = iso_options(options)?;
-        let report = iso::write_iso_from(
-            media.as_ref(),
+        let report = deploy::write_iso_from(
+            medium(media, wim),
             output.as_ref(),
             &opts,
             &control_for(progress, user),
@@ -160,7 +176,8 @@ pub unsafe extern "C" fn dart_disk_read_json(
     })
 }
 
-/// Plans a recovery partition for `media_dir` on `disk` without writing:
+/// Plans a recovery partition for `media_dir` (with the built image `wim`
+/// in place of its `sources/boot.wim` unless NULL) on `disk` without writing:
 /// `out` receives the plan (layout before and after, BitLocker volumes,
 /// notes) as JSON. `size` and `headroom` are bytes or `DART_SIZE_DEFAULT`.
 ///
@@ -170,14 +187,20 @@ pub unsafe extern "C" fn dart_disk_read_json(
 pub unsafe extern "C" fn dart_recovery_plan_json(
     disk: *const c_char,
     media_dir: *const c_char,
+    wim: *const c_char,
     size: u64,
     headroom: u64,
     out: *mut *mut c_char,
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (disk, media_dir) =
-            unsafe { (arg_str(disk, "disk")?, arg_str(media_dir, "media_dir")?) };
+        let (disk, media_dir, wim) = unsafe {
+            (
+                arg_str(disk, "disk")?,
+                arg_str(media_dir, "media_dir")?,
+                opt_str(wim, "wim")?,
+            )
+        };
         out_ptr(out, "out")?;
         let opts = RecoveryOptions {
             size: size_arg(size),
@@ -185,12 +208,13 @@ pub unsafe extern "C" fn dart_recovery_plan_json(
         };
         put_json(
             out,
-            &deploy::plan_add_recovery_at(disk.as_ref(), media_dir.as_ref(), &opts)?,
+            &deploy::plan_add_recovery_at(disk.as_ref(), medium(media_dir, wim), &opts)?,
         )
     })
 }
 
-/// Adds a recovery partition holding `media_dir` to `disk` in free space
+/// Adds a recovery partition holding `media_dir` (with `wim`, unless NULL,
+/// as its `sources/boot.wim`) to `disk` in free space
 /// (plan as in `dart_recovery_plan_json`, then write). `report_json` may
 /// be NULL.
 ///
@@ -200,6 +224,7 @@ pub unsafe extern "C" fn dart_recovery_plan_json(
 pub unsafe extern "C" fn dart_recovery_add(
     disk: *const c_char,
     media_dir: *const c_char,
+    wim: *const c_char,
     size: u64,
     headroom: u64,
     progress: dart_progress_fn,
@@ -208,15 +233,20 @@ pub unsafe extern "C" fn dart_recovery_add(
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (disk, media_dir) =
-            unsafe { (arg_str(disk, "disk")?, arg_str(media_dir, "media_dir")?) };
+        let (disk, media_dir, wim) = unsafe {
+            (
+                arg_str(disk, "disk")?,
+                arg_str(media_dir, "media_dir")?,
+                opt_str(wim, "wim")?,
+            )
+        };
         let opts = RecoveryOptions {
             size: size_arg(size),
             headroom: size_arg(headroom),
         };
         let report = deploy::add_recovery_at(
             disk.as_ref(),
-            media_dir.as_ref(),
+            medium(media_dir, wim),
             &opts,
             &FatOptions::default(),
             &control_for(progress, user),
@@ -226,7 +256,8 @@ pub unsafe extern "C" fn dart_recovery_add(
 }
 
 /// Replaces the media on `disk`'s recovery partition in place with
-/// `media_dir` (unchanged files are skipped; each file is old or new after
+/// `media_dir` (and `wim`, unless NULL, as its `sources/boot.wim`;
+/// unchanged files are skipped; each file is old or new after
 /// a crash). `report_json` may be NULL.
 ///
 /// # Safety
@@ -235,17 +266,23 @@ pub unsafe extern "C" fn dart_recovery_add(
 pub unsafe extern "C" fn dart_recovery_update(
     disk: *const c_char,
     media_dir: *const c_char,
+    wim: *const c_char,
     progress: dart_progress_fn,
     user: *mut c_void,
     report_json: *mut *mut c_char,
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (disk, media_dir) =
-            unsafe { (arg_str(disk, "disk")?, arg_str(media_dir, "media_dir")?) };
+        let (disk, media_dir, wim) = unsafe {
+            (
+                arg_str(disk, "disk")?,
+                arg_str(media_dir, "media_dir")?,
+                opt_str(wim, "wim")?,
+            )
+        };
         let report = deploy::update_recovery_at(
             disk.as_ref(),
-            media_dir.as_ref(),
+            medium(media_dir, wim),
             &FatOptions::default(),
             &control_for(progress, user),
         )?;

@@ -7,11 +7,10 @@ use std::ffi::{c_char, c_void, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use dart_core::deploy::{self, StageOptions};
-use dart_core::model::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, Catalog};
 
-use crate::args::{arg_str, out_ptr};
+use crate::args::{arg_str, opt_str, out_ptr};
 use crate::error::dart_result;
 use crate::handle::{borrow, into_handle, take, Handle};
 use crate::panic::{catch, guard};
@@ -26,7 +25,8 @@ fn stage_options(json: &str) -> dart_core::Result<StageOptions> {
     })
 }
 
-/// Stages the media `media` (a directory or an ISO image) into the boot
+/// Stages the media `media` (a directory or an ISO image; with the built
+/// image `wim` as its `sources/boot.wim` unless NULL) into the boot
 /// server root `root` as the next version of an image, and names it in the
 /// root's catalog. `options_json` is a JSON object: `name` (required: 1 to
 /// 64 letters, digits, `.`, `_` or `-`), and optionally `role`
@@ -49,6 +49,7 @@ fn stage_options(json: &str) -> dart_core::Result<StageOptions> {
 #[no_mangle]
 pub unsafe extern "C" fn dart_stage(
     media: *const c_char,
+    wim: *const c_char,
     root: *const c_char,
     options_json: *const c_char,
     progress: dart_progress_fn,
@@ -57,21 +58,21 @@ pub unsafe extern "C" fn dart_stage(
 ) -> dart_result {
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
-        let (media, root, options) = unsafe {
+        let (media, wim, root, options) = unsafe {
             (
                 arg_str(media, "media")?,
+                opt_str(wim, "wim")?,
                 arg_str(root, "root")?,
                 arg_str(options_json, "options_json")?,
             )
         };
         let options = stage_options(options)?;
-        let media = MediaSet::open(media)?;
-        let entry = deploy::stage(
-            &media,
-            root.as_ref(),
-            &options,
-            &control_for(progress, user),
-        )?;
+        let spec = deploy::MediumSpec {
+            wim: wim.map(Into::into),
+            ..deploy::MediumSpec::new(media)
+        };
+        let entry =
+            deploy::stage_from(spec, root.as_ref(), &options, &control_for(progress, user))?;
         put_json(entry_json, &entry)
     })
 }

@@ -5,9 +5,32 @@
 
 use std::path::PathBuf;
 
-use dart_core::deploy::{self, UsbOptions};
+use dart_core::deploy::{self, MediumSpec, MenuImage, UsbOptions};
 use dart_core::formats::fat::FatOptions;
 use dart_core::formats::iso::{self, IsoOptions};
+
+/// The medium of the Python arguments: the media, an optional built image
+/// for `sources/boot.wim`, or several `(description, wim)` images behind a
+/// menu.
+pub(crate) fn medium(
+    media: PathBuf,
+    wim: Option<PathBuf>,
+    images: Option<Vec<(String, PathBuf)>>,
+    default: Option<String>,
+    timeout: Option<u64>,
+) -> MediumSpec {
+    MediumSpec {
+        wim,
+        images: images
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(description, wim)| MenuImage { description, wim })
+            .collect(),
+        default,
+        timeout,
+        ..MediumSpec::new(media)
+    }
+}
 use dart_core::formats::partition::{self, RecoveryOptions, Scheme};
 use pyo3::prelude::*;
 
@@ -17,9 +40,12 @@ use crate::{convert, error, run};
 /// `target`: a block device or an existing image file, or a new image file
 /// of `size` bytes. ``scheme`` is ``"mbr"`` (BIOS and UEFI) or ``"gpt"``
 /// (UEFI). A mounted or in-use device, or the running system's disk, raises
-/// ``DiskError`` before anything is written.
+/// ``DiskError`` before anything is written. ``wim`` puts a built image in
+/// place of the media's ``sources/boot.wim``; ``images`` (a list of
+/// ``(description, wim)``) puts several behind a boot menu, with
+/// ``default`` (a description) and ``timeout`` (seconds).
 #[pyfunction]
-#[pyo3(signature = (media, target, *, size=None, scheme="mbr", label="DART", timestamp=None, progress=None))]
+#[pyo3(signature = (media, target, *, size=None, scheme="mbr", label="DART", timestamp=None, wim=None, images=None, default=None, timeout=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_usb<'py>(
     py: Python<'py>,
@@ -29,15 +55,20 @@ pub(crate) fn write_usb<'py>(
     scheme: &str,
     label: &str,
     timestamp: Option<u64>,
+    wim: Option<PathBuf>,
+    images: Option<Vec<(String, PathBuf)>>,
+    default: Option<String>,
+    timeout: Option<u64>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let spec = medium(media, wim, images, default, timeout);
     let opts = UsbOptions {
         scheme: error::core(scheme.parse::<Scheme>())?,
         label: label.to_string(),
         timestamp,
     };
     let report = run::detached(py, progress, |control| {
-        deploy::write_usb_to(&target, size, &media, &opts, control)
+        deploy::write_usb_to(&target, size, &spec, &opts, control)
     })?;
     convert::to_python(py, &report)
 }
@@ -61,8 +92,9 @@ fn iso_options(
 /// Writes a bootable ISO image of `media` (a directory or an ISO image) to
 /// `output`, which is replaced only once the new image is complete.
 /// ``hybrid`` adds an MBR and a GPT so the file also boots from a USB stick.
+/// ``wim``, ``images``, ``default`` and ``timeout`` as for ``write_usb``.
 #[pyfunction]
-#[pyo3(signature = (media, output, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, progress=None))]
+#[pyo3(signature = (media, output, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, wim=None, images=None, default=None, timeout=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_iso<'py>(
     py: Python<'py>,
@@ -73,11 +105,16 @@ pub(crate) fn write_iso<'py>(
     boot_info_table: Option<bool>,
     bios_loader: Option<String>,
     timestamp: Option<u64>,
+    wim: Option<PathBuf>,
+    images: Option<Vec<(String, PathBuf)>>,
+    default: Option<String>,
+    timeout: Option<u64>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let spec = medium(media, wim, images, default, timeout);
     let opts = iso_options(label, hybrid, boot_info_table, bios_loader, timestamp);
     let report = run::detached(py, progress, |control| {
-        iso::write_iso_from(&media, &output, &opts, control)
+        deploy::write_iso_from(&spec, &output, &opts, control)
     })?;
     convert::to_python(py, &report)
 }
@@ -85,7 +122,8 @@ pub(crate) fn write_iso<'py>(
 /// Lays out the ISO image of `media` without writing: boot entries, blocks,
 /// files.
 #[pyfunction]
-#[pyo3(signature = (media, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None))]
+#[pyo3(signature = (media, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, wim=None, images=None, default=None, timeout=None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn plan_iso<'py>(
     py: Python<'py>,
     media: PathBuf,
@@ -94,9 +132,14 @@ pub(crate) fn plan_iso<'py>(
     boot_info_table: Option<bool>,
     bios_loader: Option<String>,
     timestamp: Option<u64>,
+    wim: Option<PathBuf>,
+    images: Option<Vec<(String, PathBuf)>>,
+    default: Option<String>,
+    timeout: Option<u64>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let spec = medium(media, wim, images, default, timeout);
     let opts = iso_options(label, hybrid, boot_info_table, bios_loader, timestamp);
-    let plan = run::detached(py, None, |_| iso::plan_iso_from(&media, &opts))?;
+    let plan = run::detached(py, None, |_| deploy::plan_iso_from(&spec, &opts))?;
     convert::to_python(py, &plan)
 }
 
@@ -118,24 +161,27 @@ pub(crate) fn read_disk(py: Python<'_>, disk: PathBuf) -> PyResult<Bound<'_, PyA
 
 /// Plans a recovery partition for `media` on `disk` without writing.
 #[pyfunction]
-#[pyo3(signature = (disk, media, *, size=None, headroom=None))]
+#[pyo3(signature = (disk, media, *, size=None, headroom=None, wim=None))]
 pub(crate) fn plan_recovery(
     py: Python<'_>,
     disk: PathBuf,
     media: PathBuf,
     size: Option<u64>,
     headroom: Option<u64>,
+    wim: Option<PathBuf>,
 ) -> PyResult<Bound<'_, PyAny>> {
+    let spec = medium(media, wim, None, None, None);
     let opts = RecoveryOptions { size, headroom };
     let plan = run::detached(py, None, |_| {
-        deploy::plan_add_recovery_at(&disk, &media, &opts)
+        deploy::plan_add_recovery_at(&disk, &spec, &opts)
     })?;
     convert::to_python(py, &plan)
 }
 
-/// Adds a recovery partition holding `media` to `disk`, in free space.
+/// Adds a recovery partition holding `media` to `disk`, in free space;
+/// ``wim`` puts a built image in place of the media's ``sources/boot.wim``.
 #[pyfunction]
-#[pyo3(signature = (disk, media, *, size=None, headroom=None, label="DART", timestamp=None, progress=None))]
+#[pyo3(signature = (disk, media, *, size=None, headroom=None, label="DART", timestamp=None, wim=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn add_recovery<'py>(
     py: Python<'py>,
@@ -145,15 +191,17 @@ pub(crate) fn add_recovery<'py>(
     headroom: Option<u64>,
     label: &str,
     timestamp: Option<u64>,
+    wim: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let spec = medium(media, wim, None, None, None);
     let opts = RecoveryOptions { size, headroom };
     let fat = FatOptions {
         label: label.to_string(),
         timestamp,
     };
     let report = run::detached(py, progress, |control| {
-        deploy::add_recovery_at(&disk, &media, &opts, &fat, control)
+        deploy::add_recovery_at(&disk, &spec, &opts, &fat, control)
     })?;
     convert::to_python(py, &report)
 }
@@ -162,20 +210,22 @@ pub(crate) fn add_recovery<'py>(
 /// files are skipped, and each file is its old or its new version if the
 /// machine stops half way.
 #[pyfunction]
-#[pyo3(signature = (disk, media, *, timestamp=None, progress=None))]
+#[pyo3(signature = (disk, media, *, timestamp=None, wim=None, progress=None))]
 pub(crate) fn update_recovery<'py>(
     py: Python<'py>,
     disk: PathBuf,
     media: PathBuf,
     timestamp: Option<u64>,
+    wim: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let spec = medium(media, wim, None, None, None);
     let fat = FatOptions {
         timestamp,
         ..FatOptions::default()
     };
     let report = run::detached(py, progress, |control| {
-        deploy::update_recovery_at(&disk, &media, &fat, control)
+        deploy::update_recovery_at(&disk, &spec, &fat, control)
     })?;
     convert::to_python(py, &report)
 }

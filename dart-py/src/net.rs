@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use dart_core::deploy::{self, StageOptions};
-use dart_core::model::media::MediaSet;
 use dart_core::net::settings::{EventRecord, ServeSettings};
 use dart_core::net::{self, AccessPolicy, BootEvent, Catalog};
 use pyo3::exceptions::PyTypeError;
@@ -37,7 +36,7 @@ fn json_text(value: &Bound<'_, PyAny>) -> PyResult<String> {
 /// atomically after, so a running server never sees a half-copied image; a
 /// failure or a cancel leaves the catalog as it was.
 #[pyfunction]
-#[pyo3(signature = (media, root, name, *, role="recovery", arch=None, bios_loader=None, keep=2, progress=None))]
+#[pyo3(signature = (media, root, name, *, role="recovery", arch=None, bios_loader=None, keep=2, wim=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn stage<'py>(
     py: Python<'py>,
@@ -48,8 +47,10 @@ pub(crate) fn stage<'py>(
     arch: Option<&str>,
     bios_loader: Option<String>,
     keep: usize,
+    wim: Option<PathBuf>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let spec = crate::deploy::medium(media, wim, None, None, None);
     let options = StageOptions {
         name,
         role: error::core(role.parse())?,
@@ -58,7 +59,7 @@ pub(crate) fn stage<'py>(
         keep,
     };
     let entry = run::detached(py, progress, |control| {
-        deploy::stage(&MediaSet::open(&media)?, &root, &options, control)
+        deploy::stage_from(&spec, &root, &options, control)
     })?;
     convert::to_python(py, &entry)
 }

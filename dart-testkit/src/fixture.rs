@@ -24,7 +24,9 @@ use std::process::Command;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use dart_core::formats::bcd::{names, Store, WinPeEntry};
 use dart_core::image::{capture, CaptureImage, Compression};
+use dart_core::model::media::Firmware;
 use dart_core::model::tools::TOOL_INFO;
 use dart_core::progress::Control;
 
@@ -270,10 +272,6 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
     ] {
         put(&sys32.join(name), body.as_bytes())?;
     }
-    put(
-        &pe.join("Windows/Boot/EFI/bootmgfw.efi"),
-        b"stand-in boot manager",
-    )?;
     fs::create_dir_all(pe.join("Program Files")).map_err(|e| Error::write(&pe, e))?;
     let chunk = 8u64 << 20;
     let mut left = options.base_bytes;
@@ -289,16 +287,23 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
         &media.join("bootmgr"),
         b"stand-in bootmgr (BIOS boot manager)",
     )?;
-    put(&media.join("boot/bcd"), b"stand-in BCD store")?;
+    let (bios_store, uefi_store) = (media_store(Firmware::Bios)?, media_store(Firmware::Uefi)?);
+    put(&media.join("boot/bcd"), &bios_store)?;
     put(&media.join("boot/boot.sdi"), &vec![0u8; 3 << 20])?;
     put(
         &media.join("boot/etfsboot.com"),
         &[0xEBu8, 0xFE].repeat(1024),
     )?;
-    put(
-        &media.join("efi/microsoft/boot/bcd"),
-        b"stand-in BCD store (UEFI)",
-    )?;
+    put(&media.join("efi/microsoft/boot/bcd"), &uefi_store)?;
+    // What a WinPE image carries for media builders: the DVD stores and
+    // boot.sdi (wimboot and template-based tools read these), the loaders.
+    let sdi = vec![0u8; 3 << 20];
+    for (dir, store) in [("PCAT", &bios_store), ("EFI", &uefi_store)] {
+        put(&pe.join(format!("Windows/Boot/DVD/{dir}/BCD")), store)?;
+        put(&pe.join(format!("Windows/Boot/DVD/{dir}/boot.sdi")), &sdi)?;
+    }
+    put(&sys32.join("boot/winload.exe"), b"stand-in BIOS OS loader")?;
+    put(&sys32.join("boot/winload.efi"), b"stand-in UEFI OS loader")?;
     let loader = media.join("efi/boot/bootx64.efi");
     fs::create_dir_all(media.join("efi/boot")).map_err(|e| Error::write(&media, e))?;
     let bootable = options.grub && build_grub_loader(&loader)?;
@@ -307,6 +312,16 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
             &loader,
             b"stand-in UEFI loader (grub-mkstandalone not installed)",
         )?;
+    }
+    // The image's own boot managers (2011 and 2023 CA) are the stand-in
+    // loader too, so media that take them from the WIM still boot.
+    for to in [
+        "Windows/Boot/EFI/bootmgfw.efi",
+        "Windows/Boot/EFI_EX/bootmgfw_EX.efi",
+    ] {
+        let to = pe.join(to);
+        fs::create_dir_all(to.parent().unwrap_or(&pe)).map_err(|e| Error::write(&to, e))?;
+        fs::copy(&loader, &to).map_err(|e| Error::write(&to, e))?;
     }
 
     let base_wim = media.join("sources/boot.wim");
@@ -386,6 +401,24 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
         bootable_uefi_loader: bootable,
     })
 }
+
+/// A store like the one WinPE media carry for `firmware`: the objects of
+/// Microsoft's media and one entry, "Windows Setup" with Microsoft's id,
+/// booting `\sources\boot.wim`; fixed timestamps, so fixtures are
+/// reproducible.
+pub fn media_store(firmware: Firmware) -> Result<Vec<u8>> {
+    let mut store = Store::new_at(firmware, FIXTURE_FILETIME)?;
+    let entry = WinPeEntry {
+        firmware: Some(firmware),
+        id: Some(names::MEDIA_LOADER),
+        ..WinPeEntry::new("Windows Setup", r"\sources\boot.wim")
+    };
+    store.add_winpe(&entry, true)?;
+    Ok(store.to_bytes())
+}
+
+/// 2024-01-01 as a FILETIME: the time stamped into fixture stores.
+const FIXTURE_FILETIME: u64 = 133_485_408_000_000_000;
 
 /// Mirrors a tree with hard links (same file system), falling back to copies.
 fn copy_dir_links(from: &Path, to: &Path) -> Result<()> {

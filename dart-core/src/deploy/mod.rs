@@ -5,15 +5,20 @@
 //! | [`usb::write_usb`] | removable media: a bootable USB stick or USB disk image |
 //! | [`recovery::plan_add_recovery`], [`recovery::add_recovery`] | a dedicated recovery partition on the local disk |
 //! | [`recovery::update_recovery`] | replacing the image on that partition in place |
+//! | [`MediumSpec::prepare`] | what goes on a medium: the media, a built WIM in their place, or several images behind a boot menu |
 //! | [`stage::stage`] | a network boot server: a media set copied into the server root as a new image version |
 
+pub mod iso;
+pub mod medium;
 pub mod recovery;
 pub mod stage;
 pub mod usb;
 
+pub use iso::{plan_iso_from, plan_iso_to, write_iso_from, write_iso_onto};
+pub use medium::{Medium, MediumSpec, MenuEntry, MenuImage};
 pub use recovery::{
     add_recovery, add_recovery_at, plan_add_recovery, plan_add_recovery_at, update_recovery,
     update_recovery_at, RecoveryReport,
 };
-pub use stage::{stage, StageOptions};
+pub use stage::{stage, stage_from, StageOptions};
 pub use usb::{plan_usb, write_usb, write_usb_to, UsbOptions, UsbReport};

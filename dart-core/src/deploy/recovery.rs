@@ -26,6 +26,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::medium::MediumSpec;
 use crate::disk::inputs::check_output;
 use crate::disk::safety::check_writable;
 use crate::disk::{open_read, open_target, BlockDevice, Region, TargetSpec};
@@ -138,40 +139,40 @@ pub fn update_recovery(
 /// [`plan_add_recovery`] for the disk or image at `disk` (opened read-only).
 pub fn plan_add_recovery_at(
     disk: &Path,
-    media_dir: &Path,
+    media: impl Into<MediumSpec>,
     opts: &RecoveryOptions,
 ) -> Result<RecoveryPlan> {
-    let media = MediaSet::open(media_dir)?;
-    check_output(disk, &[media_dir])?;
+    let medium = media.into().prepare()?;
+    check_output(disk, &medium.inputs())?;
     check_writable(disk)?;
     let mut dev = open_read(disk)?;
-    plan_add_recovery(&mut *dev, &media, opts)
+    plan_add_recovery(&mut *dev, &medium.set, opts)
 }
 
 /// Plans and adds a recovery partition to the disk or image at `disk`.
 pub fn add_recovery_at(
     disk: &Path,
-    media_dir: &Path,
+    media: impl Into<MediumSpec>,
     opts: &RecoveryOptions,
     fat_opts: &FatOptions,
     control: &Control,
 ) -> Result<RecoveryReport> {
-    let media = MediaSet::open(media_dir)?;
-    check_output(disk, &[media_dir])?;
+    let medium = media.into().prepare()?;
+    check_output(disk, &medium.inputs())?;
     let mut dev = open_target(disk, &TargetSpec::default())?;
-    let plan = plan_add_recovery(&mut *dev, &media, opts)?;
-    add_recovery(&mut *dev, &media, &plan, fat_opts, control)
+    let plan = plan_add_recovery(&mut *dev, &medium.set, opts)?;
+    add_recovery(&mut *dev, &medium.set, &plan, fat_opts, control)
 }
 
 /// [`update_recovery`] for the disk or image at `disk`.
 pub fn update_recovery_at(
     disk: &Path,
-    media_dir: &Path,
+    media: impl Into<MediumSpec>,
     fat_opts: &FatOptions,
     control: &Control,
 ) -> Result<UpdateReport> {
-    let media = MediaSet::open(media_dir)?;
-    check_output(disk, &[media_dir])?;
+    let medium = media.into().prepare()?;
+    check_output(disk, &medium.inputs())?;
     let mut dev = open_target(disk, &TargetSpec::default())?;
-    update_recovery(&mut *dev, &media, fat_opts, control)
+    update_recovery(&mut *dev, &medium.set, fat_opts, control)
 }

@@ -78,6 +78,18 @@ impl StageOptions {
     }
 }
 
+/// [`stage`] of a [`MediumSpec`]: the media as they are, with a built
+/// WIM in place of `sources/boot.wim`, or several images behind a menu.
+pub fn stage_from(
+    media: impl Into<super::MediumSpec>,
+    root: &Path,
+    options: &StageOptions,
+    control: &Control,
+) -> Result<CatalogImage> {
+    let medium = media.into().prepare()?;
+    stage(&medium.set, root, options, control)
+}
+
 /// Stages `media` into the server root `root` as the next version of
 /// `options.name` and returns its catalog entry. See the
 /// [module docs](self) for the order of the steps and what a failure

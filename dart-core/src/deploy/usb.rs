@@ -149,19 +149,20 @@ pub fn write_usb(
 pub fn write_usb_to(
     target: &std::path::Path,
     create_len: Option<u64>,
-    media_dir: &std::path::Path,
+    media: impl Into<super::MediumSpec>,
     opts: &UsbOptions,
     control: &Control,
 ) -> Result<UsbReport> {
-    let media = MediaSet::open(media_dir)?;
-    crate::disk::inputs::check_output(target, &[media_dir])?;
+    let medium = media.into().prepare()?;
+    let media = &medium.set;
+    crate::disk::inputs::check_output(target, &medium.inputs())?;
     // Check what can be checked before a file is created.
     if let Some(len) = create_len {
-        plan_usb(&target.display().to_string(), len, 512, &media, opts)?;
+        plan_usb(&target.display().to_string(), len, 512, media, opts)?;
     }
     let Some(len) = create_len else {
         let mut dev = crate::disk::open_target(target, &crate::disk::TargetSpec::default())?;
-        return write_usb(&mut *dev, &media, opts, control);
+        return write_usb(&mut *dev, media, opts, control);
     };
     // A new image: written beside the target and renamed into place, so an
     // error, a cancel or a panic leaves what was there (or nothing).
@@ -184,7 +185,7 @@ pub fn write_usb_to(
         ..crate::disk::TargetSpec::default()
     };
     let mut dev = crate::disk::open_target(partial.path(), &spec)?;
-    let report = write_usb(&mut *dev, &media, opts, control)?;
+    let report = write_usb(&mut *dev, media, opts, control)?;
     drop(dev);
     partial.commit()?;
     Ok(report)

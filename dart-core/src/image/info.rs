@@ -245,6 +245,56 @@ impl RecoveryImage {
     }
 }
 
+impl RecoveryImage {
+    /// Copies the file `inside` (`\Windows\Boot\DVD\EFI\BCD`, case does not
+    /// matter) of image `index` to the new file `dest`; `Ok(false)` when
+    /// the image has no such file. For small files (stores, boot
+    /// managers): the copy is made in a scratch directory beside `dest`
+    /// and renamed into place.
+    pub fn extract_file(&self, index: u32, inside: &str, dest: &Path) -> Result<bool> {
+        let path = &self.info.path;
+        let wanted = inside.replace('\\', "/");
+        let wanted = wanted.trim_start_matches('/');
+        let exists = self
+            .list_files(index)?
+            .iter()
+            .any(|f| f.trim_start_matches('/').eq_ignore_ascii_case(wanted));
+        if !exists {
+            return Ok(false);
+        }
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let scratch = tempfile::tempdir_in(parent).map_err(|e| Error::write(parent, e))?;
+        let wim = wim::open(path)?;
+        let idx = image_index(path, &wim, index)?;
+        let target = wim::c_path(scratch.path())?;
+        let inner = wim::c_string("path inside the WIM", &format!("/{wanted}"))?;
+        let list = [wimlib::string::ThinTStr::new(wim::tstr(&inner))];
+        wim.select_image(idx)
+            .extract_from_paths(
+                &list,
+                wim::tstr(&target),
+                wimlib::ExtractFlags::NO_PRESERVE_DIR_STRUCTURE | wimlib::ExtractFlags::NO_ACLS,
+            )
+            .map_err(|e| wim::classify(path, "extracting a file from", e))?;
+        let name = wanted.rsplit('/').next().unwrap_or(wanted);
+        let found = std::fs::read_dir(scratch.path())
+            .map_err(|e| Error::read(scratch.path(), e))?
+            .filter_map(|e| e.ok())
+            .find(|e| e.file_name().to_string_lossy().eq_ignore_ascii_case(name))
+            .map(|e| e.path());
+        match found {
+            Some(f) => {
+                std::fs::rename(&f, dest).map_err(|e| Error::write(dest, e))?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
 fn image_info(wim: &Wim, idx: ImageIndex) -> ImageInfo {
     let edition_id = property(wim, idx, "WINDOWS/EDITIONID");
     let installation_type = property(wim, idx, "WINDOWS/INSTALLATIONTYPE");

@@ -121,6 +121,10 @@ pub struct MediaSet {
     /// bytes it has, without symbolic links (a link's target in the tree).
     #[serde(skip)]
     real: BTreeMap<String, PathBuf>,
+    /// Files put into the set from outside its root (a built WIM, a
+    /// generated store): lower-cased relative path -> the whole file.
+    #[serde(skip)]
+    overrides: BTreeMap<String, PathBuf>,
 }
 
 impl MediaSet {
@@ -150,6 +154,7 @@ impl MediaSet {
             files: scanned.files,
             extents: BTreeMap::new(),
             real: scanned.real,
+            overrides: BTreeMap::new(),
         })
     }
 
@@ -173,6 +178,7 @@ impl MediaSet {
             files: by_key,
             extents,
             real: BTreeMap::new(),
+            overrides: BTreeMap::new(),
         }
     }
 
@@ -227,11 +233,92 @@ impl MediaSet {
                 .filter(|(k, _)| keep(k))
                 .map(|(k, r)| (k.clone(), r.clone()))
                 .collect(),
+            overrides: self
+                .overrides
+                .iter()
+                .filter(|(k, _)| keep(k))
+                .map(|(k, r)| (k.clone(), r.clone()))
+                .collect(),
         }
+    }
+
+    /// Puts the regular file `file` into the set as `path` (relative,
+    /// `/`-separated), replacing the set's own file of that name (whose
+    /// spelling is kept). The file is read when the set is written; it
+    /// counts as an input of every command that writes the set.
+    pub fn put_file(&mut self, path: &str, file: &Path) -> Result<()> {
+        let key = normalise(path);
+        if key.is_empty()
+            || key
+                .split('/')
+                .any(|c| c.is_empty() || c == "." || c == "..")
+        {
+            return Err(Error::invalid(
+                "path on the media",
+                path,
+                "expected a relative path such as sources/boot.wim",
+            ));
+        }
+        let meta = std::fs::metadata(file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound {
+                what: "file to put on the media",
+                path: file.to_path_buf(),
+            },
+            _ => Error::read(file, e),
+        })?;
+        if !meta.is_file() {
+            return Err(Error::UnsafeSource {
+                path: file.to_path_buf(),
+                reason: "it is not a regular file".into(),
+            });
+        }
+        let parent = key.rsplit_once('/').map(|(d, _)| d);
+        if let Some(dir) = parent {
+            let clash = |k: &String| *k == dir || dir.starts_with(&format!("{k}/"));
+            if let Some(f) = self.files.keys().find(|k| clash(k)) {
+                return Err(Error::invalid(
+                    "path on the media",
+                    path,
+                    format!("the media has a file {f} where this path needs a directory"),
+                ));
+            }
+        }
+        let spelled = self.files.get(&key).map_or_else(
+            || path.trim_start_matches('/').replace('\\', "/"),
+            |f| f.path.clone(),
+        );
+        self.files.insert(
+            key.clone(),
+            MediaFile {
+                path: spelled,
+                size: meta.len(),
+            },
+        );
+        self.overrides.insert(key, file.to_path_buf());
+        Ok(())
+    }
+
+    /// Removes `path` from the set (nothing when absent).
+    pub fn remove_file(&mut self, path: &str) {
+        let key = normalise(path);
+        self.files.remove(&key);
+        self.overrides.remove(&key);
+    }
+
+    /// Every path the set reads from: its root (directory or ISO image)
+    /// and each file put in with [`MediaSet::put_file`]. A command that
+    /// writes the set must not write to any of them.
+    pub fn inputs(&self) -> Vec<&Path> {
+        std::iter::once(self.root.as_path())
+            .chain(self.overrides.values().map(PathBuf::as_path))
+            .collect()
     }
 
     /// Where the bytes of a file of the set are read from.
     pub fn source(&self, file: &MediaFile) -> FileSource {
+        if let Some(path) = self.overrides.get(&normalise(&file.path)) {
+            return FileSource::whole(path, file.size);
+        }
         match self.kind {
             MediaKind::Directory => {
                 let key = normalise(&file.path);
@@ -255,6 +342,9 @@ impl MediaSet {
     /// The modification time of a file in a directory source; `None` for
     /// ISO sources and when the file system does not say.
     pub fn modified(&self, file: &MediaFile) -> Option<std::time::SystemTime> {
+        if let Some(path) = self.overrides.get(&normalise(&file.path)) {
+            return std::fs::metadata(path).and_then(|m| m.modified()).ok();
+        }
         match self.kind {
             MediaKind::Directory => std::fs::metadata(self.root.join(&file.path))
                 .and_then(|m| m.modified())
@@ -267,6 +357,9 @@ impl MediaSet {
     /// in a directory source; `None` when absent or inside an ISO (read it
     /// through [`MediaSet::source`]).
     pub fn boot_wim(&self) -> Option<PathBuf> {
+        if let Some(path) = self.overrides.get(BOOT_WIM) {
+            return Some(path.clone());
+        }
         match self.kind {
             MediaKind::Directory => self.find(BOOT_WIM).map(|f| self.root.join(&f.path)),
             MediaKind::Iso => None,

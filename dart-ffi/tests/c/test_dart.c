@@ -165,22 +165,22 @@ static void test_net(const char *dir) {
     /* Stage: a recovery image (twice: versions 1 and 2) and an imaging one. */
     progress_calls = 0;
     char *entry = NULL;
-    CHECK(dart_stage(media, root, "{\"name\": \"rescue\"}", count_progress, &progress_calls, &entry) == DART_OK);
+    CHECK(dart_stage(media, NULL, root, "{\"name\": \"rescue\"}", count_progress, &progress_calls, &entry) == DART_OK);
     CHECK(entry != NULL && strstr(entry, "\"version\": 1") != NULL);
     CHECK(entry != NULL && strstr(entry, "\"images/rescue/1/efi/boot/bootx64.efi\"") != NULL);
     CHECK(progress_calls > 0);
     dart_string_free(entry);
     entry = NULL;
-    CHECK(dart_stage(media, root, "{\"name\": \"rescue\", \"arch\": \"x64\", \"keep\": 3}", NULL, NULL, &entry) == DART_OK);
+    CHECK(dart_stage(media, NULL, root, "{\"name\": \"rescue\", \"arch\": \"x64\", \"keep\": 3}", NULL, NULL, &entry) == DART_OK);
     CHECK(entry != NULL && strstr(entry, "\"version\": 2") != NULL);
     dart_string_free(entry);
-    CHECK(dart_stage(media, root, "{\"name\": \"win-imaging\", \"role\": \"imaging\"}", NULL, NULL, NULL) == DART_OK);
-    CHECK(dart_stage(media, root, "{\"name\": \"rescue\"}", cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
-    CHECK(dart_stage(media, root, "{\"name\": \"../x\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_stage(media, NULL, root, "{\"name\": \"win-imaging\", \"role\": \"imaging\"}", NULL, NULL, NULL) == DART_OK);
+    CHECK(dart_stage(media, NULL, root, "{\"name\": \"rescue\"}", cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
+    CHECK(dart_stage(media, NULL, root, "{\"name\": \"../x\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
     CHECK(strstr(dart_last_error_message(), "image name") != NULL);
-    CHECK(dart_stage(media, root, "{\"name\": \"x\", \"colour\": 1}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_stage(media, NULL, root, "{\"name\": \"x\", \"colour\": 1}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
     CHECK(strstr(dart_last_error_message(), "colour") != NULL);
-    CHECK(dart_stage(media, root, NULL, NULL, NULL, NULL) == DART_ERR_NULL_ARGUMENT);
+    CHECK(dart_stage(media, NULL, root, NULL, NULL, NULL, NULL) == DART_ERR_NULL_ARGUMENT);
     char *catalog = NULL;
     CHECK(dart_catalog_json(root, &catalog) == DART_OK);
     CHECK(catalog != NULL && strstr(catalog, "\"images/rescue/2\"") != NULL);
@@ -362,7 +362,7 @@ int main(int argc, char **argv) {
     snprintf(disk, sizeof disk, "%s/disk.img", dir);
     progress_calls = 0;
     char *usb_report = NULL;
-    CHECK(dart_usb_write(media_dir, usb, 48u << 20, "gpt", "RESCUE", count_progress, &progress_calls, &usb_report) == DART_OK);
+    CHECK(dart_usb_write(media_dir, NULL, usb, 48u << 20, "gpt", "RESCUE", count_progress, &progress_calls, &usb_report) == DART_OK);
     CHECK(usb_report != NULL && strstr(usb_report, "efi-system") != NULL);
     CHECK(progress_calls > 0);
     dart_string_free(usb_report);
@@ -370,16 +370,16 @@ int main(int argc, char **argv) {
     CHECK(dart_disk_read_json(usb, &layout) == DART_OK && strstr(layout, "\"gpt\"") != NULL);
     dart_string_free(layout);
     snprintf(path, sizeof path, "%s/tiny.img", dir);
-    CHECK(dart_usb_write(media_dir, path, 1u << 20, NULL, NULL, NULL, NULL, NULL) == DART_ERR_DISK);
+    CHECK(dart_usb_write(media_dir, NULL, path, 1u << 20, NULL, NULL, NULL, NULL, NULL) == DART_ERR_DISK);
     CHECK(strstr(dart_last_error_message(), "tiny.img") != NULL && !exists(path));
-    CHECK(dart_usb_write(media_dir, usb, DART_SIZE_DEFAULT, "apm", NULL, NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
-    CHECK(dart_usb_write(media_dir, usb, DART_SIZE_DEFAULT, NULL, NULL, cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
+    CHECK(dart_usb_write(media_dir, NULL, usb, DART_SIZE_DEFAULT, "apm", NULL, NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_usb_write(media_dir, NULL, usb, DART_SIZE_DEFAULT, NULL, NULL, cancel_at_once, NULL, NULL) == DART_ERR_CANCELLED);
     /* ISO image: written, checked by xorriso, read back, used as media. */
     char iso[512];
     snprintf(iso, sizeof iso, "%s/dart.iso", dir);
     progress_calls = 0;
     char *iso_report = NULL;
-    CHECK(dart_iso_write(media_dir, iso, "{\"hybrid\": true, \"label\": \"RESCUE\", \"timestamp\": 1700000000}",
+    CHECK(dart_iso_write(media_dir, NULL, iso, "{\"hybrid\": true, \"label\": \"RESCUE\", \"timestamp\": 1700000000}",
                          count_progress, &progress_calls, &iso_report) == DART_OK);
     CHECK(iso_report != NULL && strstr(iso_report, "\"uefi\"") != NULL && strstr(iso_report, "\"bios\"") != NULL);
     CHECK(progress_calls > 0);
@@ -393,10 +393,19 @@ int main(int argc, char **argv) {
     CHECK(dart_iso_read_json(usb, &listing) == DART_ERR_MEDIA && listing == NULL);
     CHECK(strstr(dart_last_error_message(), "usb.img") != NULL);
     snprintf(path, sizeof path, "%s/again.iso", dir);
-    CHECK(dart_iso_write(iso, path, NULL, NULL, NULL, NULL) == DART_OK && exists(path));
-    CHECK(dart_iso_write(media_dir, path, "{\"hybrid\": \"yes\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
-    CHECK(dart_iso_write(media_dir, path, "{\"label\": \"0123456789012345678901234567890123\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_iso_write(iso, NULL, path, NULL, NULL, NULL, NULL) == DART_OK && exists(path));
+    CHECK(dart_iso_write(media_dir, NULL, path, "{\"hybrid\": \"yes\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_iso_write(media_dir, NULL, path, "{\"label\": \"0123456789012345678901234567890123\"}", NULL, NULL, NULL) == DART_ERR_INVALID_INPUT);
     CHECK(strstr(dart_last_error_message(), "volume label") != NULL);
+    /* A built image in place of the media's boot.wim: a WIM is taken, a
+       file that is not one is refused by name and nothing is written. */
+    char wim[512], not_wim[512], with_wim[512];
+    snprintf(wim, sizeof wim, "%s/sources/boot.wim", media_dir);
+    snprintf(not_wim, sizeof not_wim, "%s/bootmgr", media_dir);
+    snprintf(with_wim, sizeof with_wim, "%s/with-wim.iso", dir);
+    CHECK(dart_iso_write(media_dir, wim, with_wim, NULL, NULL, NULL, NULL) == DART_OK && exists(with_wim));
+    CHECK(dart_iso_write(media_dir, not_wim, path, NULL, NULL, NULL, NULL) == DART_ERR_IMAGE);
+    CHECK(strstr(dart_last_error_message(), "bootmgr") != NULL);
     /* Flash the ISO onto two new image files in one pass, verify, block maps. */
     char copy_a[512], copy_b[512], bmap[512];
     snprintf(copy_a, sizeof copy_a, "%s/copy-a.img", dir);
@@ -428,14 +437,14 @@ int main(int argc, char **argv) {
              disk, disk);
     CHECK(system(cmd) == 0);
     char *rplan = NULL;
-    CHECK(dart_recovery_plan_json(disk, media_dir, DART_SIZE_DEFAULT, 4u << 20, &rplan) == DART_OK);
+    CHECK(dart_recovery_plan_json(disk, media_dir, NULL, DART_SIZE_DEFAULT, 4u << 20, &rplan) == DART_OK);
     CHECK(rplan != NULL && strstr(rplan, "windows-recovery") != NULL);
     dart_string_free(rplan);
-    CHECK(dart_recovery_add(disk, media_dir, DART_SIZE_DEFAULT, 4u << 20, NULL, NULL, NULL) == DART_OK);
+    CHECK(dart_recovery_add(disk, media_dir, NULL, DART_SIZE_DEFAULT, 4u << 20, NULL, NULL, NULL) == DART_OK);
     char *upd = NULL;
-    CHECK(dart_recovery_update(disk, media_dir, NULL, NULL, &upd) == DART_OK && strstr(upd, "unchanged") != NULL);
+    CHECK(dart_recovery_update(disk, media_dir, NULL, NULL, NULL, &upd) == DART_OK && strstr(upd, "unchanged") != NULL);
     dart_string_free(upd);
-    CHECK(dart_recovery_add(disk, media_dir, DART_SIZE_DEFAULT, DART_SIZE_DEFAULT, NULL, NULL, NULL) == DART_ERR_DISK);
+    CHECK(dart_recovery_add(disk, media_dir, NULL, DART_SIZE_DEFAULT, DART_SIZE_DEFAULT, NULL, NULL, NULL) == DART_ERR_DISK);
     CHECK(strstr(dart_last_error_message(), "already a FAT32 recovery partition") != NULL);
 
     test_net(dir);

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use dart_core::deploy::{write_usb_to, UsbOptions};
-use dart_core::formats::iso::{plan_iso_to, write_iso, write_iso_onto, IsoOptions};
+use dart_core::deploy::{plan_iso_to, write_iso_from, write_iso_onto, write_usb_to, UsbOptions};
+use dart_core::formats::iso::IsoOptions;
 use dart_core::formats::partition::{human, Scheme};
 use dart_core::model::arch::Architecture;
 use dart_core::model::media::{Firmware, MediaSet};
 
+use super::medium::{show_menu, MediumArgs, MenuArgs};
 use crate::progress;
 use crate::size::parse_size;
 
@@ -37,9 +38,10 @@ pub enum MediaCommand {
 /// `dart media usb` arguments.
 #[derive(Args)]
 pub struct UsbArgs {
-    /// The media: a directory or an ISO image.
-    #[arg(long)]
-    media: PathBuf,
+    #[command(flatten)]
+    medium: MediumArgs,
+    #[command(flatten)]
+    menu: MenuArgs,
     /// Partition scheme: mbr (BIOS and UEFI) or gpt (UEFI).
     #[arg(long, default_value = "mbr")]
     scheme: String,
@@ -63,9 +65,10 @@ pub struct UsbArgs {
 /// `dart media iso` arguments.
 #[derive(Args)]
 pub struct IsoArgs {
-    /// The media: a directory or an ISO image.
-    #[arg(long)]
-    media: PathBuf,
+    #[command(flatten)]
+    medium: MediumArgs,
+    #[command(flatten)]
+    menu: MenuArgs,
     /// The ISO file to write (replaced only when the new image is complete).
     #[arg(
         short,
@@ -138,10 +141,12 @@ fn usb(a: UsbArgs) -> Result<()> {
         (None, Some(o)) => (o.clone(), a.size),
         _ => bail!("give either --device DEV or -o FILE --size SIZE"),
     };
+    let spec = a.medium.spec(Some(&a.menu));
+    show_menu(&spec)?;
     let report = write_usb_to(
         &target,
         create_len,
-        &a.media,
+        &spec,
         &opts,
         &progress::percent_lines(),
     )?;
@@ -165,20 +170,14 @@ fn iso(a: IsoArgs) -> Result<()> {
         bios_loader: a.bios_loader,
         timestamp: a.timestamp,
     };
+    let spec = a.medium.spec(Some(&a.menu));
+    if !a.json {
+        show_menu(&spec)?;
+    }
     let plan = match (&a.output, a.dry_run) {
-        (output, true) => plan_iso_to(&a.media, output.as_deref(), &a.device, &opts)?,
-        (Some(out), false) => {
-            write_iso(
-                &MediaSet::open(&a.media)?,
-                out,
-                &opts,
-                &progress::percent_lines(),
-            )?
-            .plan
-        }
-        (None, false) => {
-            write_iso_onto(&a.media, &a.device, &opts, &progress::percent_lines())?.plan
-        }
+        (output, true) => plan_iso_to(&spec, output.as_deref(), &a.device, &opts)?,
+        (Some(out), false) => write_iso_from(&spec, out, &opts, &progress::percent_lines())?.plan,
+        (None, false) => write_iso_onto(&spec, &a.device, &opts, &progress::percent_lines())?.plan,
     };
     if a.json {
         out_json!(&plan)?;

@@ -9,6 +9,7 @@ pub mod fixture;
 pub mod flash;
 pub mod image;
 pub mod media;
+pub mod medium;
 pub mod partition;
 pub mod plan;
 pub mod policy;

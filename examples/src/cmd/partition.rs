@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::Subcommand;
-use dart_core::deploy::{add_recovery_at, plan_add_recovery_at, update_recovery_at};
+use dart_core::deploy::{add_recovery_at, plan_add_recovery_at, update_recovery_at, MediumSpec};
 use dart_core::formats::fat::FatOptions;
 use dart_core::formats::partition::{human, read_disk_at, RecoveryOptions};
 
+use super::medium::MediumArgs;
 use crate::progress;
 use crate::size::parse_size;
 
@@ -28,9 +29,8 @@ pub enum PartitionCommand {
         /// Disk or disk image.
         #[arg(long)]
         disk: PathBuf,
-        /// The media: a directory or an ISO image.
-        #[arg(long)]
-        media: PathBuf,
+        #[command(flatten)]
+        medium: MediumArgs,
         /// Partition size (default: media plus headroom), e.g. 600M.
         #[arg(long, value_parser = parse_size)]
         size: Option<u64>,
@@ -49,9 +49,8 @@ pub enum PartitionCommand {
         /// Disk or disk image.
         #[arg(long)]
         disk: PathBuf,
-        /// The media: a directory or an ISO image.
-        #[arg(long)]
-        media: PathBuf,
+        #[command(flatten)]
+        medium: MediumArgs,
     },
 }
 
@@ -61,22 +60,22 @@ pub fn run(cmd: PartitionCommand) -> Result<()> {
         PartitionCommand::Show { disk, json } => show(&disk, json),
         PartitionCommand::AddRecovery {
             disk,
-            media,
+            medium,
             size,
             headroom,
             dry_run,
             json,
         } => add_recovery(
             &disk,
-            &media,
+            &medium.spec(None),
             RecoveryOptions { size, headroom },
             dry_run,
             json,
         ),
-        PartitionCommand::UpdateRecovery { disk, media } => {
+        PartitionCommand::UpdateRecovery { disk, medium } => {
             let r = update_recovery_at(
                 &disk,
-                &media,
+                medium.spec(None),
                 &FatOptions::default(),
                 &progress::percent_lines(),
             )?;
@@ -103,7 +102,7 @@ fn show(disk: &Path, json: bool) -> Result<()> {
 /// `dart partition add-recovery`.
 fn add_recovery(
     disk: &Path,
-    media: &Path,
+    media: &MediumSpec,
     opts: RecoveryOptions,
     dry_run: bool,
     json: bool,

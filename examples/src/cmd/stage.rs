@@ -5,19 +5,18 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use dart_core::deploy::{stage, StageOptions};
+use dart_core::deploy::{stage_from, StageOptions};
 use dart_core::model::arch::Architecture;
-use dart_core::model::media::MediaSet;
 use dart_core::net::ImageRole;
 
+use super::medium::MediumArgs;
 use crate::progress;
 
 /// `dart stage` arguments.
 #[derive(Args)]
 pub struct StageArgs {
-    /// The media: a directory or an ISO.
-    #[arg(long)]
-    media: PathBuf,
+    #[command(flatten)]
+    medium: MediumArgs,
     /// The boot server root.
     #[arg(long)]
     root: PathBuf,
@@ -43,7 +42,6 @@ pub struct StageArgs {
 
 /// `dart stage`.
 pub fn run(a: StageArgs) -> Result<()> {
-    let media = MediaSet::open(&a.media)?;
     let options = StageOptions {
         name: a.name,
         role: a.role.parse::<ImageRole>()?,
@@ -51,7 +49,12 @@ pub fn run(a: StageArgs) -> Result<()> {
         bios_loader: a.bios_loader,
         keep: a.keep,
     };
-    let entry = stage(&media, &a.root, &options, &progress::percent_lines())?;
+    let entry = stage_from(
+        a.medium.spec(None),
+        &a.root,
+        &options,
+        &progress::percent_lines(),
+    )?;
     if a.json {
         out_json!(&entry)?;
     } else {

@@ -95,6 +95,8 @@ pub struct WinPeEntry {
     pub firmware: Option<Firmware>,
     /// The locale (`en-US`).
     pub locale: String,
+    /// The new object's id; `None`: a random one.
+    pub id: Option<Uuid>,
 }
 
 impl WinPeEntry {
@@ -107,6 +109,7 @@ impl WinPeEntry {
             device: Device::Boot,
             firmware: None,
             locale: "en-US".into(),
+            id: None,
         }
     }
 }
@@ -408,6 +411,15 @@ impl Store {
             .add_key(key, "Elements")
             .map_err(|p| self.hive_problem(p))?;
         Ok(key)
+    }
+
+    /// Sets element `code` of object `id` to `value` (the element must have
+    /// the format `value` has).
+    pub fn set_element_value(&mut self, id: Uuid, code: u32, value: &ElementValue) -> Result<()> {
+        if self.object_key(&id).is_none() {
+            return Err(self.problem(StoreProblem::NoSuchObject(names::render_id(&id))));
+        }
+        self.set_element(&id, code, value)
     }
 
     /// The boot manager's default entry.

@@ -277,7 +277,13 @@ pub(crate) fn add_winpe(store: &mut Store, entry: &WinPeEntry, firmware: Firmwar
         path: entry.wim.clone(),
         options: Some(options),
     };
-    let id = Uuid::new_v4();
+    let id = entry.id.unwrap_or_else(Uuid::new_v4);
+    if store.object_key(&id).is_some() {
+        return Err(store.problem(StoreProblem::Refused(format!(
+            "it already holds an object {}",
+            names::render_id(&id)
+        ))));
+    }
     match template {
         Some(t) => {
             let source = store.hive.clone();

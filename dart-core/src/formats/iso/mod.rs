@@ -35,6 +35,4 @@ mod writer;
 
 pub use plan::{plan_iso, EfiImage, IsoOptions, IsoPlan, PlannedBoot, PlannedFile};
 pub use read::{read_iso, Extent, IsoContents, IsoFile};
-pub use writer::{
-    plan_iso_from, plan_iso_to, write_iso, write_iso_from, write_iso_onto, write_iso_to, IsoReport,
-};
+pub use writer::{plan_iso_to, write_iso, write_iso_onto, write_iso_to, IsoReport};

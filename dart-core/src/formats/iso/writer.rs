@@ -172,7 +172,7 @@ pub fn write_iso(
             "it is a directory; name the ISO file to write",
         ));
     }
-    check_output(out, &[media.root()])?;
+    check_output(out, &media.inputs())?;
     let plan = plan_iso(media, opts)?;
     // Written beside the output and renamed into place: an error, a
     // cancel or a panic leaves the old file (if any) and no partial one.
@@ -185,22 +185,21 @@ pub fn write_iso(
     Ok(report)
 }
 
-/// Writes the image of the media directory or ISO image `media` straight
-/// onto every device or file in `targets` in one pass, with no intermediate
-/// file (for a hybrid image: onto USB sticks). Block devices pass the
-/// safety checks and every target's size is checked first; targets that
-/// held something get their first and last MiB zeroed before the build, so
-/// an interrupted build leaves them booting nothing. New files named in
-/// `targets` are removed when the build fails.
+/// Writes the image of the media set `media` straight onto every device
+/// or file in `targets` in one pass, with no intermediate file (for a
+/// hybrid image: onto USB sticks). Block devices pass the safety checks and
+/// every target's size is checked first; targets that held something get
+/// their first and last MiB zeroed before the build, so an interrupted
+/// build leaves them booting nothing. New files named in `targets` are
+/// removed when the build fails. No target may be an input of the set.
 pub fn write_iso_onto(
-    media: &Path,
+    media: &MediaSet,
     targets: &[PathBuf],
     opts: &IsoOptions,
     control: &Control,
 ) -> Result<IsoReport> {
-    let media_set = MediaSet::open(media)?;
-    let plan = plan_iso(&media_set, opts)?;
-    let (mut mirror, planned) = crate::write::open_mirror(targets, plan.bytes, &[media])?;
+    let plan = plan_iso(media, opts)?;
+    let (mut mirror, planned) = crate::write::open_mirror(targets, plan.bytes, &media.inputs())?;
     let created = RemoveOnDrop::new(
         planned
             .iter()
@@ -208,45 +207,30 @@ pub fn write_iso_onto(
             .map(|t| t.path.clone())
             .collect(),
     );
-    let report = write_planned(&mut mirror, &media_set, plan, opts, control)?;
+    let report = write_planned(&mut mirror, media, plan, opts, control)?;
     drop(mirror);
     created.disarm();
     Ok(report)
 }
 
-/// [`plan_iso`] of the media directory or ISO image at `media`.
-pub fn plan_iso_from(media: &Path, opts: &IsoOptions) -> Result<IsoPlan> {
-    plan_iso(&MediaSet::open(media)?, opts)
-}
-
-/// A dry run of [`write_iso_from`] (`output`) or [`write_iso_onto`]
+/// A dry run of [`write_iso`] (`output`) or [`write_iso_onto`]
 /// (`devices`): the plan, after the checks those make before their first
 /// write (the output is not an input; every device is free, large enough
 /// and not an input). Nothing is written.
 pub fn plan_iso_to(
-    media: &Path,
+    media: &MediaSet,
     output: Option<&Path>,
     devices: &[PathBuf],
     opts: &IsoOptions,
 ) -> Result<IsoPlan> {
-    let plan = plan_iso(&MediaSet::open(media)?, opts)?;
+    let plan = plan_iso(media, opts)?;
     if let Some(out) = output {
-        check_output(out, &[media])?;
+        check_output(out, &media.inputs())?;
     }
     if !devices.is_empty() {
-        crate::write::check_targets(devices, plan.bytes, &[media])?;
+        crate::write::check_targets(devices, plan.bytes, &media.inputs())?;
     }
     Ok(plan)
-}
-
-/// [`write_iso`] from a media directory or ISO image at `media`.
-pub fn write_iso_from(
-    media: &Path,
-    out: &Path,
-    opts: &IsoOptions,
-    control: &Control,
-) -> Result<IsoReport> {
-    write_iso(&MediaSet::open(media)?, out, opts, control)
 }
 
 #[cfg(test)]
