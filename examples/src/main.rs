@@ -10,6 +10,12 @@
 //! dart partition show DISK [--json]
 //! dart partition add-recovery --disk DISK --media DIR [--size SIZE] [--headroom SIZE] [--dry-run] [--json]
 //! dart partition update-recovery --disk DISK --media DIR
+//! dart bcd show STORE [--json]
+//! dart bcd new STORE --firmware bios|uefi [--force] [--dry-run]
+//! dart bcd add-winpe STORE --description TEXT --wim PATH [--firmware bios|uefi] [--sdi PATH]
+//!      [--default] [--dry-run] [--json]
+//! dart bcd remove STORE ID [--dry-run]
+//! dart bcd set STORE [--timeout N] [--default ID] [--display-order ID,ID,...] [--dry-run]
 //! dart flash IMAGE TARGET... [--verify] [--bmap FILE] [--dry-run]
 //! dart verify IMAGE TARGET [--bmap FILE]
 //! dart bmap create IMAGE -o FILE
@@ -39,7 +45,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use cmd::{
-    bmap, catalog, demo, fixture, flash, image, media, partition, plan, policy, serve, stage,
+    bcd, bmap, catalog, demo, fixture, flash, image, media, partition, plan, policy, serve, stage,
     verify,
 };
 
@@ -67,6 +73,9 @@ enum Command {
     /// Partition tables and the recovery partition.
     #[command(subcommand)]
     Partition(partition::PartitionCommand),
+    /// BCD stores (Windows Boot Manager menus): show, create, edit.
+    #[command(subcommand)]
+    Bcd(bcd::BcdCommand),
     /// Write an image onto devices or files (several in one pass), skipping unmapped ranges.
     Flash(flash::FlashArgs),
     /// Compare a device or file with an image by reading it back.
@@ -113,6 +122,7 @@ fn run(command: Command) -> Result<()> {
         Command::Image(cmd) => image::run(*cmd),
         Command::Media(cmd) => media::run(cmd),
         Command::Partition(cmd) => partition::run(cmd),
+        Command::Bcd(cmd) => bcd::run(cmd),
         Command::Flash(args) => flash::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Bmap(cmd) => bmap::run(cmd),

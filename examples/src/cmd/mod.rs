@@ -2,6 +2,7 @@
 //! owning its clap arguments (an `Args` struct or a subcommand enum) and its
 //! `run` function.
 
+pub mod bcd;
 pub mod bmap;
 pub mod catalog;
 pub mod demo;
