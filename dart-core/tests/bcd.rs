@@ -550,3 +550,30 @@ fn libhivex_reads_big_data_lh_lists_and_classes() {
         dart_dump(&Hive::parse(&std::fs::read(&path).unwrap()).unwrap())
     );
 }
+
+#[test]
+fn saving_keeps_the_store_file_mode_and_save_new_never_replaces() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("BCD");
+    let (s, _, _) = two_entry_store(Firmware::Bios);
+    s.save_new(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    s.save(&path).unwrap();
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let before = std::fs::read(&path).unwrap();
+    let e = Store::new(Firmware::Uefi)
+        .unwrap()
+        .save_new(&path)
+        .unwrap_err();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file is left"
+    );
+}

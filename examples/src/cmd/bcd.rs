@@ -164,7 +164,11 @@ fn new(path: &Path, firmware: &str, force: bool, dry_run: bool) -> Result<()> {
         );
     }
     let store = Store::new(firmware)?;
-    finish(&store, path, dry_run)?;
+    if force || dry_run {
+        finish(&store, path, dry_run)?;
+    } else {
+        store.save_new(path)?;
+    }
     if !dry_run {
         outln!(
             "{}: new {firmware} store with {} objects and no boot entries",

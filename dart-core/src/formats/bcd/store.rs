@@ -1,5 +1,6 @@
 //! [`Store`]: a BCD store held in memory, with the edits dart makes.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -210,17 +211,53 @@ impl Store {
     }
 
     /// Writes the store to `path`: a temporary file beside it, synced,
-    /// then renamed over the old store. A failure leaves the old file.
+    /// then renamed over the old store, whose permissions it keeps. A
+    /// failure leaves the old file.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let partial = PartialFile::beside(path)?;
-        std::fs::write(partial.path(), self.to_bytes()).map_err(|e| Error::Io {
-            action: "writing the new store beside",
-            path: path.to_path_buf(),
-            source: e,
-            untouched: "the old store was left as it was",
-        })?;
+        let partial = self.write_beside(path)?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(partial.path(), meta.permissions())
+                .map_err(|e| self.io("keeping the permissions of", path, e))?;
+        }
         partial.commit()
+    }
+
+    /// Writes the store to `path`, which must not exist: the new file
+    /// appears complete or not at all, and a file that appears at `path`
+    /// meanwhile is never replaced.
+    pub fn save_new(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let partial = self.write_beside(path)?;
+        File::open(partial.path())
+            .and_then(|f| f.sync_all())
+            .map_err(|e| self.io("syncing the new store for", path, e))?;
+        // link(2) fails when the name exists, unlike rename(2).
+        std::fs::hard_link(partial.path(), path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::invalid(
+                "BCD store",
+                path.display(),
+                "it already exists and was left as it was",
+            ),
+            _ => self.io("creating", path, e),
+        })?;
+        Ok(())
+    }
+
+    fn write_beside(&self, path: &Path) -> Result<PartialFile> {
+        let partial = PartialFile::beside(path)?;
+        std::fs::write(partial.path(), self.to_bytes())
+            .map_err(|e| self.io("writing the new store beside", path, e))?;
+        Ok(partial)
+    }
+
+    fn io(&self, action: &'static str, path: &Path, source: std::io::Error) -> Error {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+            untouched: "the old store (if any) was left as it was",
+        }
     }
 
     /// Writes the store as the file `path` (`efi/microsoft/boot/bcd`) of
