@@ -314,6 +314,7 @@ fn refused_edits_change_nothing() {
         s.set_display_order(&[full, basic, full]).unwrap_err(),
         s.set_timeout(5000).unwrap_err(),
         s.set_default(names::GLOBALSETTINGS).unwrap_err(),
+        s.set_default(names::BOOTMGR).unwrap_err(),
         s.remove(Uuid::from_u128(99)).unwrap_err(),
         s.add_winpe(&WinPeEntry::new("x", "/sources/x.wim"), false)
             .unwrap_err(),
@@ -334,7 +335,7 @@ fn refused_edits_change_nothing() {
         );
     }
     assert!(errors[0].to_string().contains("default"), "{}", errors[0]);
-    assert!(errors[8].to_string().contains("{nonsense}"));
+    assert!(errors[9].to_string().contains("{nonsense}"));
     assert_eq!(s.resolve("{default}").unwrap(), basic);
     assert_eq!(s.resolve("bootmgr").unwrap(), names::BOOTMGR);
     assert_eq!(s.resolve(&full.to_string()).unwrap(), full);

@@ -117,3 +117,11 @@ fn mutated_disk_structures_are_handled() {
 fn bcd_store_corpus() {
     run_corpus("bcd_store", dart_core::formats::bcd::fuzz_one);
 }
+
+#[test]
+fn boot_manager_signature_corpus() {
+    run_corpus(
+        "boot_manager_signature",
+        dart_core::formats::authenticode::fuzz_one,
+    );
+}

@@ -205,3 +205,184 @@ fn a_usb_stick_with_a_menu_boots_and_holds_the_stores() {
     let check = boot(&usb, Attach::Disk, Firmware::Uefi, Duration::from_secs(120)).unwrap();
     assert!(check.marker_seen, "{}", check.console_tail);
 }
+
+/// A small WinPE-like WIM of `arch` (WIM ARCH value) whose boot files are
+/// the fixture's stand-in loader.
+fn arch_wim(dir: &Path, media: &Path, arch_value: &str, name: &str) -> PathBuf {
+    use dart_core::image::{capture, CaptureImage, Compression};
+    let tree = dir.join(format!("tree-{name}"));
+    for (p, body) in [
+        ("Windows/System32/boot/winload.efi", b"stand-in".to_vec()),
+        ("Windows/System32/boot/winload.exe", b"stand-in".to_vec()),
+        (
+            "Windows/Boot/EFI/bootmgfw.efi",
+            std::fs::read(media.join("efi/boot/bootx64.efi")).unwrap(),
+        ),
+    ] {
+        let f = tree.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(f, body).unwrap();
+    }
+    let out = dir.join(format!("{name}.wim"));
+    let props = [
+        ("WINDOWS/ARCH", arch_value),
+        ("WINDOWS/EDITIONID", "WindowsPE"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    capture(
+        &[CaptureImage {
+            source: tree,
+            name: name.into(),
+            properties: props,
+        }],
+        &out,
+        Compression::Xpress,
+        Some(1),
+        Some(1_700_000_000),
+        &Control::default(),
+    )
+    .unwrap();
+    out
+}
+
+#[test]
+fn both_architectures_on_one_medium_never_put_a_foreign_entry_in_a_uefi_menu() {
+    use dart_core::model::arch::Architecture;
+    let dir = tempfile::tempdir().unwrap();
+    let (media, full, _) = media_and_images(dir.path());
+    let x86 = arch_wim(dir.path(), &media, "0", "pe32");
+    let spec = MediumSpec {
+        images: vec![
+            format!("DaRT x64={}", full.display()).parse().unwrap(),
+            format!("DaRT={}", x86.display()).parse().unwrap(),
+        ],
+        ..MediumSpec::new(&media)
+    };
+    let medium = spec.prepare().unwrap();
+    let read = |p: &str| {
+        let f = medium.set.find(p).unwrap();
+        Store::parse(&medium.set.source(f).read_all().unwrap(), p.as_ref()).unwrap()
+    };
+    let bios = read("boot/bcd");
+    let uefi = read("efi/microsoft/boot/bcd");
+    let descriptions = |s: &Store| {
+        s.display_order()
+            .iter()
+            .map(|id| s.object(*id).unwrap().description.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(descriptions(&bios), ["DaRT x64", "DaRT (32-bit)"]);
+    assert_eq!(descriptions(&uefi), ["DaRT x64"]);
+    assert!(medium.set.find("efi/boot/bootx64.efi").is_some());
+    assert!(medium.set.find("efi/boot/bootia32.efi").is_none());
+    assert_eq!(medium.menu[1].architecture, Architecture::X86);
+    assert!(medium.menu[1].uefi_id.is_none() && medium.menu[1].bios_id.is_some());
+    assert!(
+        medium.notes.iter().any(|n| n.contains("BIOS menu only")),
+        "{:?}",
+        medium.notes
+    );
+
+    // A 32-bit UEFI medium: the x86 image's own boot manager goes on as
+    // BOOTIA32.EFI, the x64 loader is left off.
+    let spec = MediumSpec {
+        uefi_arch: Some(Architecture::X86),
+        ..spec
+    };
+    let medium = spec.prepare().unwrap();
+    let f = medium.set.find("efi/boot/bootia32.efi").unwrap();
+    assert_eq!(
+        medium.set.source(f).read_all().unwrap(),
+        std::fs::read(media.join("efi/boot/bootx64.efi")).unwrap()
+    );
+    assert!(medium.set.find("efi/boot/bootx64.efi").is_none());
+    assert!(
+        medium
+            .notes
+            .iter()
+            .any(|n| n.contains("bootx64.efi left off")),
+        "{:?}",
+        medium.notes
+    );
+}
+
+#[test]
+fn the_2023_boot_manager_comes_from_the_image() {
+    use dart_core::deploy::BootManager;
+    let dir = tempfile::tempdir().unwrap();
+    let (media, full, basic) = media_and_images(dir.path());
+    let spec = MediumSpec {
+        boot_manager: Some(BootManager::Uefi2023),
+        ..menu_spec(&media, &full, &basic)
+    };
+    let medium = spec.prepare().unwrap();
+    assert!(
+        medium.notes.iter().any(|n| n.contains("EFI_EX")),
+        "{:?}",
+        medium.notes
+    );
+    let f = medium.set.find("efi/boot/bootx64.efi").unwrap();
+    assert!(
+        !medium.set.source(f).path().starts_with(&media),
+        "taken from the image, not the media"
+    );
+    // The one-image form too, and an image without EFI_EX is refused by name.
+    let single = MediumSpec {
+        boot_manager: Some(BootManager::Uefi2023),
+        ..MediumSpec::new(&media)
+    };
+    assert!(single
+        .prepare()
+        .unwrap()
+        .notes
+        .iter()
+        .any(|n| n.contains("EFI_EX")));
+    let x86 = arch_wim(dir.path(), &media, "9", "no-ex");
+    let bad = MediumSpec {
+        wim: Some(x86),
+        boot_manager: Some(BootManager::Uefi2023),
+        ..MediumSpec::new(&media)
+    };
+    let e = bad.prepare().unwrap_err();
+    assert!(e.to_string().contains("bootmgfw_EX.efi"), "{e}");
+}
+
+#[test]
+fn the_check_names_each_broken_entry_and_the_signing_ca() {
+    use dart_core::deploy::check_medium;
+    use dart_core::model::arch::Architecture;
+    use dart_core::model::media::Firmware;
+    let dir = tempfile::tempdir().unwrap();
+    let (media, _, _) = media_and_images(dir.path());
+    let report = check_medium(&media, Architecture::X64, Firmware::Both).unwrap();
+    assert!(report.ok(), "{report:#?}");
+    assert_eq!(report.stores.len(), 2);
+    assert_eq!(report.stores[0].entries[0].1, r"\sources\boot.wim");
+    assert!(report
+        .boot_managers
+        .iter()
+        .any(|b| b.path.ends_with("bootx64.efi") && b.signatures.is_empty()));
+    // Break it: a store whose entries point at a WIM and a boot.sdi that
+    // are not there, and a default outside the menu.
+    let mut store = Store::open(media.join("efi/microsoft/boot/bcd")).unwrap();
+    let e = dart_core::formats::bcd::WinPeEntry {
+        sdi: r"\boot\missing.sdi".into(),
+        ..dart_core::formats::bcd::WinPeEntry::new("Lost image", r"\sources\lost.wim")
+    };
+    store.add_winpe(&e, false).unwrap();
+    store.save(media.join("efi/microsoft/boot/bcd")).unwrap();
+    std::fs::remove_file(media.join("boot/boot.sdi")).unwrap();
+    let report = check_medium(&media, Architecture::X64, Firmware::Uefi).unwrap();
+    let all = report.problems.join("\n");
+    assert!(
+        all.contains("\"Lost image\"") && all.contains(r"\sources\lost.wim"),
+        "{all}"
+    );
+    assert!(all.contains(r"\boot\missing.sdi"), "{all}");
+    assert!(
+        all.contains("\"Windows Setup\"") && all.contains(r"\boot\boot.sdi"),
+        "{all}"
+    );
+}

@@ -96,6 +96,42 @@ pub struct MediumSpec {
     pub default: Option<String>,
     /// Seconds the menu waits (the store's own value when unset).
     pub timeout: Option<u64>,
+    /// The one architecture the medium boots on UEFI (see the module
+    /// documentation); unset: x64 when an image is x64, else the images'.
+    pub uefi_arch: Option<Architecture>,
+    /// Which UEFI boot manager goes on the medium; unset: the media's.
+    pub boot_manager: Option<BootManager>,
+}
+
+/// The UEFI boot manager put on a medium.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum BootManager {
+    /// Signed by "Microsoft Windows Production PCA 2011": the media's
+    /// `efi/boot/boot<arch>.efi`, else the WIM's
+    /// `\Windows\Boot\EFI\bootmgfw.efi`.
+    #[serde(rename = "2011")]
+    Pca2011,
+    /// Signed by "Windows UEFI CA 2023": the WIM's
+    /// `\Windows\Boot\EFI_EX\bootmgfw_EX.efi`, with its fonts
+    /// (`Fonts_EX`) and `boot.stl` as Microsoft's `Make2023BootableMedia`
+    /// places them. PCs that do not trust the 2023 CA yet do not start it.
+    #[serde(rename = "2023")]
+    Uefi2023,
+}
+
+impl FromStr for BootManager {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<BootManager> {
+        match s.trim() {
+            "2011" | "pca2011" => Ok(BootManager::Pca2011),
+            "2023" | "ca2023" => Ok(BootManager::Uefi2023),
+            _ => Err(Error::invalid(
+                "boot manager",
+                s,
+                "expected 2011 (Microsoft Windows Production PCA 2011) or 2023 (Windows UEFI CA 2023)",
+            )),
+        }
+    }
 }
 
 impl MediumSpec {
@@ -158,6 +194,9 @@ pub struct Medium {
     pub menu: Vec<MenuEntry>,
     /// Where each store came from, per store path ("media", "WIM", "new").
     pub templates: Vec<(String, String)>,
+    /// What dart chose and why: loaders taken from a WIM or left off,
+    /// entries left out of a menu.
+    pub notes: Vec<String>,
     /// Generated files live here until the medium is written.
     _scratch: Option<tempfile::TempDir>,
 }
@@ -212,20 +251,10 @@ impl MediumSpec {
         if let Some(wim) = &self.wim {
             RecoveryImage::open(wim)?;
             set.put_file(BOOT_WIM, wim)?;
-            return Ok(Medium {
-                set,
-                menu: Vec::new(),
-                templates: Vec::new(),
-                _scratch: None,
-            });
+            return single(set, self);
         }
         if self.images.is_empty() {
-            return Ok(Medium {
-                set,
-                menu: Vec::new(),
-                templates: Vec::new(),
-                _scratch: None,
-            });
+            return single(set, self);
         }
         compose(set, self)
     }
@@ -345,33 +374,229 @@ fn template(
     Ok((Store::new(firmware)?, "new".into()))
 }
 
-fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
-    let images = plan_images(spec)?;
-    let scratch =
-        tempfile::tempdir().map_err(|e| Error::write(Path::new("scratch directory"), e))?;
-    let bios = set.find("bootmgr").is_some();
-    let uefi_loaders: Vec<Architecture> = Architecture::ALL
-        .into_iter()
-        .filter(|a| set.find(&a.efi_loader_path()).is_some())
-        .collect();
-    // The UEFI menu: the images of the medium's UEFI architecture.
-    let uefi_arch = match uefi_loaders.as_slice() {
-        [] => None,
-        [one] => Some(*one),
-        several => {
-            let archs: Vec<Architecture> = images.iter().map(|p| p.architecture).collect();
-            match several.iter().find(|a| archs.iter().all(|x| x == *a)) {
-                Some(a) => Some(*a),
-                None => {
-                    return Err(Error::invalid(
-                        "image",
-                        archs.iter().map(|a| a.name()).collect::<Vec<_>>().join(","),
-                        "the media carry UEFI loaders for several architectures, which all read the one \\EFI\\Microsoft\\Boot\\BCD; give images of one architecture, or media with the loader of one",
-                    ))
-                }
+fn scratch_dir() -> Result<tempfile::TempDir> {
+    tempfile::tempdir().map_err(|e| Error::write(Path::new("scratch directory"), e))
+}
+
+/// The media as they are or with one built WIM; a boot manager choice
+/// applies to the UEFI loaders they carry (or to `uefi_arch`).
+fn single(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
+    let mut notes = Vec::new();
+    let scratch = scratch_dir()?;
+    if let Some(choice) = spec.boot_manager {
+        let wim = match set.boot_wim() {
+            Some(p) => RecoveryImage::open(p)?,
+            None => {
+                return Err(Error::invalid(
+                    "boot manager",
+                    choice_name(choice),
+                    "the media's sources/boot.wim is inside an ISO image or missing; give the built image with wim so the boot manager can be taken from it",
+                ))
+            }
+        };
+        let index = wim.default_index();
+        let archs: Vec<Architecture> = match spec.uefi_arch {
+            Some(a) => vec![a],
+            None => Architecture::ALL
+                .into_iter()
+                .filter(|a| set.find(&a.efi_loader_path()).is_some())
+                .collect(),
+        };
+        if archs.is_empty() {
+            return Err(Error::invalid(
+                "boot manager",
+                choice_name(choice),
+                "the media carry no UEFI loader (efi/boot/boot*.efi) to replace; name the architecture with uefi_arch",
+            ));
+        }
+        for arch in archs {
+            let wims = [(&wim, index)];
+            if !place_boot_manager(&mut set, choice, arch, &wims, scratch.path(), &mut notes)? {
+                return Err(Error::invalid(
+                    "boot manager",
+                    choice_name(choice),
+                    format!(
+                        "the image has no \\Windows\\Boot\\EFI\\bootmgfw.efi to use as {}",
+                        arch.efi_loader_path()
+                    ),
+                ));
             }
         }
+    }
+    Ok(Medium {
+        set,
+        menu: Vec::new(),
+        templates: Vec::new(),
+        notes,
+        _scratch: Some(scratch),
+    })
+}
+
+fn choice_name(c: BootManager) -> &'static str {
+    match c {
+        BootManager::Pca2011 => "2011",
+        BootManager::Uefi2023 => "2023",
+    }
+}
+
+/// Puts the UEFI boot manager for `arch` on the medium as `choice`: for
+/// 2011 the media's own, else the WIM's `bootmgfw.efi`; for 2023 the WIM's
+/// `bootmgfw_EX.efi` with its fonts and `boot.stl`. Returns whether the
+/// medium has one afterwards.
+fn place_boot_manager(
+    set: &mut MediaSet,
+    choice: BootManager,
+    arch: Architecture,
+    wims: &[(&RecoveryImage, u32)],
+    scratch: &Path,
+    notes: &mut Vec<String>,
+) -> Result<bool> {
+    let loader = arch.efi_loader_path();
+    let extract = |inside: &str, name: &str| -> Result<Option<PathBuf>> {
+        for (w, index) in wims {
+            let dest = scratch.join(format!("{}-{name}", arch.name()));
+            if w.extract_file(*index, inside, &dest)? {
+                return Ok(Some(dest));
+            }
+        }
+        Ok(None)
     };
+    match choice {
+        BootManager::Pca2011 => {
+            if set.find(&loader).is_some() {
+                return Ok(true);
+            }
+            match extract(r"\Windows\Boot\EFI\bootmgfw.efi", "bootmgfw.efi")? {
+                Some(f) => {
+                    set.put_file(&loader, &f)?;
+                    notes.push(format!(
+                        "{loader}: the boot manager of the {arch} image (\\Windows\\Boot\\EFI\\bootmgfw.efi)"
+                    ));
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        }
+        BootManager::Uefi2023 => {
+            let Some(f) = extract(r"\Windows\Boot\EFI_EX\bootmgfw_EX.efi", "bootmgfw_EX.efi")?
+            else {
+                return Err(Error::invalid(
+                    "boot manager",
+                    "2023",
+                    format!("no {arch} image carries \\Windows\\Boot\\EFI_EX\\bootmgfw_EX.efi (images with the April 2024 updates or later do)"),
+                ));
+            };
+            set.put_file(&loader, &f)?;
+            notes.push(format!(
+                "{loader}: the 2023-CA boot manager of the {arch} image (\\Windows\\Boot\\EFI_EX\\bootmgfw_EX.efi)"
+            ));
+            // The fonts it expects, as Microsoft's Make2023BootableMedia
+            // copies them: Fonts_EX\x_EX.ttf -> efi/microsoft/boot/fonts/x.ttf.
+            for (w, index) in wims {
+                let fonts: Vec<String> = w
+                    .list_files(*index)?
+                    .into_iter()
+                    .filter(|p| {
+                        let l = p.to_ascii_lowercase();
+                        l.starts_with("/windows/boot/fonts_ex/") && l.ends_with("_ex.ttf")
+                    })
+                    .collect();
+                for font in &fonts {
+                    let name = font.rsplit('/').next().unwrap_or(font);
+                    let plain = format!("{}.ttf", &name[..name.len() - "_EX.ttf".len()]);
+                    let dest = scratch.join(format!("font-{plain}"));
+                    if w.extract_file(*index, font, &dest)? {
+                        set.put_file(&format!("efi/microsoft/boot/fonts/{plain}"), &dest)?;
+                    }
+                }
+                if !fonts.is_empty() {
+                    notes.push(format!(
+                        "efi/microsoft/boot/fonts: {} font(s) of the 2023 boot manager",
+                        fonts.len()
+                    ));
+                    break;
+                }
+            }
+            if set.find("efi/microsoft/boot/boot.stl").is_none() {
+                if let Some(stl) = extract(r"\Windows\Boot\EFI\boot.stl", "boot.stl")? {
+                    set.put_file("efi/microsoft/boot/boot.stl", &stl)?;
+                    notes.push("efi/microsoft/boot/boot.stl: taken from the image".into());
+                }
+            }
+            Ok(true)
+        }
+    }
+}
+
+/// `description (64-bit)` unless it already says which.
+fn labelled(description: &str, arch: Architecture) -> String {
+    let l = description.to_ascii_lowercase();
+    let said = ["x64", "x86", "64-bit", "32-bit", "arm64", "amd64", "i386"]
+        .iter()
+        .any(|w| l.contains(w));
+    if said {
+        return description.to_string();
+    }
+    let bits = match arch {
+        Architecture::X86 => "32-bit",
+        Architecture::X64 => "64-bit",
+        Architecture::Arm64 => "ARM64",
+    };
+    format!("{description} ({bits})")
+}
+
+fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
+    let images = plan_images(spec)?;
+    let scratch = scratch_dir()?;
+    let mut notes = Vec::new();
+    let bios = set.find("bootmgr").is_some();
+    let archs: Vec<Architecture> = images.iter().map(|p| p.architecture).collect();
+    let uefi_arch = spec.uefi_arch.unwrap_or_else(|| {
+        if archs.contains(&Architecture::X64) {
+            Architecture::X64
+        } else {
+            archs[0]
+        }
+    });
+    // One UEFI architecture per medium: both UEFI loaders would read the
+    // one \EFI\Microsoft\Boot\BCD, and the boot manager does not hide
+    // entries of another architecture.
+    for other in Architecture::ALL.into_iter().filter(|a| *a != uefi_arch) {
+        let path = other.efi_loader_path();
+        if set.find(&path).is_some() {
+            set.remove_file(&path);
+            notes.push(format!(
+                "{path} left off: both UEFI loaders would read the one \\EFI\\Microsoft\\Boot\\BCD, whose menu is for {uefi_arch}; {other} UEFI PCs boot this medium through BIOS only"
+            ));
+        }
+    }
+    let uefi_wims: Vec<(&RecoveryImage, u32)> = images
+        .iter()
+        .filter(|p| p.architecture == uefi_arch)
+        .map(|p| (&p.opened, p.index))
+        .collect();
+    let has_uefi = if uefi_wims.is_empty() {
+        notes.push(format!("no {uefi_arch} image: the medium has no UEFI menu"));
+        set.remove_file(&uefi_arch.efi_loader_path());
+        false
+    } else {
+        let choice = spec.boot_manager.unwrap_or(BootManager::Pca2011);
+        place_boot_manager(
+            &mut set,
+            choice,
+            uefi_arch,
+            &uefi_wims,
+            scratch.path(),
+            &mut notes,
+        )?
+    };
+    let uefi_arch = has_uefi.then_some(uefi_arch);
+    for p in images.iter().filter(|p| Some(p.architecture) != uefi_arch) {
+        notes.push(format!(
+            "\"{}\" ({}) is in the BIOS menu only",
+            p.image.description, p.architecture
+        ));
+    }
     set.remove_file(BOOT_WIM);
     for p in &images {
         set.put_file(&format!("sources/{}.wim", p.slug), &p.image.wim)?;
@@ -392,6 +617,7 @@ fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
         .clone()
         .unwrap_or_else(|| images[0].image.description.clone());
     let mut templates = Vec::new();
+    let mixed = archs.iter().any(|a| *a != archs[0]);
     let stores = [
         (Firmware::Bios, BIOS_BCD, bios.then_some(None)),
         (Firmware::Uefi, UEFI_BCD, uefi_arch.map(Some)),
@@ -402,13 +628,23 @@ fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
         let old = store.display_order();
         let mut listed = 0;
         for (p, entry) in images.iter().zip(menu.iter_mut()) {
-            if only_arch.is_some_and(|a| a != p.architecture) {
+            let fits = match only_arch {
+                Some(a) => a == p.architecture,
+                None => p.architecture.has_bios(),
+            };
+            if !fits {
                 continue;
             }
+            // Microsoft's dual-architecture media label their entries.
+            let text = if mixed && firmware == Firmware::Bios {
+                labelled(&p.image.description, p.architecture)
+            } else {
+                p.image.description.clone()
+            };
             let e = WinPeEntry {
                 firmware: Some(firmware),
                 id: Some(entry_id(firmware, &p.image.description, &entry.path)),
-                ..WinPeEntry::new(&p.image.description, &entry.path)
+                ..WinPeEntry::new(&text, &entry.path)
             };
             let id = store.add_winpe(&e, false)?;
             store.set_element_value(
@@ -455,6 +691,7 @@ fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
         set,
         menu,
         templates,
+        notes,
         _scratch: Some(scratch),
     })
 }

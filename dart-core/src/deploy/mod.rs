@@ -8,14 +8,16 @@
 //! | [`MediumSpec::prepare`] | what goes on a medium: the media, a built WIM in their place, or several images behind a boot menu |
 //! | [`stage::stage`] | a network boot server: a media set copied into the server root as a new image version |
 
+pub mod check;
 pub mod iso;
 pub mod medium;
 pub mod recovery;
 pub mod stage;
 pub mod usb;
 
+pub use check::{check_medium, BootManagerCheck, MediumCheck, StoreCheck};
 pub use iso::{plan_iso_from, plan_iso_to, write_iso_from, write_iso_onto};
-pub use medium::{Medium, MediumSpec, MenuEntry, MenuImage};
+pub use medium::{BootManager, Medium, MediumSpec, MenuEntry, MenuImage};
 pub use recovery::{
     add_recovery, add_recovery_at, plan_add_recovery, plan_add_recovery_at, update_recovery,
     update_recovery_at, RecoveryReport,

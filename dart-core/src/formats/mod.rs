@@ -1,5 +1,6 @@
 //! On-disk formats dart writes and reads itself, each with its own codec:
 //!
+//! - [`authenticode`]: who signed a boot manager (Authenticode, read only);
 //! - [`bcd`]: BCD stores (Windows Boot Manager's menus) on top of [`regf`];
 //! - [`fat`]: FAT32 volumes (writer, reader, crash-safe in-place update);
 //! - [`partition`]: GPT and MBR partition tables (crash-safe apply, recovery
@@ -12,6 +13,7 @@
 //! [`BlockDevice`](crate::disk::BlockDevice) and never open devices on
 //! their own.
 
+pub mod authenticode;
 pub mod bcd;
 pub mod fat;
 pub mod iso;

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
-use dart_core::deploy::{plan_iso_to, write_iso_from, write_iso_onto, write_usb_to, UsbOptions};
+use dart_core::deploy::{
+    check_medium, plan_iso_to, write_iso_from, write_iso_onto, write_usb_to, UsbOptions,
+};
 use dart_core::formats::iso::IsoOptions;
 use dart_core::formats::partition::{human, Scheme};
 use dart_core::model::arch::Architecture;
@@ -28,6 +30,9 @@ pub enum MediaCommand {
         /// Firmware: bios, uefi, both.
         #[arg(long, default_value = "both")]
         firmware: String,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a bootable USB stick or USB disk image.
     Usb(UsbArgs),
@@ -110,22 +115,78 @@ pub fn run(cmd: MediaCommand) -> Result<()> {
             dir,
             arch,
             firmware,
-        } => check(&dir, &arch, &firmware),
+            json,
+        } => check(&dir, &arch, &firmware, json),
         MediaCommand::Usb(args) => usb(args),
         MediaCommand::Iso(args) => iso(args),
     }
 }
 
 /// `dart media check`.
-fn check(dir: &Path, arch: &str, firmware: &str) -> Result<()> {
-    let media = MediaSet::open(dir)?;
-    media.validate(arch.parse::<Architecture>()?, firmware.parse::<Firmware>()?)?;
-    outln!(
-        "{}: {} files, {} bytes; boots {arch} on {firmware}",
-        dir.display(),
-        media.files().len(),
-        media.total_bytes()
-    );
+fn check(dir: &Path, arch: &str, firmware: &str, json: bool) -> Result<()> {
+    let report = check_medium(
+        dir,
+        arch.parse::<Architecture>()?,
+        firmware.parse::<Firmware>()?,
+    )?;
+    if json {
+        out_json!(&report)?;
+    } else {
+        let media = MediaSet::open(dir)?;
+        outln!(
+            "{}: {} files, {} bytes",
+            dir.display(),
+            media.files().len(),
+            media.total_bytes()
+        );
+        for s in &report.stores {
+            outln!("{} ({} menu):", s.path, s.firmware);
+            for (d, wim) in &s.entries {
+                let mark = if s.default.as_deref() == Some(d.as_str()) {
+                    " [default]"
+                } else {
+                    ""
+                };
+                outln!("  {d}{mark} -> {wim}");
+            }
+        }
+        for b in &report.boot_managers {
+            match (&b.unreadable, b.signatures.as_slice()) {
+                (Some(why), _) => outln!("{}: signatures unreadable: {why}", b.path),
+                (None, []) => outln!("{}: unsigned", b.path),
+                (None, sigs) => {
+                    for sig in sigs {
+                        let by = sig
+                            .ca
+                            .as_ref()
+                            .map_or_else(|| "an unknown CA".to_string(), |c| c.label());
+                        let nested = if sig.nested {
+                            " (nested signature)"
+                        } else {
+                            ""
+                        };
+                        outln!("{}: signed by the {by}{nested}", b.path);
+                    }
+                }
+            }
+        }
+        for w in &report.warnings {
+            outln!("warning: {w}");
+        }
+        for p in &report.problems {
+            errln!("problem: {p}");
+        }
+    }
+    if !report.ok() {
+        bail!(
+            "{} cannot boot as checked: {} problem(s)",
+            dir.display(),
+            report.problems.len()
+        );
+    }
+    if !json {
+        outln!("{}: boots {arch} on {firmware}", dir.display());
+    }
     Ok(())
 }
 

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use dart_core::deploy::{Medium, MediumSpec, MenuImage};
+use dart_core::deploy::{BootManager, Medium, MediumSpec, MenuImage};
+use dart_core::model::arch::Architecture;
 
 /// The media and the images on them.
 #[derive(Args, Debug, Clone)]
@@ -15,8 +16,11 @@ pub struct MediumArgs {
     #[arg(long)]
     pub media: PathBuf,
     /// A built image to use in place of the media's sources/boot.wim.
-    #[arg(long, conflicts_with = "image")]
+    #[arg(long, conflicts_with = "images")]
     pub wim: Option<PathBuf>,
+    /// The UEFI boot manager to put on the medium: 2011 (Microsoft Windows Production PCA 2011) or 2023 (Windows UEFI CA 2023, from the image's EFI_EX); default: the media's.
+    #[arg(long, value_name = "2011|2023")]
+    pub boot_manager: Option<BootManager>,
 }
 
 /// Several images behind a boot menu (removable media only).
@@ -31,6 +35,9 @@ pub struct MenuArgs {
     /// Seconds the boot menu waits.
     #[arg(long, requires = "images")]
     pub timeout: Option<u64>,
+    /// The one architecture the medium boots on UEFI (x64, x86, arm64); default: x64 when an image is x64.
+    #[arg(long, requires = "images")]
+    pub uefi_arch: Option<Architecture>,
 }
 
 impl MediumArgs {
@@ -42,6 +49,8 @@ impl MediumArgs {
             images: menu.images,
             default: menu.default,
             timeout: menu.timeout,
+            uefi_arch: menu.uefi_arch,
+            boot_manager: self.boot_manager,
             ..MediumSpec::new(&self.media)
         }
     }
@@ -49,6 +58,9 @@ impl MediumArgs {
 
 /// Prints the menu a medium carries (nothing for media kept as they are).
 pub fn print_menu(medium: &Medium) {
+    for n in &medium.notes {
+        outln!("note: {n}");
+    }
     for (store, from) in &medium.templates {
         outln!("{store}: entries cloned from {from}");
     }
@@ -73,9 +85,9 @@ pub fn print_menu(medium: &Medium) {
     }
 }
 
-/// Prepares the medium once to show its menu before a write.
+/// Prepares the medium once to show its menu and notes before a write.
 pub fn show_menu(spec: &MediumSpec) -> Result<()> {
-    if spec.images.is_empty() {
+    if spec.images.is_empty() && spec.boot_manager.is_none() {
         return Ok(());
     }
     print_menu(&spec.prepare()?);

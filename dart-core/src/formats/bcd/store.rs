@@ -518,7 +518,13 @@ impl Store {
 
     fn require_entry(&self, id: &Uuid) -> Result<()> {
         match self.object(*id) {
-            Some(o) if o.kind >> 28 == 1 => Ok(()),
+            Some(o)
+                if o.kind >> 28 == 1
+                    && o.kind != object_type::BOOTMGR
+                    && o.kind != object_type::FWBOOTMGR =>
+            {
+                Ok(())
+            }
             Some(o) => Err(self.problem(StoreProblem::Refused(format!(
                 "{} is a {} object, not a boot entry",
                 names::render_id(id),

@@ -90,7 +90,9 @@ impl Store {
                     .map_or(usize::MAX, |p| p + 1)
             }
         };
-        objects.sort_by_key(|o| rank(&o.id));
+        // {bootmgr}, the menu in order, then the rest by id: the same
+        // listing for a store in memory and the same store read back.
+        objects.sort_by_key(|o| (rank(&o.id), o.id));
         StoreView {
             objects: objects
                 .into_iter()
