@@ -144,6 +144,12 @@ enum dart_result
    or its partition table or file system cannot be used.
    */
   DART_ERR_DISK = 11,
+  /*
+   A BCD store is damaged, dirty (Windows left changes in its log
+   files), not a BCD store, lacks the object named, or does not allow
+   the edit.
+   */
+  DART_ERR_BOOT_STORE = 12,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -152,6 +158,27 @@ typedef enum dart_result dart_result;
 typedef uint32_t dart_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/*
+ A BCD store held in memory; the file changes only when
+ `dart_bcd_store_save` writes it.
+
+ ```c
+ dart_bcd_store *store = NULL;
+ char *id = NULL;
+ if (dart_bcd_store_new("uefi", &store) == DART_OK &&
+     dart_bcd_store_add_winpe(store, "DaRT (full)", "\\sources\\full.wim",
+                              NULL, NULL, true, &id) == DART_OK &&
+     dart_bcd_store_set_timeout(store, 10) == DART_OK &&
+     dart_bcd_store_save(store, "BCD") == DART_OK)
+     printf("added %s\n", id);
+ else
+     fprintf(stderr, "%s\n", dart_last_error_message());
+ dart_string_free(id);
+ dart_bcd_store_free(store);
+ ```
+ */
+typedef struct dart_bcd_store dart_bcd_store;
 
 /*
  A running boot server.
@@ -201,6 +228,121 @@ typedef void (*dart_event_fn)(void *user, const char *event_json);
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/*
+ Creates a new store for `firmware` ("bios" or "uefi") with the objects
+ Windows media stores carry (boot manager, memory tester, the
+ inheritable settings, the media's device options) and no boot entries.
+
+ # Safety
+ `firmware` is nul-terminated; `out` points to a `dart_bcd_store *`.
+ */
+dart_result dart_bcd_store_new(const char *firmware, struct dart_bcd_store **out);
+
+/*
+ Reads the store file at `path`. A damaged or dirty hive, or a hive that
+ is not a BCD store, gives `DART_ERR_BOOT_STORE`.
+
+ # Safety
+ `path` is nul-terminated; `out` points to a `dart_bcd_store *`.
+ */
+dart_result dart_bcd_store_open(const char *path, struct dart_bcd_store **out);
+
+/*
+ Frees a store handle (the file is not touched). NULL is accepted.
+
+ # Safety
+ `store` is NULL or a handle from `dart_bcd_store_new` or
+ `dart_bcd_store_open` not yet freed.
+ */
+void dart_bcd_store_free(struct dart_bcd_store *store);
+
+/*
+ Writes the store to `path`: a temporary file beside it, synced, then
+ renamed over the old file. A failure leaves the old file as it was.
+
+ # Safety
+ `store` is a live handle; `path` is nul-terminated.
+ */
+dart_result dart_bcd_store_save(const struct dart_bcd_store *store, const char *path);
+
+/*
+ The store as JSON: `{"objects": [{"id", "alias", "type", "name",
+ "description", "elements": [{"code", "name", "value"}]}]}`, the boot
+ manager first, then the menu's entries in order, then the rest.
+
+ # Safety
+ `store` is a live handle; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_bcd_store_to_json(const struct dart_bcd_store *store, char **out);
+
+/*
+ The store listed as `bcdedit /enum all` lists it.
+
+ # Safety
+ `store` is a live handle; `out` receives a string to free with `dart_string_free`.
+ */
+dart_result dart_bcd_store_to_text(const struct dart_bcd_store *store, char **out);
+
+/*
+ Adds a WinPE entry booting the WIM `wim` (a path on the boot device such
+ as `\sources\boot.wim`) from a RAM disk, at the end of the menu; it
+ becomes the default when `make_default` is set or the store has no
+ default. `sdi` is the path of `boot.sdi` (NULL: `\boot\boot.sdi`);
+ `firmware` ("bios" or "uefi") picks the loader (NULL: as the store's
+ other entries). `id_out` (may be NULL) receives the new entry's id as
+ `{guid}` (free with `dart_string_free`).
+
+ # Safety
+ `store` is a live handle; `description` and `wim` are nul-terminated;
+ `sdi` and `firmware` are NULL or nul-terminated; `id_out` is NULL or writable.
+ */
+dart_result dart_bcd_store_add_winpe(struct dart_bcd_store *store,
+                                     const char *description,
+                                     const char *wim,
+                                     const char *sdi,
+                                     const char *firmware,
+                                     bool make_default,
+                                     char **id_out);
+
+/*
+ Removes the object `id`: from the menu, as the default (the first entry
+ left becomes the default), and the device-options objects nothing
+ references any more.
+
+ # Safety
+ `store` is a live handle; `id` is nul-terminated.
+ */
+dart_result dart_bcd_store_remove(struct dart_bcd_store *store, const char *id);
+
+/*
+ Sets the menu timeout in seconds (0 to 999).
+
+ # Safety
+ `store` is a live handle.
+ */
+dart_result dart_bcd_store_set_timeout(struct dart_bcd_store *store, uint64_t seconds);
+
+/*
+ Makes the boot entry `id` the default (and puts it first in the menu
+ when the menu lacks it).
+
+ # Safety
+ `store` is a live handle; `id` is nul-terminated.
+ */
+dart_result dart_bcd_store_set_default(struct dart_bcd_store *store, const char *id);
+
+/*
+ Sets the menu to the `n` boot entries of `ids`, in order. Each must be
+ an entry of the store, once; the default must stay in the menu. `ids`
+ may be NULL when `n` is 0.
+
+ # Safety
+ `store` is a live handle; `ids` points to `n` nul-terminated strings.
+ */
+dart_result dart_bcd_store_set_display_order(struct dart_bcd_store *store,
+                                             const char *const *ids,
+                                             uintptr_t n);
 
 /*
  Builds one recovery image with `tools` into `output`. `report_json` may be

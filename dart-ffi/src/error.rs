@@ -36,6 +36,10 @@ pub enum dart_result {
     /// A disk or device: I/O failed, it is mounted or in use, too small, full,
     /// or its partition table or file system cannot be used.
     DART_ERR_DISK = 11,
+    /// A BCD store is damaged, dirty (Windows left changes in its log
+    /// files), not a BCD store, lacks the object named, or does not allow
+    /// the edit.
+    DART_ERR_BOOT_STORE = 12,
 }
 
 thread_local! {
@@ -114,6 +118,7 @@ fn code_of(kind: ErrorKind) -> dart_result {
         ErrorKind::Media => dart_result::DART_ERR_MEDIA,
         ErrorKind::Cancelled => dart_result::DART_ERR_CANCELLED,
         ErrorKind::Disk => dart_result::DART_ERR_DISK,
+        ErrorKind::BootStore => dart_result::DART_ERR_BOOT_STORE,
         _ => dart_result::DART_ERR_IO,
     }
 }

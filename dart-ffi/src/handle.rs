@@ -1,7 +1,7 @@
 //! Opaque handles: how a Rust value becomes a `dart_*` pointer and back.
 //!
 //! A handle type (`dart_image`, `dart_recipe`, `dart_media`,
-//! `dart_boot_server`) is a zero-sized marker that C sees as an incomplete
+//! `dart_boot_server`, `dart_bcd_store`) is a zero-sized marker that C sees as an incomplete
 //! struct; a pointer to it is really a `Box` of the Rust value it stands
 //! for, [`Handle::Target`]. These functions are the only code that boxes,
 //! borrows and frees handles: every handle type implements [`Handle`] and

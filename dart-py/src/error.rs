@@ -65,6 +65,13 @@ create_exception!(
     "A disk or device: mounted or in use, too small, full, unreadable, or its partition table or file system cannot be used."
 );
 
+create_exception!(
+    dart._dart,
+    BootStoreError,
+    DartError,
+    "A BCD store is damaged, dirty (Windows left changes in its log files), not a BCD store, lacks the object named, or does not allow the edit."
+);
+
 /// The exception of a core error's kind, carrying the core error's message.
 pub(crate) fn to_py(error: Error) -> PyErr {
     let message = error.to_string();
@@ -77,6 +84,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
         ErrorKind::Media => MediaError::new_err(message),
         ErrorKind::Cancelled => CancelledError::new_err(message),
         ErrorKind::Disk => DiskError::new_err(message),
+        ErrorKind::BootStore => BootStoreError::new_err(message),
         _ => DartError::new_err(message),
     }
 }

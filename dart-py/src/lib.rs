@@ -16,6 +16,7 @@
 //! | `compose` | `build_image`, `build_variants` (one build under both) |
 //! | `media` | `MediaSet` |
 //! | `net` | `stage`, `read_catalog`, `BootServer` (the network boot server) |
+//! | `bcd` | `BcdStore` (BCD stores: create, open, list, edit, save) |
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,7 @@ use dart_core::model::tools::{SupportLevels, Tools, TOOL_INFO};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+mod bcd;
 mod compose;
 mod convert;
 mod deploy;
@@ -35,8 +37,8 @@ mod recipe;
 mod run;
 
 use error::{
-    CancelledError, DartError, DiskError, ImageError, InvalidInputError, IoError, MediaError,
-    NotFoundError, ToolError,
+    BootStoreError, CancelledError, DartError, DiskError, ImageError, InvalidInputError, IoError,
+    MediaError, NotFoundError, ToolError,
 };
 
 /// The library version.
@@ -141,6 +143,7 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MediaError", py.get_type::<MediaError>())?;
     m.add("CancelledError", py.get_type::<CancelledError>())?;
     m.add("DiskError", py.get_type::<DiskError>())?;
+    m.add("BootStoreError", py.get_type::<BootStoreError>())?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(tool_flags, m)?)?;
     m.add_function(wrap_pyfunction!(tool_info, m)?)?;
@@ -167,5 +170,6 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(net::stage, m)?)?;
     m.add_function(wrap_pyfunction!(net::read_catalog, m)?)?;
     m.add_class::<net::BootServer>()?;
+    m.add_class::<bcd::BcdStore>()?;
     Ok(())
 }

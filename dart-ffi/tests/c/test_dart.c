@@ -239,6 +239,89 @@ static void test_net(const char *dir) {
     CHECK(dart_boot_server_active_transfers(NULL) == 0);
 }
 
+/* BCD stores: create, edit, save, reopen, list; errors name the id; a
+ * failed edit leaves the saved file as it was. */
+static void test_bcd(const char *dir) {
+    char path[600], cmd[1400];
+    snprintf(path, sizeof path, "%s/BCD", dir);
+    dart_bcd_store *store = NULL;
+    CHECK(dart_bcd_store_new("uefi", &store) == DART_OK && store != NULL);
+    char *full = NULL, *user = NULL;
+    CHECK(dart_bcd_store_add_winpe(store, "DaRT (full)", "\\sources\\full.wim", NULL, NULL, false, &full) == DART_OK);
+    CHECK(dart_bcd_store_add_winpe(store, "DaRT (end user)", "\\sources\\user.wim", "\\boot\\user.sdi", "uefi",
+                                   false, &user) == DART_OK);
+    CHECK(full != NULL && user != NULL && full[0] == '{' && strcmp(full, user) != 0);
+    CHECK(dart_bcd_store_add_winpe(store, "X", "\\sources\\x.wim", NULL, NULL, false, NULL) == DART_OK);
+    CHECK(dart_bcd_store_set_timeout(store, 15) == DART_OK);
+    CHECK(dart_bcd_store_set_default(store, user) == DART_OK);
+    const char *order[] = {user, full, "{default}"};
+    CHECK(dart_bcd_store_set_display_order(store, order, 3) == DART_ERR_INVALID_INPUT); /* user twice */
+    CHECK(dart_bcd_store_set_display_order(store, order, 2) == DART_OK);
+    CHECK(dart_bcd_store_save(store, path) == DART_OK && exists(path));
+    dart_bcd_store_free(store);
+
+    /* Reopen: both entries, the default, the timeout; libhivex reads it. */
+    store = NULL;
+    CHECK(dart_bcd_store_open(path, &store) == DART_OK && store != NULL);
+    char *json = NULL;
+    CHECK(dart_bcd_store_to_json(store, &json) == DART_OK);
+    CHECK(json != NULL && strstr(json, "\"DaRT (full)\"") != NULL && strstr(json, "\"DaRT (end user)\"") != NULL);
+    CHECK(json != NULL && strstr(json, full) != NULL && strstr(json, "\"{default}\"") != NULL);
+    CHECK(json != NULL && strstr(json, "\"timeout\"") != NULL);
+    dart_string_free(json);
+    char *text = NULL;
+    CHECK(dart_bcd_store_to_text(store, &text) == DART_OK);
+    CHECK(text != NULL && strstr(text, "Windows Boot Manager") != NULL && strstr(text, "DaRT (end user)") != NULL);
+    dart_string_free(text);
+    snprintf(cmd, sizeof cmd, "hivexml '%s' 2>&1 | grep -qi '%s'", path, full + 1 /* without the brace */);
+    CHECK(system(cmd) == 0);
+
+    /* Remove one; the other stays, and is still the default. */
+    CHECK(dart_bcd_store_remove(store, full) == DART_OK);
+    json = NULL;
+    CHECK(dart_bcd_store_to_json(store, &json) == DART_OK);
+    CHECK(json != NULL && strstr(json, "\"DaRT (full)\"") == NULL && strstr(json, "\"DaRT (end user)\"") != NULL);
+    dart_string_free(json);
+
+    /* Bad ids name the id, change nothing, and the file stays as saved. */
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s.before'", path, path);
+    CHECK(system(cmd) == 0);
+    dart_result r = dart_bcd_store_remove(store, full); /* removed already */
+    CHECK(r == DART_ERR_BOOT_STORE || r == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), full) != NULL);
+    CHECK(dart_bcd_store_set_default(store, "not-an-id") == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "not-an-id") != NULL);
+    const char *bad[] = {user, "{0badf00d-0000-4000-8000-000000000001}"};
+    r = dart_bcd_store_set_display_order(store, bad, 2);
+    CHECK(r == DART_ERR_BOOT_STORE || r == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "0badf00d-0000-4000-8000-000000000001") != NULL);
+    CHECK(dart_bcd_store_set_default(store, "{globalsettings}") == DART_ERR_BOOT_STORE);
+    CHECK(dart_bcd_store_set_timeout(store, 1000) == DART_ERR_INVALID_INPUT);
+    char *id = NULL;
+    CHECK(dart_bcd_store_add_winpe(store, "Y", "sources/y.wim", NULL, NULL, false, &id) == DART_ERR_INVALID_INPUT &&
+          id == NULL);
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s.before'", path, path);
+    CHECK(system(cmd) == 0);
+
+    /* Bad arguments and files. */
+    CHECK(dart_bcd_store_remove(store, NULL) == DART_ERR_NULL_ARGUMENT);
+    CHECK(dart_bcd_store_set_display_order(store, NULL, 1) == DART_ERR_NULL_ARGUMENT);
+    CHECK(dart_bcd_store_save(NULL, path) == DART_ERR_NULL_ARGUMENT);
+    CHECK(dart_bcd_store_to_json(store, NULL) == DART_ERR_NULL_ARGUMENT);
+    dart_bcd_store_free(store);
+    dart_bcd_store *none = NULL;
+    CHECK(dart_bcd_store_new("both", &none) == DART_ERR_INVALID_INPUT && none == NULL);
+    snprintf(path, sizeof path, "%s/not-a-store", dir);
+    write_file(path, (const unsigned char *)"regf but not really", 19);
+    CHECK(dart_bcd_store_open(path, &none) == DART_ERR_BOOT_STORE && none == NULL);
+    CHECK(strstr(dart_last_error_message(), "not-a-store") != NULL);
+    snprintf(path, sizeof path, "%s/missing-bcd", dir);
+    CHECK(dart_bcd_store_open(path, &none) == DART_ERR_NOT_FOUND && none == NULL);
+    dart_bcd_store_free(NULL);
+    dart_string_free(full);
+    dart_string_free(user);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s FIXTURE (a directory made by `dart fixture FIXTURE`)\n", argv[0]);
@@ -448,6 +531,7 @@ int main(int argc, char **argv) {
     CHECK(strstr(dart_last_error_message(), "already a FAT32 recovery partition") != NULL);
 
     test_net(dir);
+    test_bcd(dir);
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

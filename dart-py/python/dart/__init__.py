@@ -19,7 +19,9 @@ binding of the Rust library ``dart-core``:
 * ``stage`` copies media into a network boot server root as a new version
   of an image, ``read_catalog`` lists what a root offers, and
   ``BootServer`` serves it over TFTP (and proxy-DHCP) under an access
-  policy that keeps OS imaging images from ordinary clients.
+  policy that keeps OS imaging images from ordinary clients;
+* ``BcdStore`` creates, reads, lists and edits BCD stores (the boot menus
+  of Windows Boot Manager) and saves them crash-safely.
 
 Errors are raised as subclasses of ``DartError``. Long calls release the GIL;
 a ``progress`` callback that raises cancels the call (``CancelledError``, with

@@ -45,6 +45,9 @@ class CancelledError(DartError):
 class DiskError(DartError):
     """A disk or device: mounted or in use, too small, full, unreadable, or its partition table or file system cannot be used."""
 
+class BootStoreError(DartError):
+    """A BCD store is damaged, dirty (Windows left changes in its log files), not a BCD store, lacks the object named, or does not allow the edit."""
+
 class _ToolInfo(TypedDict):
     name: str
     display_name: str
@@ -500,6 +503,88 @@ class BootServer:
         traceback: TracebackType | None,
     ) -> None: ...
 
+class _BcdElement(TypedDict):
+    code: str
+    """The element code, ``"0x12000004"``."""
+    name: str
+    """bcdedit's name (``"description"``), or ``"custom:12000004"``."""
+    value: Any
+    """Devices, objects and raw bytes as bcdedit prints them; integers,
+    booleans and lists as such."""
+
+_BcdObject = TypedDict(
+    "_BcdObject",
+    {
+        "id": str,
+        "alias": str | None,
+        "type": str,
+        "name": str,
+        "description": str | None,
+        "elements": list[_BcdElement],
+    },
+)
+
+@final
+class BcdStore:
+    """A BCD store held in memory; the file changes only when ``save`` writes it.
+
+    Object ids are given as ``{guid}`` (braces optional), a bcdedit alias
+    (``{bootmgr}``) or ``{default}``, and returned as ``{guid}``. A damaged or
+    dirty store, or an edit it does not allow, raises ``BootStoreError``; a
+    malformed argument ``InvalidInputError``; both name the input.
+    """
+
+    @staticmethod
+    def new(firmware: str) -> BcdStore:
+        """A new store for ``firmware`` (``"bios"`` or ``"uefi"``) with the
+        objects Windows media stores carry and no boot entries."""
+    @staticmethod
+    def open(path: _StrPath) -> BcdStore:
+        """Reads the store file at ``path``; a damaged or dirty hive, or a hive
+        that is not a BCD store, raises ``BootStoreError``."""
+    def save(self, path: _StrPath) -> None:
+        """Writes the store to ``path``: a temporary file beside it, synced,
+        then renamed over the old file. A failure leaves the old file."""
+    def to_json(self) -> str:
+        """The store as JSON text: ``{"objects": [...]}`` (see ``objects()``)."""
+    def objects(self) -> list[_BcdObject]:
+        """Every object, the boot manager first, then the menu's entries in
+        order, then the rest."""
+    def text(self) -> str:
+        """The store listed as ``bcdedit /enum all`` lists it."""
+    def add_winpe(
+        self,
+        description: str,
+        wim: str,
+        sdi: str | None = None,
+        firmware: str | None = None,
+        default: bool = False,
+    ) -> str:
+        """Adds a WinPE entry booting the WIM ``wim`` (a path on the boot
+        device such as ``\\sources\\boot.wim``) from a RAM disk, at the end of
+        the menu, and returns its id. It becomes the default when ``default``
+        is set or the store has no default. ``sdi`` defaults to
+        ``\\boot\\boot.sdi``; ``firmware`` (``"bios"`` or ``"uefi"``) to the
+        store's."""
+    def remove(self, id: str) -> None:
+        """Removes the object ``id`` (from the menu and as the default too)."""
+    def set_timeout(self, seconds: int) -> None:
+        """Sets the menu timeout in seconds (0 to 999)."""
+    def set_default(self, id: str) -> None:
+        """Makes the boot entry ``id`` the default."""
+    def set_display_order(self, ids: list[str]) -> None:
+        """Sets the menu to the boot entries ``ids``, in order; the default
+        must stay in it."""
+    @property
+    def default(self) -> str | None:
+        """The default entry's id, or ``None``."""
+    @property
+    def display_order(self) -> list[str]:
+        """The menu's entry ids, in order."""
+    @property
+    def timeout(self) -> int | None:
+        """The menu timeout in seconds, or ``None`` when the store sets none."""
+
 __all__ = [
     "DartError",
     "NotFoundError",
@@ -510,6 +595,7 @@ __all__ = [
     "MediaError",
     "CancelledError",
     "DiskError",
+    "BootStoreError",
     "version",
     "tool_flags",
     "tool_info",
@@ -536,4 +622,5 @@ __all__ = [
     "stage",
     "read_catalog",
     "BootServer",
+    "BcdStore",
 ]
