@@ -9,6 +9,17 @@ use dart_core::deploy::{self, MediumSpec, MenuImage, UsbOptions};
 use dart_core::formats::fat::FatOptions;
 use dart_core::formats::iso::{self, IsoOptions};
 
+/// `uefi_arch` and `boot_manager` of the Python arguments, parsed.
+pub(crate) fn boot_choice(
+    mut spec: MediumSpec,
+    uefi_arch: Option<&str>,
+    boot_manager: Option<&str>,
+) -> PyResult<MediumSpec> {
+    spec.uefi_arch = error::core(uefi_arch.map(str::parse).transpose())?;
+    spec.boot_manager = error::core(boot_manager.map(str::parse).transpose())?;
+    Ok(spec)
+}
+
 /// The medium of the Python arguments: the media, an optional built image
 /// for `sources/boot.wim`, or several `(description, wim)` images behind a
 /// menu.
@@ -43,9 +54,11 @@ use crate::{convert, error, run};
 /// ``DiskError`` before anything is written. ``wim`` puts a built image in
 /// place of the media's ``sources/boot.wim``; ``images`` (a list of
 /// ``(description, wim)``) puts several behind a boot menu, with
-/// ``default`` (a description) and ``timeout`` (seconds).
+/// ``default`` (a description) and ``timeout`` (seconds); ``uefi_arch``
+/// (``"x64"``, ``"x86"``) is the one architecture the medium boots on UEFI;
+/// ``boot_manager`` (``"2011"`` or ``"2023"``) picks the UEFI boot manager.
 #[pyfunction]
-#[pyo3(signature = (media, target, *, size=None, scheme="mbr", label="DART", timestamp=None, wim=None, images=None, default=None, timeout=None, progress=None))]
+#[pyo3(signature = (media, target, *, size=None, scheme="mbr", label="DART", timestamp=None, wim=None, images=None, default=None, timeout=None, uefi_arch=None, boot_manager=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_usb<'py>(
     py: Python<'py>,
@@ -59,9 +72,15 @@ pub(crate) fn write_usb<'py>(
     images: Option<Vec<(String, PathBuf)>>,
     default: Option<String>,
     timeout: Option<u64>,
+    uefi_arch: Option<&str>,
+    boot_manager: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let spec = medium(media, wim, images, default, timeout);
+    let spec = boot_choice(
+        medium(media, wim, images, default, timeout),
+        uefi_arch,
+        boot_manager,
+    )?;
     let opts = UsbOptions {
         scheme: error::core(scheme.parse::<Scheme>())?,
         label: label.to_string(),
@@ -94,7 +113,7 @@ fn iso_options(
 /// ``hybrid`` adds an MBR and a GPT so the file also boots from a USB stick.
 /// ``wim``, ``images``, ``default`` and ``timeout`` as for ``write_usb``.
 #[pyfunction]
-#[pyo3(signature = (media, output, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, wim=None, images=None, default=None, timeout=None, progress=None))]
+#[pyo3(signature = (media, output, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, wim=None, images=None, default=None, timeout=None, uefi_arch=None, boot_manager=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn write_iso<'py>(
     py: Python<'py>,
@@ -109,9 +128,15 @@ pub(crate) fn write_iso<'py>(
     images: Option<Vec<(String, PathBuf)>>,
     default: Option<String>,
     timeout: Option<u64>,
+    uefi_arch: Option<&str>,
+    boot_manager: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let spec = medium(media, wim, images, default, timeout);
+    let spec = boot_choice(
+        medium(media, wim, images, default, timeout),
+        uefi_arch,
+        boot_manager,
+    )?;
     let opts = iso_options(label, hybrid, boot_info_table, bios_loader, timestamp);
     let report = run::detached(py, progress, |control| {
         deploy::write_iso_from(&spec, &output, &opts, control)
@@ -122,7 +147,7 @@ pub(crate) fn write_iso<'py>(
 /// Lays out the ISO image of `media` without writing: boot entries, blocks,
 /// files.
 #[pyfunction]
-#[pyo3(signature = (media, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, wim=None, images=None, default=None, timeout=None))]
+#[pyo3(signature = (media, *, label="DART", hybrid=false, boot_info_table=None, bios_loader=None, timestamp=None, wim=None, images=None, default=None, timeout=None, uefi_arch=None, boot_manager=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn plan_iso<'py>(
     py: Python<'py>,
@@ -136,8 +161,14 @@ pub(crate) fn plan_iso<'py>(
     images: Option<Vec<(String, PathBuf)>>,
     default: Option<String>,
     timeout: Option<u64>,
+    uefi_arch: Option<&str>,
+    boot_manager: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let spec = medium(media, wim, images, default, timeout);
+    let spec = boot_choice(
+        medium(media, wim, images, default, timeout),
+        uefi_arch,
+        boot_manager,
+    )?;
     let opts = iso_options(label, hybrid, boot_info_table, bios_loader, timestamp);
     let plan = run::detached(py, None, |_| deploy::plan_iso_from(&spec, &opts))?;
     convert::to_python(py, &plan)

@@ -229,6 +229,12 @@ def write_usb(
     scheme: str = "mbr",
     label: str = "DART",
     timestamp: int | None = None,
+    wim: _StrPath | None = None,
+    images: list[tuple[str, _StrPath]] | None = None,
+    default: str | None = None,
+    timeout: int | None = None,
+    uefi_arch: str | None = None,
+    boot_manager: str | None = None,
     progress: _Progress | None = None,
 ) -> dict[str, Any]:
     """Writes a bootable USB stick (or USB disk image) from a media directory.
@@ -250,6 +256,12 @@ def write_iso(
     boot_info_table: bool | None = None,
     bios_loader: str | None = None,
     timestamp: int | None = None,
+    wim: _StrPath | None = None,
+    images: list[tuple[str, _StrPath]] | None = None,
+    default: str | None = None,
+    timeout: int | None = None,
+    uefi_arch: str | None = None,
+    boot_manager: str | None = None,
     progress: _Progress | None = None,
 ) -> dict[str, Any]:
     """Writes a bootable ISO 9660 + Joliet image of ``media`` (a directory or
@@ -271,6 +283,12 @@ def plan_iso(
     boot_info_table: bool | None = None,
     bios_loader: str | None = None,
     timestamp: int | None = None,
+    wim: _StrPath | None = None,
+    images: list[tuple[str, _StrPath]] | None = None,
+    default: str | None = None,
+    timeout: int | None = None,
+    uefi_arch: str | None = None,
+    boot_manager: str | None = None,
 ) -> dict[str, Any]:
     """Lays out the ISO image of ``media`` without writing anything: boot
     entries with their blocks, size, files."""
@@ -323,7 +341,12 @@ def read_disk(disk: _StrPath) -> dict[str, Any]:
     a GPT whose copies are both unusable."""
 
 def plan_recovery(
-    disk: _StrPath, media: _StrPath, *, size: int | None = None, headroom: int | None = None
+    disk: _StrPath,
+    media: _StrPath,
+    *,
+    size: int | None = None,
+    headroom: int | None = None,
+    wim: _StrPath | None = None,
 ) -> dict[str, Any]:
     """Plans a recovery partition for ``media`` in ``disk``'s free space
     without writing: layouts before and after, BitLocker volumes, notes."""
@@ -336,6 +359,7 @@ def add_recovery(
     headroom: int | None = None,
     label: str = "DART",
     timestamp: int | None = None,
+    wim: _StrPath | None = None,
     progress: _Progress | None = None,
 ) -> dict[str, Any]:
     """Adds a FAT32 Windows RE partition holding ``media`` in free space;
@@ -347,6 +371,7 @@ def update_recovery(
     media: _StrPath,
     *,
     timestamp: int | None = None,
+    wim: _StrPath | None = None,
     progress: _Progress | None = None,
 ) -> dict[str, Any]:
     """Replaces the media on ``disk``'s recovery partition in place. Unchanged
@@ -424,6 +449,7 @@ def stage(
     arch: str | None = None,
     bios_loader: str | None = None,
     keep: int = 2,
+    wim: _StrPath | None = None,
     progress: _Progress | None = None,
 ) -> _CatalogImage:
     """Stages ``media`` (a directory or an ISO image) into the boot server

@@ -89,10 +89,24 @@ fn demo(dir: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&deploy_media);
     dart_core::model::media::assemble(&fx.media, &report.outputs[1].path, &deploy_media)?;
     outln!(
-        "== 4. removable media: USB stick images (end-user image) from {}",
-        deploy_media.display()
+        "== 4. removable media: USB stick images with the three levels behind one boot menu, from {}",
+        fx.media.display()
     );
-    let mut booted = removable::usb_images(dir, &deploy_media)?;
+    let menu = dart_core::deploy::MediumSpec {
+        images: report
+            .outputs
+            .iter()
+            .zip(["DaRT (remote)", "DaRT (end-user)", "DaRT (full)"])
+            .map(|(o, d)| dart_core::deploy::MenuImage {
+                description: d.into(),
+                wim: o.path.clone(),
+            })
+            .collect(),
+        default: Some("DaRT (end-user)".into()),
+        timeout: Some(10),
+        ..dart_core::deploy::MediumSpec::new(&fx.media)
+    };
+    let mut booted = removable::usb_images(dir, &menu)?;
 
     outln!("== 5. removable media: a hybrid ISO for CD/DVD that also boots from USB");
     booted.extend(removable::hybrid_iso(dir, &deploy_media)?);

@@ -4,20 +4,41 @@
 use std::path::Path;
 
 use anyhow::Result;
-use dart_core::deploy::{write_usb_to, UsbOptions};
+use dart_core::deploy::{check_medium, write_usb_to, MediumSpec, UsbOptions};
 use dart_core::formats::iso::{write_iso, IsoOptions};
 use dart_core::formats::partition::Scheme;
-use dart_core::model::media::MediaSet;
+use dart_core::model::arch::Architecture;
+use dart_core::model::media::{Firmware as MediaFirmware, MediaSet};
 use dart_testkit::fixture;
 use dart_testkit::qemu::{Attach, Firmware};
 
 use super::boot_check::prove_boot;
+use crate::cmd::medium::print_menu;
 use crate::progress;
 
-/// Writes a 128 MiB USB stick image of `media` for each partition scheme and
-/// boots each; one entry per boot check (`false`: skipped).
-pub fn usb_images(dir: &Path, media: &Path) -> Result<Vec<bool>> {
+/// Writes a 256 MiB USB stick image of `spec` (the support levels behind a
+/// boot menu) for each partition scheme and boots each; one entry per boot
+/// check (`false`: skipped).
+pub fn usb_images(dir: &Path, spec: &MediumSpec) -> Result<Vec<bool>> {
     let mut booted = Vec::new();
+    let medium = spec.prepare()?;
+    print_menu(&medium);
+    let check = check_medium(spec, Architecture::X64, MediaFirmware::Both)?;
+    for s in &check.stores {
+        outln!(
+            "   {} ({}): {} entries, default {}",
+            s.path,
+            s.firmware,
+            s.entries.len(),
+            s.default.as_deref().unwrap_or("none")
+        );
+    }
+    if !check.ok() {
+        anyhow::bail!(
+            "the menu medium does not check: {}",
+            check.problems.join("; ")
+        );
+    }
     for scheme in [Scheme::Mbr, Scheme::Gpt] {
         let img = dir.join(format!("usb-{}.img", scheme.name()));
         let _ = std::fs::remove_file(&img);
@@ -27,8 +48,8 @@ pub fn usb_images(dir: &Path, media: &Path) -> Result<Vec<bool>> {
         };
         let r = write_usb_to(
             &img,
-            Some(128 << 20),
-            media,
+            Some(256 << 20),
+            spec,
             &opts,
             &progress::percent_lines(),
         )?;
