@@ -20,7 +20,7 @@ use crate::formats::authenticode::{signatures, Signature};
 use crate::formats::bcd::{names, Device, ElementValue, Object, Store};
 use crate::image::RecoveryImage;
 use crate::model::arch::Architecture;
-use crate::model::media::{Firmware, MediaKind, MediaSet, UEFI_BCD};
+use crate::model::media::{Firmware, MediaKind, MediaSet, BOOT_WIM, UEFI_BCD};
 
 /// What [`check_medium`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -76,8 +76,9 @@ pub fn check_medium(
     let medium = spec.into().prepare()?;
     let set = &medium.set;
     let mut out = MediumCheck::default();
-    if let Err(e) = set.validate(arch, firmware) {
-        out.problems.push(e.to_string());
+    if firmware == Firmware::Bios && !arch.has_bios() {
+        out.problems
+            .push(format!("{arch} machines have no BIOS firmware"));
     }
     let mut wims_checked: Vec<String> = Vec::new();
     for (path, fw) in [(BIOS_BCD, Firmware::Bios), (UEFI_BCD, Firmware::Uefi)] {
@@ -102,6 +103,20 @@ pub fn check_medium(
             &mut out.warnings,
             &mut wims_checked,
         ));
+    }
+    // Files the firmware needs; the WIMs are what the stores name (checked
+    // above), sources/boot.wim only when no store names any.
+    let menus_name_wims = out.stores.iter().any(|s| !s.entries.is_empty());
+    for file in MediaSet::required_files(arch, firmware) {
+        if file == BOOT_WIM && menus_name_wims {
+            continue;
+        }
+        if set.find(&file).is_none() {
+            out.problems.push(format!(
+                "{} cannot boot {arch} on {firmware} firmware: {file} is missing",
+                set.root().display()
+            ));
+        }
     }
     for f in set.files() {
         let lower = f.path.to_ascii_lowercase();

@@ -482,7 +482,7 @@ int main(int argc, char **argv) {
     CHECK(strstr(dart_last_error_message(), "volume label") != NULL);
     /* A built image in place of the media's boot.wim: a WIM is taken, a
        file that is not one is refused by name and nothing is written. */
-    char wim[512], not_wim[512], with_wim[512];
+    char wim[600], not_wim[600], with_wim[600];
     snprintf(wim, sizeof wim, "%s/sources/boot.wim", media_dir);
     snprintf(not_wim, sizeof not_wim, "%s/bootmgr", media_dir);
     snprintf(with_wim, sizeof with_wim, "%s/with-wim.iso", dir);
