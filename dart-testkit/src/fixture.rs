@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use dart_core::formats::bcd::{names, Store, WinPeEntry};
 use dart_core::image::{capture, CaptureImage, Compression};
+use dart_core::model::arch::Architecture;
 use dart_core::model::media::Firmware;
 use dart_core::model::tools::TOOL_INFO;
 use dart_core::progress::Control;
@@ -47,6 +48,9 @@ pub struct FixtureOptions {
     pub grub: bool,
     /// Fixed GUID and timestamps in the base WIM.
     pub deterministic: Option<i64>,
+    /// The architecture the base WIM says it is (`WINDOWS/ARCH`); the
+    /// stand-in files are the same for every architecture.
+    pub arch: Architecture,
 }
 
 impl Default for FixtureOptions {
@@ -57,6 +61,7 @@ impl Default for FixtureOptions {
             compression: Compression::Lzx,
             grub: true,
             deterministic: Some(1_700_000_000),
+            arch: Architecture::X64,
         }
     }
 }
@@ -128,10 +133,11 @@ fn put(path: &Path, contents: &[u8]) -> Result<()> {
     fs::write(path, contents).map_err(|e| Error::write(path, e))
 }
 
-fn winpe_properties(flags: &str) -> Vec<(String, String)> {
+fn winpe_properties(flags: &str, arch: Architecture) -> Vec<(String, String)> {
+    let arch_value = arch.wim_arch_value().to_string();
     [
         ("FLAGS", flags),
-        ("WINDOWS/ARCH", "9"),
+        ("WINDOWS/ARCH", arch_value.as_str()),
         ("WINDOWS/PRODUCTNAME", "Synthetic Windows PE (dart fixture)"),
         ("WINDOWS/EDITIONID", "WindowsPE"),
         ("WINDOWS/INSTALLATIONTYPE", "WindowsPE"),
@@ -328,13 +334,13 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
     fs::create_dir_all(media.join("sources")).map_err(|e| Error::write(&media, e))?;
     let pe_image = CaptureImage {
         source: pe.clone(),
-        name: "Microsoft Windows PE (x64)".into(),
+        name: format!("Microsoft Windows PE ({})", options.arch),
         properties: [(
             "DESCRIPTION".to_string(),
-            "Microsoft Windows PE (x64)".to_string(),
+            format!("Microsoft Windows PE ({})", options.arch),
         )]
         .into_iter()
-        .chain(winpe_properties("9"))
+        .chain(winpe_properties("9", options.arch))
         .collect(),
     };
     // Setup is Windows PE plus setup files; capture it from the same tree.
@@ -346,13 +352,13 @@ pub fn generate(dir: impl AsRef<Path>, options: &FixtureOptions) -> Result<Fixtu
     )?;
     let setup_image = CaptureImage {
         source: setup_image_tree,
-        name: "Microsoft Windows Setup (x64)".into(),
+        name: format!("Microsoft Windows Setup ({})", options.arch),
         properties: [(
             "DESCRIPTION".to_string(),
-            "Microsoft Windows Setup (x64)".to_string(),
+            format!("Microsoft Windows Setup ({})", options.arch),
         )]
         .into_iter()
-        .chain(winpe_properties("2"))
+        .chain(winpe_properties("2", options.arch))
         .collect(),
     };
     capture(

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use dart_core::model::arch::Architecture;
 use dart_testkit::fixture::{self, FixtureOptions};
 
 /// `dart fixture` arguments.
@@ -21,6 +22,9 @@ pub struct FixtureArgs {
     /// Do not build the GRUB stand-in UEFI loader.
     #[arg(long)]
     no_grub: bool,
+    /// The architecture the base WIM says it is: x64 (default), x86, arm64.
+    #[arg(long, default_value = "x64")]
+    arch: Architecture,
 }
 
 /// `dart fixture`.
@@ -31,6 +35,7 @@ pub fn run(a: FixtureArgs) -> Result<()> {
             base_bytes: a.base_bytes,
             payload_bytes: a.payload_bytes,
             grub: !a.no_grub,
+            arch: a.arch,
             ..FixtureOptions::default()
         },
     )?;
