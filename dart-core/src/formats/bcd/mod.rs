@@ -27,6 +27,8 @@
 
 mod device;
 mod element;
+mod file;
+mod menu;
 pub mod names;
 mod store;
 mod template;

@@ -1,24 +1,18 @@
 //! [`Store`]: a BCD store held in memory, with the edits dart makes.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
 
 use super::element::ElementValue;
-use super::names::{self, element, object_type};
+use super::names::{self, element};
 use super::{template, Device};
-use crate::disk::partial::PartialFile;
-use crate::disk::BlockDevice;
 use crate::error::{Error, Result};
-use crate::formats::fat::{put_files, read_file, FatOptions};
 use crate::formats::regf::{Hive, HiveProblem, KeyId, ValueType};
 use crate::model::media::Firmware;
-use crate::model::media::MediaSet;
-use crate::progress::Control;
 
 /// The largest store file dart reads (real stores are tens of KiB).
-const MAX_STORE: u64 = 64 << 20;
+pub(crate) const MAX_STORE: u64 = 64 << 20;
 /// The name Windows gives the root key of a store it creates.
 pub(crate) const ROOT_NAME: &str = "NewStoreRoot";
 /// `KeyName` of a store that is not the running system's (Windows mounts
@@ -116,7 +110,7 @@ impl WinPeEntry {
 }
 
 /// Checks a path on a boot device: starts with `\`, no `/`, no `..`.
-fn device_path(field: &'static str, path: &str) -> Result<String> {
+pub(crate) fn device_path(field: &'static str, path: &str) -> Result<String> {
     let p = path.trim();
     let ok = p.starts_with('\\')
         && p.len() > 1
@@ -184,123 +178,6 @@ impl Store {
         })
     }
 
-    /// Reads the store file at `path`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
-        let path = path.as_ref();
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::NotFound {
-                what: "BCD store",
-                path: path.to_path_buf(),
-            },
-            _ => Error::read(path, e),
-        })?;
-        if !meta.is_file() || meta.len() > MAX_STORE {
-            return Err(Error::invalid(
-                "BCD store",
-                path.display(),
-                format!("expected a regular file of at most {MAX_STORE} bytes"),
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::read(path, e))?;
-        Store::parse(&bytes, path)
-    }
-
-    /// The store as a hive file (the next generation of the one read).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.hive.to_bytes()
-    }
-
-    /// Writes the store to `path`: a temporary file beside it, synced,
-    /// then renamed over the old store, whose permissions it keeps. A
-    /// failure leaves the old file.
-    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let partial = self.write_beside(path)?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            std::fs::set_permissions(partial.path(), meta.permissions())
-                .map_err(|e| self.io("keeping the permissions of", path, e))?;
-        }
-        partial.commit()
-    }
-
-    /// Writes the store to `path`, which must not exist: the new file
-    /// appears complete or not at all, and a file that appears at `path`
-    /// meanwhile is never replaced.
-    pub fn save_new(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let partial = self.write_beside(path)?;
-        File::open(partial.path())
-            .and_then(|f| f.sync_all())
-            .map_err(|e| self.io("syncing the new store for", path, e))?;
-        // link(2) fails when the name exists, unlike rename(2).
-        std::fs::hard_link(partial.path(), path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::invalid(
-                "BCD store",
-                path.display(),
-                "it already exists and was left as it was",
-            ),
-            _ => self.io("creating", path, e),
-        })?;
-        Ok(())
-    }
-
-    fn write_beside(&self, path: &Path) -> Result<PartialFile> {
-        let partial = PartialFile::beside(path)?;
-        std::fs::write(partial.path(), self.to_bytes())
-            .map_err(|e| self.io("writing the new store beside", path, e))?;
-        Ok(partial)
-    }
-
-    fn io(&self, action: &'static str, path: &Path, source: std::io::Error) -> Error {
-        Error::Io {
-            action,
-            path: path.to_path_buf(),
-            source,
-            untouched: "the old store (if any) was left as it was",
-        }
-    }
-
-    /// Writes the store as the file `path` (`efi/microsoft/boot/bcd`) of
-    /// the FAT32 volume on `dev`, crash-safely: the new bytes go to free
-    /// clusters and one directory-entry write switches the file over
-    /// ([`put_files`](crate::formats::fat::put_files)), so a crash leaves
-    /// the old store or the new one. Every other file is kept.
-    pub fn save_on_volume(&self, dev: &mut dyn BlockDevice, path: &str) -> Result<()> {
-        let rel = path.replace('\\', "/");
-        let rel = rel.trim_start_matches('/');
-        if rel.is_empty()
-            || rel
-                .split('/')
-                .any(|c| c.is_empty() || c == "." || c == "..")
-        {
-            return Err(Error::invalid(
-                "store path on the volume",
-                path,
-                "expected a path such as efi/microsoft/boot/bcd",
-            ));
-        }
-        let staging = tempfile::tempdir().map_err(|e| Error::Io {
-            action: "creating a staging directory for",
-            path: PathBuf::from(rel),
-            source: e,
-            untouched: "the volume was not written",
-        })?;
-        let file = staging.path().join(rel);
-        if let Some(dir) = file.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::write(&file, e))?;
-        }
-        std::fs::write(&file, self.to_bytes()).map_err(|e| Error::write(&file, e))?;
-        let media = MediaSet::from_dir(staging.path())?;
-        put_files(dev, &media, &FatOptions::default(), &Control::default())?;
-        Ok(())
-    }
-
-    /// Reads the store in the file `path` of the FAT32 volume on `dev`.
-    pub fn open_on_volume(dev: &mut dyn BlockDevice, path: &str) -> Result<Store> {
-        let bytes = read_file(dev, path)?;
-        Store::parse(&bytes, &dev.name().join(path.replace('\\', "/")))
-    }
-
     /// The hive under the store.
     pub fn hive(&self) -> &Hive {
         &self.hive
@@ -349,7 +226,7 @@ impl Store {
         self.object_key(&id).map(|k| self.decode(id, k))
     }
 
-    fn decode(&self, id: Uuid, key: KeyId) -> Object {
+    pub(crate) fn decode(&self, id: Uuid, key: KeyId) -> Object {
         let h = &self.hive;
         let kind = h
             .find(key, &["Description"])
@@ -458,263 +335,6 @@ impl Store {
         }
         self.set_element(&id, code, value)
     }
-
-    /// The boot manager's default entry.
-    pub fn default_entry(&self) -> Option<Uuid> {
-        match self.object(names::BOOTMGR)?.element(element::DEFAULT)? {
-            ElementValue::Object(u) => Some(*u),
-            _ => None,
-        }
-    }
-
-    /// The boot manager's menu, in order.
-    pub fn display_order(&self) -> Vec<Uuid> {
-        self.bootmgr_list(element::DISPLAYORDER)
-    }
-
-    fn bootmgr_list(&self, code: u32) -> Vec<Uuid> {
-        match self
-            .object(names::BOOTMGR)
-            .and_then(|o| o.element(code).cloned())
-        {
-            Some(ElementValue::ObjectList(l)) => l,
-            _ => Vec::new(),
-        }
-    }
-
-    /// The boot manager's timeout in seconds.
-    pub fn timeout(&self) -> Option<u64> {
-        match self.object(names::BOOTMGR)?.element(element::TIMEOUT)? {
-            ElementValue::Integer(n) => Some(*n),
-            _ => None,
-        }
-    }
-
-    fn require_bootmgr(&self) -> Result<()> {
-        if self.object_key(&names::BOOTMGR).is_none() {
-            return Err(self.problem(StoreProblem::Refused(
-                "it has no {bootmgr} object to hold a menu".into(),
-            )));
-        }
-        Ok(())
-    }
-
-    /// Sets the menu timeout (seconds, at most 999 as bcdedit allows).
-    pub fn set_timeout(&mut self, seconds: u64) -> Result<()> {
-        if seconds > 999 {
-            return Err(Error::invalid(
-                "timeout",
-                seconds,
-                "expected 0 to 999 seconds",
-            ));
-        }
-        self.require_bootmgr()?;
-        self.set_element(
-            &names::BOOTMGR,
-            element::TIMEOUT,
-            &ElementValue::Integer(seconds),
-        )
-    }
-
-    fn require_entry(&self, id: &Uuid) -> Result<()> {
-        match self.object(*id) {
-            Some(o)
-                if o.kind >> 28 == 1
-                    && o.kind != object_type::BOOTMGR
-                    && o.kind != object_type::FWBOOTMGR =>
-            {
-                Ok(())
-            }
-            Some(o) => Err(self.problem(StoreProblem::Refused(format!(
-                "{} is a {} object, not a boot entry",
-                names::render_id(id),
-                names::object_title(o.kind)
-            )))),
-            None => Err(self.problem(StoreProblem::NoSuchObject(names::render_id(id)))),
-        }
-    }
-
-    /// Makes `id` the default entry (and puts it first in the menu when
-    /// the menu lacks it).
-    pub fn set_default(&mut self, id: Uuid) -> Result<()> {
-        self.require_bootmgr()?;
-        self.require_entry(&id)?;
-        let mut order = self.display_order();
-        if !order.contains(&id) {
-            order.insert(0, id);
-            self.set_element(
-                &names::BOOTMGR,
-                element::DISPLAYORDER,
-                &ElementValue::ObjectList(order),
-            )?;
-        }
-        self.set_element(&names::BOOTMGR, element::DEFAULT, &ElementValue::Object(id))
-    }
-
-    /// Sets the menu. Every id must be a boot entry of the store, once;
-    /// the default must stay in it.
-    pub fn set_display_order(&mut self, ids: &[Uuid]) -> Result<()> {
-        self.require_bootmgr()?;
-        for (i, id) in ids.iter().enumerate() {
-            self.require_entry(id)?;
-            if ids[..i].contains(id) {
-                return Err(Error::invalid(
-                    "display order",
-                    names::render_id(id),
-                    "an entry appears twice",
-                ));
-            }
-        }
-        if let Some(d) = self.default_entry() {
-            if !ids.contains(&d) {
-                return Err(Error::invalid(
-                    "display order",
-                    ids.iter()
-                        .map(names::render_id)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    format!(
-                        "it leaves out the default entry {}; set another default first",
-                        names::render_id(&d)
-                    ),
-                ));
-            }
-        }
-        self.set_element(
-            &names::BOOTMGR,
-            element::DISPLAYORDER,
-            &ElementValue::ObjectList(ids.to_vec()),
-        )
-    }
-
-    /// Adds a WinPE ramdisk entry at the end of the menu (and makes it the
-    /// default when `default` is set, or when the store has none); returns
-    /// its id. See the module `template` for what the entry holds.
-    pub fn add_winpe(&mut self, entry: &WinPeEntry, default: bool) -> Result<Uuid> {
-        self.require_bootmgr()?;
-        let wim = device_path("WIM path", &entry.wim)?;
-        let sdi = device_path("boot.sdi path", &entry.sdi)?;
-        if entry.description.trim().is_empty() || entry.description.chars().any(char::is_control) {
-            return Err(Error::invalid(
-                "description",
-                &entry.description,
-                "expected a non-empty menu text without control characters",
-            ));
-        }
-        if !matches!(entry.device, Device::Boot | Device::Partition(_)) {
-            return Err(Error::invalid(
-                "device",
-                entry.device.render(&names::render_id),
-                "the WIM must be on the boot device or on a partition",
-            ));
-        }
-        let firmware = match entry.firmware {
-            Some(Firmware::Both) => {
-                return Err(Error::invalid(
-                    "firmware",
-                    "both",
-                    "a store is for one firmware: bios or uefi",
-                ))
-            }
-            Some(f) => f,
-            None => template::firmware_of(self).ok_or_else(|| {
-                Error::invalid(
-                    "firmware",
-                    "(not given)",
-                    "the store has no entry that shows whether it is for bios or uefi; give it",
-                )
-            })?,
-        };
-        let entry = WinPeEntry {
-            wim,
-            sdi,
-            firmware: Some(firmware),
-            ..entry.clone()
-        };
-        let id = template::add_winpe(self, &entry, firmware)?;
-        let mut order = self.display_order();
-        order.push(id);
-        self.set_element(
-            &names::BOOTMGR,
-            element::DISPLAYORDER,
-            &ElementValue::ObjectList(order),
-        )?;
-        if default || self.default_entry().is_none() {
-            self.set_default(id)?;
-        }
-        Ok(id)
-    }
-
-    /// Removes the entry `id`: from the menu, as the default (the first
-    /// entry left becomes the default), and the device-options objects
-    /// that nothing references any more.
-    pub fn remove(&mut self, id: Uuid) -> Result<()> {
-        if id == names::BOOTMGR {
-            return Err(self.problem(StoreProblem::Refused(
-                "{bootmgr} is the boot manager itself and cannot be removed".into(),
-            )));
-        }
-        let key = self
-            .object_key(&id)
-            .ok_or_else(|| self.problem(StoreProblem::NoSuchObject(names::render_id(&id))))?;
-        let options = referenced_options(&self.decode(id, key));
-        self.hive.remove_key(key);
-        for code in [element::DISPLAYORDER, element::TOOLSDISPLAYORDER] {
-            let list = self.bootmgr_list(code);
-            if list.contains(&id) {
-                let left: Vec<Uuid> = list.into_iter().filter(|u| *u != id).collect();
-                self.set_element(&names::BOOTMGR, code, &ElementValue::ObjectList(left))?;
-            }
-        }
-        if self.default_entry() == Some(id) {
-            match self.display_order().first() {
-                Some(&first) => self.set_element(
-                    &names::BOOTMGR,
-                    element::DEFAULT,
-                    &ElementValue::Object(first),
-                )?,
-                None => self.remove_element(&names::BOOTMGR, element::DEFAULT),
-            }
-        }
-        for o in options {
-            let still_used = self.objects().iter().any(|obj| references(obj, &o));
-            let is_options = self
-                .object(o)
-                .is_some_and(|obj| obj.kind == object_type::DEVICE);
-            if is_options && !still_used {
-                if let Some(k) = self.object_key(&o) {
-                    self.hive.remove_key(k);
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The options objects an object's device elements name.
-fn referenced_options(obj: &Object) -> Vec<Uuid> {
-    obj.elements
-        .iter()
-        .filter_map(|(_, v)| match v {
-            ElementValue::Device(Device::Ramdisk {
-                options: Some(o), ..
-            }) => Some(*o),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Whether `obj` refers to `target` by any element.
-pub(crate) fn references(obj: &Object, target: &Uuid) -> bool {
-    obj.elements.iter().any(|(_, v)| match v {
-        ElementValue::Object(u) => u == target,
-        ElementValue::ObjectList(l) => l.contains(target),
-        ElementValue::Device(Device::Ramdisk { options, .. }) => options.as_ref() == Some(target),
-        ElementValue::Device(Device::Other(raw) | Device::Locate(raw)) => {
-            raw.len() >= 16 && raw[..16] == target.to_bytes_le()
-        }
-        _ => false,
-    })
 }
 
 /// The current time as a FILETIME.

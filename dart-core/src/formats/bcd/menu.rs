@@ -1,0 +1,270 @@
+//! The boot menu of a store: default, display order, timeout, and adding
+//! and removing WinPE entries.
+
+use uuid::Uuid;
+
+use super::element::ElementValue;
+use super::names::{self, element, object_type};
+use super::store::{device_path, Object, Store, StoreProblem, WinPeEntry};
+use super::{template, Device};
+use crate::error::{Error, Result};
+use crate::model::media::Firmware;
+
+impl Store {
+    /// The boot manager's default entry.
+    pub fn default_entry(&self) -> Option<Uuid> {
+        match self.object(names::BOOTMGR)?.element(element::DEFAULT)? {
+            ElementValue::Object(u) => Some(*u),
+            _ => None,
+        }
+    }
+
+    /// The boot manager's menu, in order.
+    pub fn display_order(&self) -> Vec<Uuid> {
+        self.bootmgr_list(element::DISPLAYORDER)
+    }
+
+    fn bootmgr_list(&self, code: u32) -> Vec<Uuid> {
+        match self
+            .object(names::BOOTMGR)
+            .and_then(|o| o.element(code).cloned())
+        {
+            Some(ElementValue::ObjectList(l)) => l,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The boot manager's timeout in seconds.
+    pub fn timeout(&self) -> Option<u64> {
+        match self.object(names::BOOTMGR)?.element(element::TIMEOUT)? {
+            ElementValue::Integer(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn require_bootmgr(&self) -> Result<()> {
+        if self.object_key(&names::BOOTMGR).is_none() {
+            return Err(self.problem(StoreProblem::Refused(
+                "it has no {bootmgr} object to hold a menu".into(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// Sets the menu timeout (seconds, at most 999 as bcdedit allows).
+    pub fn set_timeout(&mut self, seconds: u64) -> Result<()> {
+        if seconds > 999 {
+            return Err(Error::invalid(
+                "timeout",
+                seconds,
+                "expected 0 to 999 seconds",
+            ));
+        }
+        self.require_bootmgr()?;
+        self.set_element(
+            &names::BOOTMGR,
+            element::TIMEOUT,
+            &ElementValue::Integer(seconds),
+        )
+    }
+
+    fn require_entry(&self, id: &Uuid) -> Result<()> {
+        match self.object(*id) {
+            Some(o)
+                if o.kind >> 28 == 1
+                    && o.kind != object_type::BOOTMGR
+                    && o.kind != object_type::FWBOOTMGR =>
+            {
+                Ok(())
+            }
+            Some(o) => Err(self.problem(StoreProblem::Refused(format!(
+                "{} is a {} object, not a boot entry",
+                names::render_id(id),
+                names::object_title(o.kind)
+            )))),
+            None => Err(self.problem(StoreProblem::NoSuchObject(names::render_id(id)))),
+        }
+    }
+
+    /// Makes `id` the default entry (and puts it first in the menu when
+    /// the menu lacks it).
+    pub fn set_default(&mut self, id: Uuid) -> Result<()> {
+        self.require_bootmgr()?;
+        self.require_entry(&id)?;
+        let mut order = self.display_order();
+        if !order.contains(&id) {
+            order.insert(0, id);
+            self.set_element(
+                &names::BOOTMGR,
+                element::DISPLAYORDER,
+                &ElementValue::ObjectList(order),
+            )?;
+        }
+        self.set_element(&names::BOOTMGR, element::DEFAULT, &ElementValue::Object(id))
+    }
+
+    /// Sets the menu. Every id must be a boot entry of the store, once;
+    /// the default must stay in it.
+    pub fn set_display_order(&mut self, ids: &[Uuid]) -> Result<()> {
+        self.require_bootmgr()?;
+        for (i, id) in ids.iter().enumerate() {
+            self.require_entry(id)?;
+            if ids[..i].contains(id) {
+                return Err(Error::invalid(
+                    "display order",
+                    names::render_id(id),
+                    "an entry appears twice",
+                ));
+            }
+        }
+        if let Some(d) = self.default_entry() {
+            if !ids.contains(&d) {
+                return Err(Error::invalid(
+                    "display order",
+                    ids.iter()
+                        .map(names::render_id)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    format!(
+                        "it leaves out the default entry {}; set another default first",
+                        names::render_id(&d)
+                    ),
+                ));
+            }
+        }
+        self.set_element(
+            &names::BOOTMGR,
+            element::DISPLAYORDER,
+            &ElementValue::ObjectList(ids.to_vec()),
+        )
+    }
+
+    /// Adds a WinPE ramdisk entry at the end of the menu (and makes it the
+    /// default when `default` is set, or when the store has none); returns
+    /// its id. See the module `template` for what the entry holds.
+    pub fn add_winpe(&mut self, entry: &WinPeEntry, default: bool) -> Result<Uuid> {
+        self.require_bootmgr()?;
+        let wim = device_path("WIM path", &entry.wim)?;
+        let sdi = device_path("boot.sdi path", &entry.sdi)?;
+        if entry.description.trim().is_empty() || entry.description.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "description",
+                &entry.description,
+                "expected a non-empty menu text without control characters",
+            ));
+        }
+        if !matches!(entry.device, Device::Boot | Device::Partition(_)) {
+            return Err(Error::invalid(
+                "device",
+                entry.device.render(&names::render_id),
+                "the WIM must be on the boot device or on a partition",
+            ));
+        }
+        let firmware = match entry.firmware {
+            Some(Firmware::Both) => {
+                return Err(Error::invalid(
+                    "firmware",
+                    "both",
+                    "a store is for one firmware: bios or uefi",
+                ))
+            }
+            Some(f) => f,
+            None => template::firmware_of(self).ok_or_else(|| {
+                Error::invalid(
+                    "firmware",
+                    "(not given)",
+                    "the store has no entry that shows whether it is for bios or uefi; give it",
+                )
+            })?,
+        };
+        let entry = WinPeEntry {
+            wim,
+            sdi,
+            firmware: Some(firmware),
+            ..entry.clone()
+        };
+        let id = template::add_winpe(self, &entry, firmware)?;
+        let mut order = self.display_order();
+        order.push(id);
+        self.set_element(
+            &names::BOOTMGR,
+            element::DISPLAYORDER,
+            &ElementValue::ObjectList(order),
+        )?;
+        if default || self.default_entry().is_none() {
+            self.set_default(id)?;
+        }
+        Ok(id)
+    }
+
+    /// Removes the entry `id`: from the menu, as the default (the first
+    /// entry left becomes the default), and the device-options objects
+    /// that nothing references any more.
+    pub fn remove(&mut self, id: Uuid) -> Result<()> {
+        if id == names::BOOTMGR {
+            return Err(self.problem(StoreProblem::Refused(
+                "{bootmgr} is the boot manager itself and cannot be removed".into(),
+            )));
+        }
+        let key = self
+            .object_key(&id)
+            .ok_or_else(|| self.problem(StoreProblem::NoSuchObject(names::render_id(&id))))?;
+        let options = referenced_options(&self.decode(id, key));
+        self.hive.remove_key(key);
+        for code in [element::DISPLAYORDER, element::TOOLSDISPLAYORDER] {
+            let list = self.bootmgr_list(code);
+            if list.contains(&id) {
+                let left: Vec<Uuid> = list.into_iter().filter(|u| *u != id).collect();
+                self.set_element(&names::BOOTMGR, code, &ElementValue::ObjectList(left))?;
+            }
+        }
+        if self.default_entry() == Some(id) {
+            match self.display_order().first() {
+                Some(&first) => self.set_element(
+                    &names::BOOTMGR,
+                    element::DEFAULT,
+                    &ElementValue::Object(first),
+                )?,
+                None => self.remove_element(&names::BOOTMGR, element::DEFAULT),
+            }
+        }
+        for o in options {
+            let still_used = self.objects().iter().any(|obj| references(obj, &o));
+            let is_options = self
+                .object(o)
+                .is_some_and(|obj| obj.kind == object_type::DEVICE);
+            if is_options && !still_used {
+                if let Some(k) = self.object_key(&o) {
+                    self.hive.remove_key(k);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The options objects an object's device elements name.
+fn referenced_options(obj: &Object) -> Vec<Uuid> {
+    obj.elements
+        .iter()
+        .filter_map(|(_, v)| match v {
+            ElementValue::Device(Device::Ramdisk {
+                options: Some(o), ..
+            }) => Some(*o),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `obj` refers to `target` by any element.
+pub(crate) fn references(obj: &Object, target: &Uuid) -> bool {
+    obj.elements.iter().any(|(_, v)| match v {
+        ElementValue::Object(u) => u == target,
+        ElementValue::ObjectList(l) => l.contains(target),
+        ElementValue::Device(Device::Ramdisk { options, .. }) => options.as_ref() == Some(target),
+        ElementValue::Device(Device::Other(raw) | Device::Locate(raw)) => {
+            raw.len() >= 16 && raw[..16] == target.to_bytes_le()
+        }
+        _ => false,
+    })
+}
