@@ -11,6 +11,13 @@ pub(crate) const MIN_CLUSTERS: u32 = 65_525;
 pub(crate) const MAX_CLUSTERS: u32 = 0x0FFF_FFF4;
 /// Reserved sectors `fatfs` puts before the first FAT on FAT32.
 pub(crate) const FATFS_RESERVED: u32 = 8;
+/// The fewest reserved sectors dart gives a FAT32 volume (as Windows and
+/// mkfs.fat do); more when that aligns the data region.
+pub(crate) const MIN_RESERVED: u32 = 32;
+/// The data region starts on a multiple of this many bytes (or of the
+/// cluster size, when larger): 4 KiB-sector flash and `O_DIRECT` writes
+/// then never straddle a physical sector.
+pub(crate) const DATA_ALIGN: u32 = 4096;
 /// FAT copies.
 pub(crate) const FATS: u32 = 2;
 /// End-of-chain value written to the FAT.
@@ -40,12 +47,16 @@ pub(crate) fn preferred_cluster_size(bytes: u64, sector_size: u32) -> u32 {
     c.max(sector_size)
 }
 
-/// The layout `fatfs::format_volume` gives a FAT32 volume.
+/// The layout of a FAT32 volume dart writes: fatfs's format with the
+/// reserved sectors padded so the data region (and every cluster) starts
+/// aligned (see [`DATA_ALIGN`]); fatfs itself always reserves 8 sectors,
+/// which left clusters 1 KiB off a 4 KiB boundary on most volume sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layout {
     pub bytes_per_sector: u32,
     pub cluster_size: u32,
     pub total_sectors: u32,
+    pub reserved_sectors: u32,
     pub fat_sectors: u32,
     pub clusters: u32,
 }
@@ -73,25 +84,55 @@ impl Layout {
         }
     }
 
-    /// The layout with a given cluster size, by fatfs's FAT size formula.
+    /// The layout with a given cluster size: fatfs's FAT size formula with
+    /// at least [`MIN_RESERVED`] reserved sectors, padded until the data
+    /// region is aligned.
     fn with_cluster(total_sectors: u32, bps: u32, cluster: u32) -> Option<Layout> {
         let spc = cluster / bps;
-        if total_sectors <= FATFS_RESERVED + 8 || spc == 0 || spc > 128 {
+        if spc == 0 || spc > 128 {
             return None;
         }
-        let t0 = u64::from(total_sectors - FATFS_RESERVED);
-        let t1 = t0 + 2 * u64::from(spc);
-        let t2 = u64::from(spc * bps * 8 / 32 + FATS);
-        let fat_sectors = u32::try_from(t1.div_ceil(t2)).ok()?;
-        let data = total_sectors.checked_sub(FATFS_RESERVED + FATS * fat_sectors)?;
+        let align = DATA_ALIGN.max(cluster) / bps;
+        let mut reserved = MIN_RESERVED;
+        let mut fat_sectors = fat_size(total_sectors, reserved, spc, bps)?;
+        for _ in 0..8 {
+            let misalign = (reserved + FATS * fat_sectors) % align;
+            if misalign == 0 {
+                break;
+            }
+            reserved += align - misalign;
+            fat_sectors = fat_size(total_sectors, reserved, spc, bps)?;
+        }
+        if (reserved + FATS * fat_sectors) % align != 0 || reserved > u32::from(u16::MAX) {
+            return None;
+        }
+        let data = total_sectors.checked_sub(reserved + FATS * fat_sectors)?;
+        let clusters = data / spc;
+        // The FAT must map every cluster (entries 0 and 1 are reserved).
+        if u64::from(fat_sectors) * u64::from(bps) / 4 < u64::from(clusters) + 2 {
+            return None;
+        }
         Some(Layout {
             bytes_per_sector: bps,
             cluster_size: cluster,
             total_sectors,
+            reserved_sectors: reserved,
             fat_sectors,
-            clusters: data / spc,
+            clusters,
         })
     }
+}
+
+/// Sectors per FAT for a volume of `total` sectors with `reserved`
+/// reserved sectors, by fatfs's (and the FAT specification's) formula.
+pub(crate) fn fat_size(total: u32, reserved: u32, spc: u32, bps: u32) -> Option<u32> {
+    if total <= reserved + 8 {
+        return None;
+    }
+    let t0 = u64::from(total - reserved);
+    let t1 = t0 + 2 * u64::from(spc);
+    let t2 = u64::from(spc * bps * 8 / 32 + FATS);
+    u32::try_from(t1.div_ceil(t2)).ok()
 }
 
 /// The geometry of an existing FAT32 volume, from its boot sector.
@@ -318,30 +359,36 @@ mod tests {
     }
 
     #[test]
-    fn layout_matches_fatfs() {
+    fn written_volumes_have_the_planned_aligned_layout() {
+        use crate::disk::{BlockDevice, MemoryDevice};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("f.bin"), vec![7u8; 10_000]).unwrap();
+        let media = crate::model::media::MediaSet::from_dir(dir.path()).unwrap();
         for (size, sector) in [
             (34u64 << 20, 512u32),
             (300 << 20, 4096),
-            (1 << 30, 512),
-            (5 << 30, 4096),
+            (977 << 20, 512),
+            (1029 << 20, 512),
         ] {
             let l = Layout::plan(size, sector).unwrap();
-            let mut dev = crate::disk::MemoryDevice::new(0, sector);
-            // Only the boot sector matters: format into a sparse file.
-            let dir = tempfile::tempdir().unwrap();
-            let path = dir.path().join("v.img");
-            let mut fdev = crate::disk::FileDevice::create(&path, size, sector).unwrap();
-            let opts = fatfs::FormatVolumeOptions::new()
-                .bytes_per_sector(sector as u16)
-                .total_sectors(l.total_sectors)
-                .bytes_per_cluster(l.cluster_size)
-                .fat_type(fatfs::FatType::Fat32);
-            fatfs::format_volume(crate::disk::DeviceIo::new(&mut fdev), opts).unwrap();
-            let g = Geometry::read(&mut fdev).unwrap();
+            let mut dev = MemoryDevice::new(size as usize, sector);
+            super::super::write_volume(
+                &mut dev,
+                &media,
+                &super::super::FatOptions::default(),
+                &crate::progress::Control::default(),
+            )
+            .unwrap();
+            let g = Geometry::read(&mut dev).unwrap();
             assert_eq!(g.clusters, l.clusters, "{size} {sector}");
             assert_eq!(g.fat_sectors, l.fat_sectors);
+            assert_eq!(g.reserved_sectors, l.reserved_sectors);
             assert_eq!(g.cluster_size(), l.cluster_size);
-            assert!(Geometry::read(&mut dev).is_err());
+            let data = g.cluster_offset(2);
+            assert_eq!(data % u64::from(DATA_ALIGN.max(l.cluster_size)), 0, "{size}: data at {data}");
+            assert!(g.reserved_sectors >= MIN_RESERVED);
+            assert_eq!(dev.len(), size);
+            assert_eq!(super::super::read_file(&mut dev, "f.bin").unwrap(), vec![7u8; 10_000]);
         }
     }
 

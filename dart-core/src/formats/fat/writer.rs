@@ -250,19 +250,24 @@ fn file_time(opts: &FatOptions, m: Option<std::time::SystemTime>) -> FatTime {
 /// formatted in place).
 const MAX_STAGED_FORMAT: u64 = 32 << 20;
 
-/// Formats with `fatfs`. `fatfs` writes sector by sector, which is slow on
+/// Formats with `fatfs`, then moves the FATs to the planned layout
+/// ([`realign`]). `fatfs` writes sector by sector, which is slow on
 /// `O_DIRECT` targets, so the metadata area (reserved sectors, both FATs,
-/// the root cluster) is formatted in memory and written in large pieces.
+/// the root cluster) is formatted in memory and written in large pieces
+/// when it is small enough.
 fn format_staged(
     dev: &mut dyn BlockDevice,
     format: fatfs::FormatVolumeOptions,
     layout: &Layout,
 ) -> Result<()> {
+    use crate::formats::fat::geometry::{fat_size, FATFS_RESERVED, FATS};
     let sector = u64::from(layout.bytes_per_sector);
-    let meta = (u64::from(crate::formats::fat::geometry::FATFS_RESERVED)
-        + u64::from(crate::formats::fat::geometry::FATS) * u64::from(layout.fat_sectors))
-        * sector
+    let spc = layout.cluster_size / layout.bytes_per_sector;
+    let fatfs_fat = fat_size(layout.total_sectors, FATFS_RESERVED, spc, layout.bytes_per_sector)
+        .unwrap_or(layout.fat_sectors);
+    let fatfs_meta = (u64::from(FATFS_RESERVED) + u64::from(FATS) * u64::from(fatfs_fat)) * sector
         + u64::from(layout.cluster_size);
+    let meta = fatfs_meta.max(metadata_bytes(layout));
     let failed = |dev: &dyn BlockDevice, e: std::io::Error| Error::Device {
         action: "formatting",
         device: dev.name().to_path_buf(),
@@ -271,15 +276,75 @@ fn format_staged(
         state: "the partition may be partly formatted",
     };
     if meta > MAX_STAGED_FORMAT || meta > dev.len() {
-        return fatfs::format_volume(DeviceIo::new(&mut *dev), format).map_err(|e| failed(dev, e));
+        fatfs::format_volume(DeviceIo::new(&mut *dev), format).map_err(|e| failed(dev, e))?;
+        return realign(dev, layout);
     }
     let mut staging = crate::disk::MemoryDevice::new(meta as usize, layout.bytes_per_sector);
     fatfs::format_volume(DeviceIo::new(&mut staging), format).map_err(|e| failed(dev, e))?;
+    realign(&mut staging, layout)?;
     let bytes = staging.into_bytes();
+    let bytes = &bytes[..metadata_bytes(layout) as usize];
     let mut buf = crate::disk::AlignedBuf::new(bytes.len().min(4 << 20));
     for (i, chunk) in bytes.chunks(buf.len()).enumerate() {
         buf[..chunk.len()].copy_from_slice(chunk);
         dev.write_at((i * buf.len()) as u64, &buf[..chunk.len()])?;
+    }
+    Ok(())
+}
+
+/// Bytes from the volume's start to the end of the root cluster.
+fn metadata_bytes(l: &Layout) -> u64 {
+    u64::from(l.reserved_sectors + crate::formats::fat::geometry::FATS * l.fat_sectors)
+        * u64::from(l.bytes_per_sector)
+        + u64::from(l.cluster_size)
+}
+
+/// Turns the volume fatfs formatted on `dev` (8 reserved sectors, its own
+/// FAT size) into `layout`: the boot sector and its backup say the planned
+/// reserved sectors and FAT size, each FAT copy starts with fatfs's first
+/// FAT sector (media byte, end marks, the root directory's cluster) at its
+/// new place, and everything else up to the end of the root cluster is
+/// zero.
+fn realign(dev: &mut dyn BlockDevice, layout: &Layout) -> Result<()> {
+    use crate::formats::fat::geometry::{FATFS_RESERVED, FATS};
+    let bps = u64::from(layout.bytes_per_sector);
+    // The boot sector as fatfs wrote it (not Geometry::read: a staging
+    // device is smaller than the volume it describes).
+    let mut first = [0u8; 512];
+    dev.read_at(0, &mut first)?;
+    let old = Geometry::parse(&first).map_err(|p| Error::DiskLayout {
+        disk: dev.name().to_path_buf(),
+        detail: format!("the volume fatfs formatted does not read back: {p}"),
+    })?;
+    if old.reserved_sectors == layout.reserved_sectors && old.fat_sectors == layout.fat_sectors {
+        return Ok(());
+    }
+    let mut boot = crate::disk::read_vec(dev, 0, (u64::from(FATFS_RESERVED) * bps) as usize)?;
+    let firsts: Vec<Vec<u8>> = (0..FATS)
+        .map(|i| crate::disk::read_vec(dev, old.fat_offset(i), bps as usize))
+        .collect::<Result<_>>()?;
+    for copy in [0u64, 6 * bps] {
+        let at = copy as usize;
+        if boot.len() >= at + 40 {
+            boot[at + 14..at + 16].copy_from_slice(&(layout.reserved_sectors as u16).to_le_bytes());
+            boot[at + 36..at + 40].copy_from_slice(&layout.fat_sectors.to_le_bytes());
+        }
+    }
+    // Zero everything after fatfs's reserved sectors up to the end of the
+    // new root cluster, in large writes.
+    let end = metadata_bytes(layout).max(old.cluster_offset(2) + u64::from(old.cluster_size()));
+    let start = u64::from(FATFS_RESERVED) * bps;
+    let zeros = crate::disk::AlignedBuf::new(((end - start).min(4 << 20)) as usize);
+    let mut at = start;
+    while at < end {
+        let n = (end - at).min(zeros.len() as u64) as usize;
+        dev.write_at(at, &zeros[..n])?;
+        at += n as u64;
+    }
+    dev.write_at(0, &boot)?;
+    for (i, first) in firsts.iter().enumerate() {
+        let off = u64::from(layout.reserved_sectors + i as u32 * layout.fat_sectors) * bps;
+        dev.write_at(off, first)?;
     }
     Ok(())
 }
