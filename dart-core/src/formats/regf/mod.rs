@@ -365,23 +365,36 @@ impl Hive {
 
 /// Registry names compare without regard to case.
 pub fn same_name(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.eq_ignore_ascii_case(b) || upcase(a) == upcase(b)
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    upcase_units(a).eq(upcase_units(b))
 }
 
 /// The name as the hive sorts it: UTF-16 code units, upper-cased.
 pub(crate) fn upcase(name: &str) -> Vec<u16> {
-    name.encode_utf16()
-        .map(|u| match char::from_u32(u32::from(u)) {
-            Some(c) => {
-                let mut up = c.to_uppercase();
-                match (up.next(), up.next()) {
-                    (Some(one), None) if (one as u32) <= 0xFFFF => one as u32 as u16,
-                    _ => u,
-                }
+    if name.is_ascii() {
+        return name
+            .bytes()
+            .map(|b| u16::from(b.to_ascii_uppercase()))
+            .collect();
+    }
+    upcase_units(name).collect()
+}
+
+/// Upper-cases UTF-16 units one by one, as Windows does (a character whose
+/// upper case is not one unit stays as it is).
+fn upcase_units(name: &str) -> impl Iterator<Item = u16> + '_ {
+    name.encode_utf16().map(|u| match char::from_u32(u32::from(u)) {
+        Some(c) => {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(one), None) if (one as u32) <= 0xFFFF => one as u32 as u16,
+                _ => u,
             }
-            None => u,
-        })
-        .collect()
+        }
+        None => u,
+    })
 }
 
 /// `text` as `REG_SZ` data: UTF-16LE with a terminating NUL.
