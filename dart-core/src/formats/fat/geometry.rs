@@ -103,7 +103,8 @@ impl Layout {
             reserved += align - misalign;
             fat_sectors = fat_size(total_sectors, reserved, spc, bps)?;
         }
-        if (reserved + FATS * fat_sectors) % align != 0 || reserved > u32::from(u16::MAX) {
+        if !(reserved + FATS * fat_sectors).is_multiple_of(align) || reserved > u32::from(u16::MAX)
+        {
             return None;
         }
         let data = total_sectors.checked_sub(reserved + FATS * fat_sectors)?;
@@ -385,10 +386,17 @@ mod tests {
             assert_eq!(g.reserved_sectors, l.reserved_sectors);
             assert_eq!(g.cluster_size(), l.cluster_size);
             let data = g.cluster_offset(2);
-            assert_eq!(data % u64::from(DATA_ALIGN.max(l.cluster_size)), 0, "{size}: data at {data}");
+            assert_eq!(
+                data % u64::from(DATA_ALIGN.max(l.cluster_size)),
+                0,
+                "{size}: data at {data}"
+            );
             assert!(g.reserved_sectors >= MIN_RESERVED);
             assert_eq!(dev.len(), size);
-            assert_eq!(super::super::read_file(&mut dev, "f.bin").unwrap(), vec![7u8; 10_000]);
+            assert_eq!(
+                super::super::read_file(&mut dev, "f.bin").unwrap(),
+                vec![7u8; 10_000]
+            );
         }
     }
 

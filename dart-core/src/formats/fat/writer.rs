@@ -263,8 +263,13 @@ fn format_staged(
     use crate::formats::fat::geometry::{fat_size, FATFS_RESERVED, FATS};
     let sector = u64::from(layout.bytes_per_sector);
     let spc = layout.cluster_size / layout.bytes_per_sector;
-    let fatfs_fat = fat_size(layout.total_sectors, FATFS_RESERVED, spc, layout.bytes_per_sector)
-        .unwrap_or(layout.fat_sectors);
+    let fatfs_fat = fat_size(
+        layout.total_sectors,
+        FATFS_RESERVED,
+        spc,
+        layout.bytes_per_sector,
+    )
+    .unwrap_or(layout.fat_sectors);
     let fatfs_meta = (u64::from(FATFS_RESERVED) + u64::from(FATS) * u64::from(fatfs_fat)) * sector
         + u64::from(layout.cluster_size);
     let meta = fatfs_meta.max(metadata_bytes(layout));

@@ -385,16 +385,17 @@ pub(crate) fn upcase(name: &str) -> Vec<u16> {
 /// Upper-cases UTF-16 units one by one, as Windows does (a character whose
 /// upper case is not one unit stays as it is).
 fn upcase_units(name: &str) -> impl Iterator<Item = u16> + '_ {
-    name.encode_utf16().map(|u| match char::from_u32(u32::from(u)) {
-        Some(c) => {
-            let mut up = c.to_uppercase();
-            match (up.next(), up.next()) {
-                (Some(one), None) if (one as u32) <= 0xFFFF => one as u32 as u16,
-                _ => u,
+    name.encode_utf16()
+        .map(|u| match char::from_u32(u32::from(u)) {
+            Some(c) => {
+                let mut up = c.to_uppercase();
+                match (up.next(), up.next()) {
+                    (Some(one), None) if (one as u32) <= 0xFFFF => one as u32 as u16,
+                    _ => u,
+                }
             }
-        }
-        None => u,
-    })
+            None => u,
+        })
 }
 
 /// `text` as `REG_SZ` data: UTF-16LE with a terminating NUL.
