@@ -135,3 +135,15 @@ fn run(command: Command) -> Result<()> {
         Command::Demo(args) => demo::run(args),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every command and argument (an
+    /// argument naming another that does not exist panics at run time in
+    /// debug builds, for that command only).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

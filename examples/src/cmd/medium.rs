@@ -16,7 +16,7 @@ pub struct MediumArgs {
     #[arg(long)]
     pub media: PathBuf,
     /// A built image to use in place of the media's sources/boot.wim.
-    #[arg(long, conflicts_with = "images")]
+    #[arg(long)]
     pub wim: Option<PathBuf>,
     /// The UEFI boot manager to put on the medium: 2011 (Microsoft Windows Production PCA 2011) or 2023 (Windows UEFI CA 2023, from the image's EFI_EX); default: the media's.
     #[arg(long, value_name = "2011|2023")]
@@ -27,7 +27,7 @@ pub struct MediumArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct MenuArgs {
     /// An image for the boot menu, "DESCRIPTION=PATH.wim"; repeat for each entry, in menu order.
-    #[arg(long = "image", value_name = "DESCRIPTION=PATH")]
+    #[arg(long = "image", value_name = "DESCRIPTION=PATH", conflicts_with = "wim")]
     pub images: Vec<MenuImage>,
     /// The description of the default entry (default: the first image).
     #[arg(long, requires = "images")]
