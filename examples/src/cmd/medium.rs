@@ -27,7 +27,11 @@ pub struct MediumArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct MenuArgs {
     /// An image for the boot menu, "DESCRIPTION=PATH.wim"; repeat for each entry, in menu order.
-    #[arg(long = "image", value_name = "DESCRIPTION=PATH", conflicts_with = "wim")]
+    #[arg(
+        long = "image",
+        value_name = "DESCRIPTION=PATH",
+        conflicts_with = "wim"
+    )]
     pub images: Vec<MenuImage>,
     /// The description of the default entry (default: the first image).
     #[arg(long, requires = "images")]
