@@ -190,6 +190,13 @@ pub(super) fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
             &mut notes,
         )?
     };
+    if !has_uefi && set.find(UEFI_BCD).is_some() {
+        // Its entries name the media's own boot.wim, which is left out.
+        set.remove_file(UEFI_BCD);
+        notes.push(format!(
+            "{UEFI_BCD} left off: no {uefi_arch} boot manager, so the medium boots on BIOS only"
+        ));
+    }
     let uefi_arch = has_uefi.then_some(uefi_arch);
     for p in images.iter().filter(|p| Some(p.architecture) != uefi_arch) {
         notes.push(format!(
