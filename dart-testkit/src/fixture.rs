@@ -160,12 +160,18 @@ fn winpe_properties(flags: &str, arch: Architecture) -> Vec<(String, String)> {
 /// Returns `Ok(false)` when `grub-mkstandalone` or its x86_64-efi modules are
 /// not installed.
 pub fn build_grub_loader(output: &Path) -> Result<bool> {
+    build_grub_loader_printing(output, BOOT_MARKER)
+}
+
+/// Builds a GRUB EFI program that prints `marker` and powers off (see
+/// [`build_grub_loader`]).
+pub fn build_grub_loader_printing(output: &Path, marker: &str) -> Result<bool> {
     if !Path::new("/usr/lib/grub/x86_64-efi").is_dir() {
         return Ok(false);
     }
     let work = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
     let cfg = work.path().join("grub.cfg");
-    put(&cfg, format!("echo {BOOT_MARKER}\nhalt\n").as_bytes())?;
+    put(&cfg, format!("echo {marker}\nhalt\n").as_bytes())?;
     let status = Command::new("grub-mkstandalone")
         .args([
             "-O",
@@ -424,7 +430,7 @@ pub fn media_store(firmware: Firmware) -> Result<Vec<u8>> {
 }
 
 /// 2024-01-01 as a FILETIME: the time stamped into fixture stores.
-const FIXTURE_FILETIME: u64 = 133_485_408_000_000_000;
+pub const FIXTURE_FILETIME: u64 = 133_485_408_000_000_000;
 
 /// Mirrors a tree with hard links (same file system), falling back to copies.
 fn copy_dir_links(from: &Path, to: &Path) -> Result<()> {

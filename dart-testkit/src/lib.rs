@@ -7,6 +7,7 @@
 //! | module | owns |
 //! |---|---|
 //! | [`fixture`] | synthetic WinPE-like media, tool payloads and drivers; stand-in boot loaders |
+//! | [`installed`] | a stand-in installed Windows system (ESP with a store and its own loader) |
 //! | [`qemu`] | booting a medium or a PXE client under QEMU (OVMF or SeaBIOS) and watching for the marker |
 //! | [`pxelab`] | a network namespace lab with a bridge, dnsmasq and QEMU PXE clients |
 //! | [`env`] | tools on the PATH, root, commands whose failure fails the test |
@@ -27,6 +28,7 @@ pub mod error;
 pub mod fixture;
 pub mod guards;
 pub mod hivex;
+pub mod installed;
 pub mod media;
 pub mod pxelab;
 pub mod qemu;

@@ -5,6 +5,7 @@
 //! | [`usb::write_usb`] | removable media: a bootable USB stick or USB disk image |
 //! | [`recovery::plan_add_recovery`], [`recovery::add_recovery`] | a dedicated recovery partition on the local disk |
 //! | [`recovery::update_recovery`] | replacing the image on that partition in place |
+//! | [`register::plan_register`], [`register::register`] | an entry for that partition in the installed Windows Boot Manager's store |
 //! | [`MediumSpec::prepare`] | what goes on a medium: the media, a built WIM in their place, or several images behind a boot menu |
 //! | [`stage::stage`] | a network boot server: a media set copied into the server root as a new image version |
 
@@ -12,6 +13,7 @@ pub mod check;
 pub mod iso;
 pub mod medium;
 pub mod recovery;
+pub mod register;
 pub mod stage;
 pub mod usb;
 

@@ -10,6 +10,26 @@ use super::{template, Device};
 use crate::error::{Error, Result};
 use crate::model::media::Firmware;
 
+/// One of the boot manager's lists of entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EntryList {
+    /// `displayorder`: the boot menu.
+    Menu,
+    /// `toolsdisplayorder`: the Tools section of the menu (F10 / "Tools"),
+    /// which does not slow ordinary boots.
+    Tools,
+}
+
+impl EntryList {
+    fn code(self) -> u32 {
+        match self {
+            EntryList::Menu => element::DISPLAYORDER,
+            EntryList::Tools => element::TOOLSDISPLAYORDER,
+        }
+    }
+}
+
 impl Store {
     /// The boot manager's default entry.
     pub fn default_entry(&self) -> Option<Uuid> {
@@ -143,6 +163,18 @@ impl Store {
     /// default when `default` is set, or when the store has none); returns
     /// its id. See the module `template` for what the entry holds.
     pub fn add_winpe(&mut self, entry: &WinPeEntry, default: bool) -> Result<Uuid> {
+        let id = self.add_winpe_object(entry)?;
+        self.append_to(EntryList::Menu, id)?;
+        if default || self.default_entry().is_none() {
+            self.set_default(id)?;
+        }
+        Ok(id)
+    }
+
+    /// Adds a WinPE ramdisk entry without listing it anywhere (see
+    /// [`Store::append_to`] and [`Store::set_recovery_sequence`]); returns
+    /// its id.
+    pub fn add_winpe_object(&mut self, entry: &WinPeEntry) -> Result<Uuid> {
         self.require_bootmgr()?;
         let wim = device_path("WIM path", &entry.wim)?;
         let sdi = device_path("boot.sdi path", &entry.sdi)?;
@@ -183,18 +215,88 @@ impl Store {
             firmware: Some(firmware),
             ..entry.clone()
         };
-        let id = template::add_winpe(self, &entry, firmware)?;
-        let mut order = self.display_order();
-        order.push(id);
+        template::add_winpe(self, &entry, firmware)
+    }
+
+    /// The entries of one of the boot manager's lists, in order.
+    pub fn list(&self, which: EntryList) -> Vec<Uuid> {
+        self.bootmgr_list(which.code())
+    }
+
+    /// Appends `id` to one of the boot manager's lists (nothing changes
+    /// when it is listed already).
+    pub fn append_to(&mut self, which: EntryList, id: Uuid) -> Result<()> {
+        self.require_bootmgr()?;
+        if self.object_key(&id).is_none() {
+            return Err(self.problem(StoreProblem::NoSuchObject(names::render_id(&id))));
+        }
+        let mut list = self.bootmgr_list(which.code());
+        if list.contains(&id) {
+            return Ok(());
+        }
+        list.push(id);
         self.set_element(
             &names::BOOTMGR,
-            element::DISPLAYORDER,
-            &ElementValue::ObjectList(order),
-        )?;
-        if default || self.default_entry().is_none() {
-            self.set_default(id)?;
+            which.code(),
+            &ElementValue::ObjectList(list),
+        )
+    }
+
+    /// Removes `id` from one of the boot manager's lists (nothing changes
+    /// when it is not listed).
+    pub fn remove_from(&mut self, which: EntryList, id: Uuid) -> Result<()> {
+        let list = self.bootmgr_list(which.code());
+        if !list.contains(&id) {
+            return Ok(());
         }
-        Ok(id)
+        let left: Vec<Uuid> = list.into_iter().filter(|u| *u != id).collect();
+        self.set_element(
+            &names::BOOTMGR,
+            which.code(),
+            &ElementValue::ObjectList(left),
+        )
+    }
+
+    /// The `recoverysequence` of the entry `loader` (the entries Windows
+    /// starts to recover it), if it has one.
+    pub fn recovery_sequence(&self, loader: Uuid) -> Option<Vec<Uuid>> {
+        match self.object(loader)?.element(element::RECOVERYSEQUENCE)? {
+            ElementValue::ObjectList(l) => Some(l.clone()),
+            _ => None,
+        }
+    }
+
+    /// Every id named by some entry's `recoverysequence`.
+    pub fn recovery_sequence_members(&self) -> Vec<Uuid> {
+        self.objects()
+            .iter()
+            .filter_map(|o| self.recovery_sequence(o.id))
+            .flatten()
+            .collect()
+    }
+
+    /// Sets (or, with `None`, removes) the `recoverysequence` of the entry
+    /// `loader`; every id in it must name an object of the store.
+    pub fn set_recovery_sequence(&mut self, loader: Uuid, ids: Option<&[Uuid]>) -> Result<()> {
+        if self.object_key(&loader).is_none() {
+            return Err(self.problem(StoreProblem::NoSuchObject(names::render_id(&loader))));
+        }
+        match ids {
+            Some(ids) => {
+                if let Some(missing) = ids.iter().find(|id| self.object_key(id).is_none()) {
+                    return Err(self.problem(StoreProblem::NoSuchObject(names::render_id(missing))));
+                }
+                self.set_element(
+                    &loader,
+                    element::RECOVERYSEQUENCE,
+                    &ElementValue::ObjectList(ids.to_vec()),
+                )
+            }
+            None => {
+                self.remove_element(&loader, element::RECOVERYSEQUENCE);
+                Ok(())
+            }
+        }
     }
 
     /// Removes the entry `id`: from the menu, as the default (the first
@@ -216,6 +318,15 @@ impl Store {
             if list.contains(&id) {
                 let left: Vec<Uuid> = list.into_iter().filter(|u| *u != id).collect();
                 self.set_element(&names::BOOTMGR, code, &ElementValue::ObjectList(left))?;
+            }
+        }
+        for obj in self.objects() {
+            if let Some(seq) = self.recovery_sequence(obj.id).filter(|s| s.contains(&id)) {
+                let left: Vec<Uuid> = seq.into_iter().filter(|u| *u != id).collect();
+                self.set_recovery_sequence(
+                    obj.id,
+                    Some(&left).filter(|l| !l.is_empty()).map(|l| l.as_slice()),
+                )?;
             }
         }
         if self.default_entry() == Some(id) {

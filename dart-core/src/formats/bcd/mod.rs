@@ -36,8 +36,9 @@ mod view;
 
 pub use device::{Device, PartitionId};
 pub use element::{format_of, ElementValue, ElementView};
+pub use menu::EntryList;
 pub use store::{Object, Store, StoreProblem, WinPeEntry};
-pub use view::{ObjectView, StoreView};
+pub use view::{ObjectView, StoreChange, StoreView};
 
 /// Reads a store from arbitrary bytes, lists it and writes it back; for
 /// the fuzz target and its seed-corpus test. Panics only when a hive or

@@ -171,6 +171,11 @@ pub mod element {
     pub const HYPERVISORBAUDRATE: u32 = 0x2500_00F5;
     /// Device options: the device holding boot.sdi.
     pub const RAMDISKSDIDEVICE: u32 = 0x3100_0003;
+    /// `recoverysequence` (library, object list): what Windows starts to
+    /// recover an entry (Windows RE, or an image that replaces it).
+    pub const RECOVERYSEQUENCE: u32 = 0x1400_0008;
+    /// `recoveryenabled` (library, boolean).
+    pub const RECOVERYENABLED: u32 = 0x1600_0009;
     /// Device options: the path of boot.sdi.
     pub const RAMDISKSDIPATH: u32 = 0x3200_0004;
 }

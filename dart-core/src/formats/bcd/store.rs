@@ -327,6 +327,22 @@ impl Store {
         Ok(key)
     }
 
+    /// Creates an empty object `id` of type `kind` (bcdedit `/create`),
+    /// refusing an id the store already holds.
+    pub fn create_object(&mut self, id: Uuid, kind: u32) -> Result<()> {
+        self.add_object(&id, kind).map(|_| ())
+    }
+
+    /// Removes element `code` of object `id` (nothing happens when it has
+    /// none).
+    pub fn delete_element_value(&mut self, id: Uuid, code: u32) -> Result<()> {
+        if self.object_key(&id).is_none() {
+            return Err(self.problem(StoreProblem::NoSuchObject(names::render_id(&id))));
+        }
+        self.remove_element(&id, code);
+        Ok(())
+    }
+
     /// Sets element `code` of object `id` to `value` (the element must have
     /// the format `value` has).
     pub fn set_element_value(&mut self, id: Uuid, code: u32, value: &ElementValue) -> Result<()> {

@@ -165,3 +165,137 @@ fn line(out: &mut String, name: &str, values: &[String]) {
         out.push_str(&format!("{name}\n"));
     }
 }
+
+/// One difference between two listings of a store, as a dry run prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "lowercase")]
+pub enum StoreChange {
+    /// An object that only the new store has.
+    Added {
+        /// The object.
+        object: ObjectView,
+    },
+    /// An object that only the old store has.
+    Removed {
+        /// The object.
+        object: ObjectView,
+    },
+    /// An element of an object both have that was added, removed or changed.
+    Element {
+        /// `{guid}` of the object.
+        id: String,
+        /// The object's alias or description, for people.
+        object: String,
+        /// The element's name (`toolsdisplayorder`).
+        element: String,
+        /// The old value (`None`: added).
+        before: Option<serde_json::Value>,
+        /// The new value (`None`: removed).
+        after: Option<serde_json::Value>,
+    },
+}
+
+fn show_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) => {
+            items.iter().map(show_value).collect::<Vec<_>>().join(", ")
+        }
+        other => other.to_string(),
+    }
+}
+
+fn title(o: &ObjectView) -> String {
+    match (&o.alias, &o.description) {
+        (Some(a), _) => a.clone(),
+        (None, Some(d)) => format!("{} \"{d}\"", o.id),
+        (None, None) => o.id.clone(),
+    }
+}
+
+impl std::fmt::Display for StoreChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreChange::Added { object } | StoreChange::Removed { object } => {
+                let sign = if matches!(self, StoreChange::Added { .. }) {
+                    '+'
+                } else {
+                    '-'
+                };
+                write!(f, "{sign} {} ({})", title(object), object.name)?;
+                for e in &object.elements {
+                    write!(f, "\n{sign}     {:<24}{}", e.name, show_value(&e.value))?;
+                }
+                Ok(())
+            }
+            StoreChange::Element {
+                object,
+                element,
+                before,
+                after,
+                ..
+            } => match (before, after) {
+                (None, Some(a)) => write!(f, "+ {object} {element}: {}", show_value(a)),
+                (Some(b), None) => write!(f, "- {object} {element}: {}", show_value(b)),
+                (Some(b), Some(a)) => {
+                    write!(
+                        f,
+                        "~ {object} {element}: {} -> {}",
+                        show_value(b),
+                        show_value(a)
+                    )
+                }
+                (None, None) => Ok(()),
+            },
+        }
+    }
+}
+
+impl StoreView {
+    /// What changes from this listing to `after`: objects added and
+    /// removed, then elements added, removed or changed, in listing order.
+    pub fn changes_to(&self, after: &StoreView) -> Vec<StoreChange> {
+        let mut out = Vec::new();
+        let find = |list: &[ObjectView], id: &str| list.iter().find(|o| o.id == id).cloned();
+        for o in &self.objects {
+            if find(&after.objects, &o.id).is_none() {
+                out.push(StoreChange::Removed { object: o.clone() });
+            }
+        }
+        for o in &after.objects {
+            match find(&self.objects, &o.id) {
+                None => out.push(StoreChange::Added { object: o.clone() }),
+                Some(old) => {
+                    let value = |list: &[ElementView], code: &str| {
+                        list.iter()
+                            .find(|e| e.code == code)
+                            .map(|e| e.value.clone())
+                    };
+                    let mut codes: Vec<(&str, &str)> = old
+                        .elements
+                        .iter()
+                        .map(|e| (e.code.as_str(), e.name.as_str()))
+                        .collect();
+                    for e in &o.elements {
+                        if !codes.iter().any(|(c, _)| *c == e.code) {
+                            codes.push((&e.code, &e.name));
+                        }
+                    }
+                    for (code, name) in codes {
+                        let (b, a) = (value(&old.elements, code), value(&o.elements, code));
+                        if b != a {
+                            out.push(StoreChange::Element {
+                                id: o.id.clone(),
+                                object: title(o),
+                                element: name.to_string(),
+                                before: b,
+                                after: a,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}

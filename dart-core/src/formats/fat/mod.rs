@@ -40,7 +40,7 @@ mod writer;
 use serde::Serialize;
 
 pub use options::{FatOptions, MAX_LABEL_LEN};
-pub use update::{put_files, update_files, UpdateReport};
+pub use update::{put_and_remove_files, put_files, update_files, UpdateReport};
 pub use writer::{write_volume, FatReport};
 
 use crate::disk::BlockDevice;

@@ -124,7 +124,16 @@ pub fn update_files(
     opts: &FatOptions,
     control: &Control,
 ) -> Result<UpdateReport> {
-    apply(dev, media, opts, control, true)
+    apply(dev, media, opts, control, RemovalMode::Unlisted)
+}
+
+/// Which files a run removes.
+#[derive(Clone, Copy)]
+enum RemovalMode<'a> {
+    /// Every file and directory the media does not name.
+    Unlisted,
+    /// Only these files (paths, any case); missing ones are skipped.
+    Named(&'a [&'a str]),
 }
 
 /// Writes the files of `media` onto the FAT32 volume on `dev` (new ones
@@ -138,7 +147,21 @@ pub fn put_files(
     opts: &FatOptions,
     control: &Control,
 ) -> Result<UpdateReport> {
-    apply(dev, media, opts, control, false)
+    apply(dev, media, opts, control, RemovalMode::Named(&[]))
+}
+
+/// [`put_files`], then removes the files `remove` (paths such as
+/// `efi/microsoft/boot/bcd.dart-backup`; the ones the volume does not
+/// hold are skipped): written files first, each removal by one
+/// directory-entry write after them, so a crash leaves every file whole.
+pub fn put_and_remove_files(
+    dev: &mut dyn BlockDevice,
+    media: &MediaSet,
+    remove: &[&str],
+    opts: &FatOptions,
+    control: &Control,
+) -> Result<UpdateReport> {
+    apply(dev, media, opts, control, RemovalMode::Named(remove))
 }
 
 /// [`update_files`] (`remove_unlisted`) or [`put_files`].
@@ -147,8 +170,16 @@ fn apply(
     media: &MediaSet,
     opts: &FatOptions,
     control: &Control,
-    remove_unlisted: bool,
+    removals_wanted: RemovalMode<'_>,
 ) -> Result<UpdateReport> {
+    let remove_unlisted = matches!(removals_wanted, RemovalMode::Unlisted);
+    let named: Vec<String> = match removals_wanted {
+        RemovalMode::Named(paths) => paths
+            .iter()
+            .map(|p| p.replace('\\', "/").trim_start_matches('/').to_lowercase())
+            .collect(),
+        RemovalMode::Unlisted => Vec::new(),
+    };
     opts.label_bytes()?;
     check_media(media)?;
     Tree::build(media)?;
@@ -228,6 +259,28 @@ fn apply(
 
     // 2. What to remove: files and topmost directories the media lacks.
     let mut removals = Vec::new();
+    for name in &named {
+        let (dir, leaf) = split(name);
+        if wanted_files.contains(name) {
+            return Err(layout_error(
+                &disk,
+                format!("/{name} is both written and removed"),
+            ));
+        }
+        if let Some(found) = vol.dirs.get(dir).and_then(|d| d.find(leaf)) {
+            if found.entry.is_dir() {
+                return Err(layout_error(
+                    &disk,
+                    format!("/{name} is a directory, not a file"),
+                ));
+            }
+            removals.push(Removal::File {
+                dir: dir.to_string(),
+                found: found.clone(),
+                path: name.clone(),
+            });
+        }
+    }
     for (key, dir) in vol.dirs.iter().filter(|_| remove_unlisted) {
         if !key.is_empty() && !wanted_dirs.contains_key(key) {
             continue;
@@ -397,7 +450,7 @@ fn apply(
         }
     }
 
-    // 5. Removals: entries first, clusters after.
+    // 5. RemovalMode: entries first, clusters after.
     for r in removals {
         let (found, path) = match &r {
             Removal::File { found, path, .. } | Removal::Dir { found, path, .. } => (found, path),
