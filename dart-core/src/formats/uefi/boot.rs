@@ -264,3 +264,164 @@ pub fn plan_boot_next(
     }
     Ok(next_change(store, number)?.into_iter().collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::uefi::vars::check_plan;
+    use uuid::Uuid;
+
+    /// Variables in memory.
+    #[derive(Default)]
+    struct Mem(Vec<Variable>);
+
+    impl VariableStore for Mem {
+        fn name(&self) -> String {
+            "memory".into()
+        }
+        fn get(&self, name: &str, guid: Uuid) -> Result<Option<Variable>> {
+            Ok(self
+                .0
+                .iter()
+                .find(|v| v.name == name && v.guid == guid)
+                .cloned())
+        }
+        fn list(&self) -> Result<Vec<(String, Uuid)>> {
+            Ok(self.0.iter().map(|v| (v.name.clone(), v.guid)).collect())
+        }
+        fn apply(&mut self, changes: &[VarChange]) -> Result<()> {
+            check_plan(self, changes)?;
+            for c in changes {
+                self.0.retain(|v| !(v.name == c.name && v.guid == c.guid));
+                self.0.extend(c.after.clone());
+            }
+            Ok(())
+        }
+    }
+
+    fn option(description: &str, file: &str) -> LoadOption {
+        LoadOption::new(
+            description,
+            vec![
+                DevicePathNode::gpt_partition(1, 2048, 4096, Uuid::from_u128(9)),
+                DevicePathNode::FilePath(file.into()),
+            ],
+        )
+    }
+
+    fn store() -> Mem {
+        let mut m = Mem::default();
+        for (n, d) in [(0u16, "UEFI Shell"), (1, "disk"), (2, "net")] {
+            m.0.push(Variable::global(
+                boot_name(n),
+                option(d, r"\x.efi").encode().unwrap(),
+            ));
+        }
+        m.0.push(Variable::global("BootOrder", bytes_of(&[1, 0, 2])));
+        m
+    }
+
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(boot_name(0x3), "Boot0003");
+        assert_eq!(boot_name(0xabcd), "BootABCD");
+        assert_eq!(boot_number("Boot000A"), Some(10));
+        assert_eq!(boot_number("BootOrder"), None);
+        assert_eq!(boot_number("Boot12345"), None);
+        assert_eq!(boot_number("Boot+123"), None);
+    }
+
+    #[test]
+    fn adding_takes_the_lowest_free_number_and_is_idempotent() {
+        let mut s = store();
+        s.0.retain(|v| v.name != "Boot0001");
+        let dart = option("DaRT Recovery", r"\EFI\BOOT\BOOTX64.EFI");
+        let plan = plan_add_boot_option(&s, &dart, BootOrderPlacement::Last, true).unwrap();
+        assert_eq!(plan.number, 1);
+        let lines: Vec<String> = plan.changes.iter().map(|c| c.to_string()).collect();
+        assert!(
+            lines[0].starts_with(r#"+ Boot0001 "DaRT Recovery" HD(1,GPT,"#),
+            "{lines:?}"
+        );
+        assert_eq!(lines[1], "~ BootOrder 0001,0000,0002 -> 0000,0002,0001");
+        assert_eq!(lines[2], "+ BootNext 0001");
+        s.apply(&plan.changes).unwrap();
+        assert_eq!(boot_order(&s).unwrap(), [0, 2, 1]);
+        assert_eq!(boot_next(&s).unwrap(), Some(1));
+        let again = plan_add_boot_option(&s, &dart, BootOrderPlacement::Last, true).unwrap();
+        assert_eq!(
+            again,
+            BootPlan {
+                number: 1,
+                changes: vec![]
+            }
+        );
+        // First moves it, without a duplicate.
+        let first = plan_add_boot_option(&s, &dart, BootOrderPlacement::First, false).unwrap();
+        assert_eq!(first.changes.len(), 1);
+        s.apply(&first.changes).unwrap();
+        assert_eq!(boot_order(&s).unwrap(), [1, 0, 2]);
+        // A plan made before a change is refused after it.
+        let stale = plan_add_boot_option(
+            &s,
+            &option("other", r"\o.efi"),
+            BootOrderPlacement::Last,
+            false,
+        )
+        .unwrap();
+        s.apply(&plan_remove_boot_option(&s, 1).unwrap()).unwrap();
+        let err = s.apply(&stale.changes).unwrap_err();
+        assert!(err.to_string().contains("changed since the plan"), "{err}");
+    }
+
+    #[test]
+    fn keep_leaves_boot_order_and_a_changed_option_is_updated() {
+        let s = store();
+        let mut disk = option("disk", r"\x.efi");
+        disk.optional_data = vec![1, 2];
+        let plan = plan_add_boot_option(&s, &disk, BootOrderPlacement::Keep, false).unwrap();
+        assert_eq!(plan.number, 1);
+        assert_eq!(plan.changes.len(), 1);
+        assert!(plan.changes[0].to_string().starts_with("~ Boot0001"));
+        let new = plan_add_boot_option(
+            &s,
+            &option("new", r"\n.efi"),
+            BootOrderPlacement::Keep,
+            false,
+        )
+        .unwrap();
+        assert_eq!(new.number, 3);
+        assert_eq!(new.changes.len(), 1);
+    }
+
+    #[test]
+    fn removing_cleans_order_and_next() {
+        let mut s = store();
+        s.apply(&plan_boot_next(&s, 2).unwrap()).unwrap();
+        let plan = plan_remove_boot_option(&s, 2).unwrap();
+        let lines: Vec<String> = plan.iter().map(|c| c.to_string()).collect();
+        assert!(lines[0].starts_with("- Boot0002"));
+        assert_eq!(lines[1], "~ BootOrder 0001,0000,0002 -> 0001,0000");
+        assert_eq!(lines[2], "- BootNext 0002");
+        s.apply(&plan).unwrap();
+        assert_eq!(boot_numbers(&s).unwrap(), [0, 1]);
+        assert!(plan_remove_boot_option(&s, 2).is_err());
+        assert!(plan_boot_next(&s, 7).is_err());
+        assert_eq!(find_by_description(&s, "disk").unwrap(), [1]);
+        assert_eq!(
+            find_by_path(&s, &option("", r"\x.efi").path).unwrap(),
+            [0, 1]
+        );
+    }
+
+    #[test]
+    fn a_plan_changing_one_variable_twice_is_refused() {
+        let mut s = store();
+        let v = Variable::global("BootNext", vec![0, 0]);
+        let err = s
+            .apply(&[VarChange::set(None, v.clone()), VarChange::set(None, v)])
+            .unwrap_err();
+        assert!(err.to_string().contains("twice"), "{err}");
+        assert!(boot_next(&s).unwrap().is_none());
+    }
+}

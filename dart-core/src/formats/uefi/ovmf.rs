@@ -511,3 +511,284 @@ impl VariableStore for OvmfVars {
         Ok(())
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::formats::uefi::vars::{EFI_GLOBAL_VARIABLE, NV_BS_RT};
+    use proptest::prelude::*;
+
+    /// One variable to put in a synthetic store: state, name, guid,
+    /// attributes, data, and a 16-byte timestamp.
+    pub(crate) type Raw = (u8, String, Uuid, u32, Vec<u8>);
+
+    /// A synthetic variable file: a 72-byte FV header, a store of
+    /// `region` bytes (header included), then `tail` bytes of a stand-in
+    /// FTW area (0xA5...).
+    pub(crate) fn build(authenticated: bool, vars: &[Raw], region: usize, tail: usize) -> Vec<u8> {
+        let fv_len = 72 + region + tail;
+        let mut f = vec![0u8; 72];
+        f[16..32].copy_from_slice(&EFI_SYSTEM_NV_DATA_FV_GUID.to_bytes_le());
+        f[32..40].copy_from_slice(&(fv_len as u64).to_le_bytes());
+        f[40..44].copy_from_slice(b"_FVH");
+        f[44..48].copy_from_slice(&0x4feffu32.to_le_bytes());
+        f[48..50].copy_from_slice(&72u16.to_le_bytes());
+        f[55] = 2;
+        f[56..60].copy_from_slice(&((fv_len / 16) as u32).to_le_bytes());
+        f[60..64].copy_from_slice(&16u32.to_le_bytes());
+        let sum = f.chunks_exact(2).fold(0u16, |s, c| {
+            s.wrapping_add(u16::from_le_bytes([c[0], c[1]]))
+        });
+        f[50..52].copy_from_slice(&sum.wrapping_neg().to_le_bytes());
+        let guid = if authenticated {
+            EFI_AUTHENTICATED_VARIABLE_GUID
+        } else {
+            EFI_VARIABLE_GUID
+        };
+        f.extend_from_slice(&guid.to_bytes_le());
+        f.extend_from_slice(&(region as u32).to_le_bytes());
+        f.extend_from_slice(&[0x5a, 0xfe, 0, 0, 0, 0, 0, 0]);
+        let layout = if authenticated {
+            Layout::Authenticated
+        } else {
+            Layout::Plain
+        };
+        let (name_at, data_at, guid_at) = layout.fields();
+        for (i, (state, name, guid, attributes, data)) in vars.iter().enumerate() {
+            let raw_name = encode_utf16z(name, "name").unwrap();
+            let mut h = vec![0u8; layout.header_len()];
+            h[0..2].copy_from_slice(&START_ID.to_le_bytes());
+            h[2] = *state;
+            h[3] = 0;
+            h[4..8].copy_from_slice(&attributes.to_le_bytes());
+            if authenticated {
+                // Distinct monotonic count, timestamp and key index.
+                h[8..16].copy_from_slice(&(i as u64 + 100).to_le_bytes());
+                h[16..32].copy_from_slice(&[i as u8 + 1; 16]);
+                h[32..36].copy_from_slice(&(i as u32 + 7).to_le_bytes());
+            }
+            h[name_at..name_at + 4].copy_from_slice(&(raw_name.len() as u32).to_le_bytes());
+            h[data_at..data_at + 4].copy_from_slice(&(data.len() as u32).to_le_bytes());
+            h[guid_at..guid_at + 16].copy_from_slice(&guid.to_bytes_le());
+            f.extend_from_slice(&h);
+            f.extend_from_slice(&raw_name);
+            f.extend_from_slice(data);
+            f.resize(align4(f.len()), 0xff);
+        }
+        assert!(f.len() <= 72 + region, "test store too small");
+        f.resize(72 + region, 0xff);
+        f.extend((0..tail).map(|i| 0xa5 ^ i as u8));
+        f
+    }
+
+    fn raw(state: u8, name: &str, data: &[u8]) -> Raw {
+        (
+            state,
+            name.into(),
+            EFI_GLOBAL_VARIABLE,
+            NV_BS_RT,
+            data.to_vec(),
+        )
+    }
+
+    fn names(v: &OvmfVars) -> Vec<String> {
+        v.variables().into_iter().map(|v| v.name).collect()
+    }
+
+    #[test]
+    fn states_follow_edk2() {
+        let bytes = build(
+            true,
+            &[
+                raw(VAR_ADDED, "Lang", b"eng"),
+                raw(0x3c, "Gone", b"x"),
+                raw(VAR_ADDED_IN_DELETED_TRANSITION, "Timeout", &[0, 0]),
+                raw(VAR_ADDED, "Timeout", &[5, 0]),
+                raw(VAR_ADDED_IN_DELETED_TRANSITION, "Alone", b"a"),
+                raw(0x7f, "HeaderOnly", b"h"),
+            ],
+            4096,
+            512,
+        );
+        let vars = OvmfVars::parse(&bytes, Path::new("t.fd")).unwrap();
+        assert_eq!(names(&vars), ["Lang", "Timeout", "Alone"]);
+        assert_eq!(
+            vars.get("Timeout", EFI_GLOBAL_VARIABLE)
+                .unwrap()
+                .unwrap()
+                .data,
+            [5, 0]
+        );
+    }
+
+    #[test]
+    fn a_rewrite_keeps_headers_and_everything_outside_the_store() {
+        let bytes = build(
+            true,
+            &[
+                raw(0x3c, "Gone", b"xyz"),
+                raw(VAR_ADDED, "Lang", b"eng"),
+                raw(VAR_ADDED, "Key", b"k"),
+            ],
+            2048,
+            1000,
+        );
+        let vars = OvmfVars::parse(&bytes, Path::new("t.fd")).unwrap();
+        let out = vars.to_bytes().unwrap();
+        let r = vars.store_region();
+        assert_eq!(out[..r.start], bytes[..r.start]);
+        assert_eq!(out[r.end..], bytes[r.end..]);
+        // The deleted variable is dropped; Lang (built second, index 1)
+        // keeps its monotonic count, timestamp and key index.
+        let at = r.start;
+        assert_eq!(u64_at(&out, at + 8, "").unwrap(), 101);
+        assert_eq!(out[at + 16..at + 32], [2u8; 16]);
+        assert_eq!(u32_at(&out, at + 32, "").unwrap(), 8);
+        assert_eq!(
+            OvmfVars::parse(&out, Path::new("t.fd"))
+                .unwrap()
+                .variables(),
+            vars.variables()
+        );
+    }
+
+    #[test]
+    fn apply_edits_in_place_appends_and_refuses_what_does_not_fit() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vars.fd");
+        let bytes = build(
+            false,
+            &[raw(VAR_ADDED, "A", b"1"), raw(VAR_ADDED, "B", b"2")],
+            256,
+            64,
+        );
+        std::fs::write(&path, &bytes).unwrap();
+        let mut vars = OvmfVars::open(&path).unwrap();
+        let a = vars.get("A", EFI_GLOBAL_VARIABLE).unwrap();
+        let b = vars.get("B", EFI_GLOBAL_VARIABLE).unwrap();
+        vars.apply(&[
+            VarChange::set(a, Variable::global("A", b"one".to_vec())),
+            VarChange::set(None, Variable::global("C", b"3".to_vec())),
+            VarChange::delete(b.clone().unwrap()),
+        ])
+        .unwrap();
+        let back = OvmfVars::open(&path).unwrap();
+        assert_eq!(names(&back), ["A", "C"]);
+        assert_eq!(
+            back.get("A", EFI_GLOBAL_VARIABLE).unwrap().unwrap().data,
+            b"one"
+        );
+        // Stale: B is gone now.
+        let err = vars.apply(&[VarChange::delete(b.unwrap())]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadVariableStore {
+                    problem: UefiProblem::Stale { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // Too big: refused, the file unchanged.
+        let before = std::fs::read(&path).unwrap();
+        let err = vars
+            .apply(&[VarChange::set(None, Variable::global("Big", vec![0; 300]))])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadVariableStore {
+                    problem: UefiProblem::DoesNotFit { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("left as it was"));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(names(&vars), ["A", "C"]);
+    }
+
+    #[test]
+    fn damaged_files_are_refused_with_the_field() {
+        let good = build(true, &[raw(VAR_ADDED, "A", b"1")], 512, 0);
+        let parse = |b: &[u8]| {
+            OvmfVars::parse(b, Path::new("t.fd"))
+                .unwrap_err()
+                .to_string()
+        };
+        let mut b = good.clone();
+        b[40] = b'x';
+        assert!(parse(&b).contains("firmware volume signature"));
+        let mut b = good.clone();
+        b[70] ^= 1;
+        assert!(parse(&b).contains("checksum"));
+        let mut b = good.clone();
+        b[72 + 20] = 0;
+        assert!(parse(&b).contains("variable store format"));
+        let mut b = good.clone();
+        // The first variable's DataSize runs past the store.
+        let at = 72 + 28 + 40;
+        b[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(parse(&b).contains("variable"));
+        assert!(parse(&good[..100]).contains("firmware volume length"));
+        assert!(parse(&[]).contains("firmware volume header"));
+    }
+
+    fn arb_raw() -> impl Strategy<Value = Raw> {
+        (
+            prop_oneof![
+                Just(VAR_ADDED),
+                Just(0x3c),
+                Just(VAR_ADDED_IN_DELETED_TRANSITION)
+            ],
+            "[A-Za-z0-9]{1,12}",
+            any::<u128>().prop_map(Uuid::from_u128),
+            any::<u32>(),
+            proptest::collection::vec(any::<u8>(), 0..50),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn random_stores_round_trip(auth in any::<bool>(), vars in proptest::collection::vec(arb_raw(), 0..12)) {
+            let bytes = build(auth, &vars, 4096, 128);
+            let parsed = OvmfVars::parse(&bytes, Path::new("t.fd")).unwrap();
+            // What edk2 would see: VAR_ADDED, or in-transition without an
+            // added copy; the first of duplicates.
+            let mut expected: Vec<Variable> = Vec::new();
+            for (state, name, guid, attributes, data) in &vars {
+                let counts = *state == VAR_ADDED
+                    || (*state == VAR_ADDED_IN_DELETED_TRANSITION
+                        && !vars.iter().any(|o| o.0 == VAR_ADDED && &o.1 == name && o.2 == *guid));
+                if counts && !expected.iter().any(|e| &e.name == name && e.guid == *guid) {
+                    expected.push(Variable { name: name.clone(), guid: *guid, attributes: *attributes, data: data.clone() });
+                }
+            }
+            prop_assert_eq!(parsed.variables(), expected);
+            let out = parsed.to_bytes().unwrap();
+            let again = OvmfVars::parse(&out, Path::new("t.fd")).unwrap();
+            prop_assert_eq!(again.variables(), parsed.variables());
+            prop_assert_eq!(again.to_bytes().unwrap(), out);
+        }
+
+        #[test]
+        fn hostile_variable_files_never_panic(
+            vars in proptest::collection::vec(arb_raw(), 0..4),
+            flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+            cut in any::<usize>(),
+        ) {
+            let mut bytes = build(true, &vars, 1024, 32);
+            for (i, b) in flips {
+                let n = bytes.len();
+                bytes[i % n] = b;
+            }
+            bytes.truncate(cut % (bytes.len() + 1) + 64.min(bytes.len()));
+            if let Ok(v) = OvmfVars::parse(&bytes, Path::new("t.fd")) {
+                let out = v.to_bytes().unwrap();
+                prop_assert_eq!(OvmfVars::parse(&out, Path::new("t.fd")).unwrap().variables(), v.variables());
+            }
+        }
+    }
+}
