@@ -72,7 +72,10 @@ impl fmt::Display for Value<'_> {
                 Err(e) => write!(f, "<{} bytes, not a load option: {e}>", v.data.len()),
             };
         }
-        if global && (v.name == "BootOrder" || v.name == "BootNext") && v.data.len() % 2 == 0 {
+        if global
+            && (v.name == "BootOrder" || v.name == "BootNext")
+            && v.data.len().is_multiple_of(2)
+        {
             let numbers: Vec<String> = v
                 .data
                 .chunks_exact(2)

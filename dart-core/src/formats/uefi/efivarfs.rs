@@ -94,7 +94,11 @@ impl Efivarfs {
         let rc = unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) };
         // SAFETY: statfs succeeded (rc == 0), so it filled `st`; zeroed
         // memory is a valid statfs anyway.
-        rc == 0 && unsafe { st.assume_init() }.f_type as i64 == EFIVARFS_MAGIC
+        let f_type = unsafe { st.assume_init() }.f_type;
+        // f_type is a long on some targets and an int on others.
+        #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+        let f_type = f_type as i64;
+        rc == 0 && f_type == EFIVARFS_MAGIC
     }
 
     /// Writes one variable, clearing and restoring the immutable flag of
