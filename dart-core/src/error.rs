@@ -270,6 +270,16 @@ pub enum Error {
         problem: crate::formats::bcd::StoreProblem,
     },
 
+    /// A UEFI variable store (an OVMF variable file, efivarfs) that cannot
+    /// be read, or an edit of it that cannot be made.
+    #[error("UEFI variable store {path}: {problem}; the store was left as it was")]
+    BadVariableStore {
+        /// The variable file, the efivarfs directory or variable file.
+        path: PathBuf,
+        /// What is wrong, typed.
+        problem: crate::formats::uefi::UefiProblem,
+    },
+
     /// A long operation was cancelled by the caller.
     #[error("{operation} was cancelled; {untouched}")]
     Cancelled {
@@ -303,6 +313,9 @@ pub enum ErrorKind {
     Disk,
     /// A BCD store is damaged, dirty, or does not allow the edit.
     BootStore,
+    /// A UEFI variable store is damaged, full, changed since the plan was
+    /// made, or lacks the boot option named.
+    UefiVariables,
 }
 
 impl Error {
@@ -330,6 +343,7 @@ impl Error {
             Error::BadBmap { .. } => ErrorKind::InvalidInput,
             Error::FileTooLarge { .. } | Error::BadIso { .. } => ErrorKind::Media,
             Error::BadStore { .. } => ErrorKind::BootStore,
+            Error::BadVariableStore { .. } => ErrorKind::UefiVariables,
         }
     }
 

@@ -100,6 +100,14 @@ fn mutated_disk_structures_are_handled() {
             "bmap_file/bmaptool-3.6.bmap",
             dart_core::write::bmap::fuzz_one,
         ),
+        (
+            "uefi_vars/ovmf-authenticated",
+            dart_core::formats::uefi::fuzz_one,
+        ),
+        (
+            "uefi_vars/load-option-gpt",
+            dart_core::formats::uefi::fuzz_one,
+        ),
     ] {
         let seed = std::fs::read(root.join(target)).unwrap();
         for _ in 0..150 {
@@ -124,4 +132,9 @@ fn boot_manager_signature_corpus() {
         "boot_manager_signature",
         dart_core::formats::authenticode::fuzz_one,
     );
+}
+
+#[test]
+fn uefi_vars_corpus() {
+    run_corpus("uefi_vars", dart_core::formats::uefi::fuzz_one);
 }

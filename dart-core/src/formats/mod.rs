@@ -7,7 +7,9 @@
 //!   planning);
 //! - [`iso`]: ISO 9660 + Joliet + El Torito images (writer and reader);
 //! - [`regf`]: registry hives, the file format of BCD stores (reader and
-//!   compact writer).
+//!   compact writer);
+//! - [`uefi`]: UEFI load options, device paths and variable stores
+//!   (efivarfs, OVMF variable files): `Boot####`, `BootOrder`, `BootNext`.
 //!
 //! They take a [`MediaSet`](crate::model::media::MediaSet) or a
 //! [`BlockDevice`](crate::disk::BlockDevice) and never open devices on
@@ -19,3 +21,4 @@ pub mod fat;
 pub mod iso;
 pub mod partition;
 pub mod regf;
+pub mod uefi;
