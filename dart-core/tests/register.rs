@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use dart_core::deploy::managed::unregister_recovery_at;
 use dart_core::deploy::recovery::{add_recovery, plan_add_recovery};
 use dart_core::deploy::register::{
     entry_id, partition_id, plan_register, plan_unregister, register, register_recovery_at,
-    unregister_recovery_at, Placement, RegisterOptions,
+    Placement, RegisterOptions,
 };
 use dart_core::disk::fault::FaultyDevice;
 use dart_core::disk::{BlockDevice, FileDevice, MemoryDevice, Region};
@@ -186,10 +187,10 @@ fn a_gpt_system_gets_a_tools_entry_on_its_esp_and_loses_exactly_it_again() {
     );
 
     // Unregistering restores Windows RE and removes what dart added.
-    let dry = unregister_recovery_at(&disk, false, true).unwrap();
-    assert!(!dry.written && dry.plan.removes_backup);
-    let gone = unregister_recovery_at(&disk, false, false).unwrap();
-    assert!(gone.written);
+    let dry = unregister_recovery_at(&disk, false, None, true).unwrap();
+    assert!(dry.dry_run && dry.registration.removes_backup);
+    let gone = unregister_recovery_at(&disk, false, None, false).unwrap();
+    assert!(!gone.dry_run && !gone.registration.changes.is_empty());
     let store = checked_store(&disk, &sys, dir.path());
     assert_eq!(
         store.recovery_sequence(WINDOWS_LOADER),
@@ -276,7 +277,7 @@ fn bitlocker_disks_missing_stores_and_stale_plans_are_refused_with_the_disk_unto
     );
     assert!(msg.contains("nothing was written"), "{msg}");
     assert!(sha(&disk) == before, "a refused registration wrote");
-    let e = unregister_recovery_at(&disk, false, false).unwrap_err();
+    let e = unregister_recovery_at(&disk, false, None, false).unwrap_err();
     assert!(e.to_string().contains("BitLocker"), "{e}");
     let suspended = RegisterOptions {
         bitlocker_suspended: true,
@@ -382,5 +383,154 @@ fn a_registration_is_old_or_new_after_a_crash_at_any_write() {
     assert!(
         outcomes.contains_key("old") && outcomes.contains_key("new"),
         "{outcomes:?}"
+    );
+}
+
+/// The whole managed-PC flow on a stand-in installed system under OVMF:
+/// add the partition, register it, add a UEFI boot entry and BootNext in a
+/// copy of OVMF's variable file; the first start opens the recovery image
+/// (BootNext), the second the installed system (BootNext was consumed).
+/// Re-running the setup changes nothing.
+#[test]
+fn boot_next_opens_the_recovery_partition_once_then_the_installed_system() {
+    use dart_core::deploy::managed::{set_up_recovery_at, RecoverySetup};
+    use dart_core::deploy::uefi_entry::{UefiEntryOptions, VarsTarget};
+    use dart_core::formats::uefi::{boot_next, boot_options, OvmfVars};
+    use dart_testkit::fixture::BOOT_MARKER;
+    use dart_testkit::installed::INSTALLED_MARKER;
+    use dart_testkit::qemu::{boot_with_vars, OVMF_VARS};
+    use std::time::Duration;
+
+    let dir = tempfile::tempdir().unwrap();
+    let media = dart_testkit::bootable_media(&dir.path().join("fx"));
+    let disk = dir.path().join("pc.img");
+    let sys = installed_system(&disk, Scheme::Gpt, 112 * MIB).unwrap();
+    assert!(
+        sys.bootable,
+        "grub-mkstandalone is needed for the stand-in loader"
+    );
+    let vars = dir.path().join("vars.fd");
+    std::fs::copy(OVMF_VARS, &vars).unwrap();
+    let mut uefi = UefiEntryOptions::new(VarsTarget::File(vars.clone()), "DaRT Recovery");
+    uefi.boot_next = true;
+    let setup = RecoverySetup {
+        register: Some(RegisterOptions::default()),
+        uefi_entry: Some(uefi.clone()),
+        update_if_present: true,
+        sizing: RecoveryOptions {
+            size: Some(48 * MIB),
+            headroom: None,
+        },
+    };
+    // A dry run writes nothing, to the disk or the variables.
+    let disk_before = sha(&disk);
+    let vars_before = sha(&vars);
+    let dry = set_up_recovery_at(
+        &disk,
+        &media,
+        &setup,
+        &FatOptions::default(),
+        &Control::default(),
+        true,
+    )
+    .unwrap();
+    let text = dry.to_string();
+    assert!(
+        text.contains("+ Boot0000") && text.contains("BootNext"),
+        "{text}"
+    );
+    assert!(text.contains("toolsdisplayorder"), "{text}");
+    assert!(
+        sha(&disk) == disk_before && sha(&vars) == vars_before,
+        "a dry run wrote"
+    );
+
+    let report = set_up_recovery_at(
+        &disk,
+        &media,
+        &setup,
+        &FatOptions::default(),
+        &Control::default(),
+        false,
+    )
+    .unwrap();
+    let number = report.uefi_entry.as_ref().unwrap().number.unwrap();
+    let printed = dart_testkit::uefi_vars::fw_print(&vars);
+    assert!(
+        printed.contains("DaRT Recovery") && printed.contains("BootNext"),
+        "{printed}"
+    );
+    // virt-fw-vars prints the hard-drive node by number only; the GUID in
+    // it is checked by the firmware itself below, which finds the
+    // partition by it (a short-form HD() path).
+    let part = report.added.as_ref().unwrap().partition.clone();
+    assert!(
+        printed.contains(&format!("Partition(nr={})/FilePath(\\EFI\\BOOT\\BOOTX64.EFI)", part.number)),
+        "{printed}"
+    );
+
+    let first = boot_with_vars(
+        &disk,
+        &vars,
+        &[BOOT_MARKER, INSTALLED_MARKER],
+        Duration::from_secs(180),
+    )
+    .unwrap();
+    assert_eq!(
+        first.marker.as_deref(),
+        Some(BOOT_MARKER),
+        "first start:\n{}",
+        first.console_tail
+    );
+    let store = OvmfVars::open(&vars).unwrap();
+    assert_eq!(
+        boot_next(&store).unwrap(),
+        None,
+        "the firmware did not consume BootNext"
+    );
+    assert!(boot_options(&store)
+        .unwrap()
+        .iter()
+        .any(|(n, o)| *n == number && o.description == "DaRT Recovery"));
+    let second = boot_with_vars(
+        &disk,
+        &vars,
+        &[BOOT_MARKER, INSTALLED_MARKER],
+        Duration::from_secs(180),
+    )
+    .unwrap();
+    assert_eq!(
+        second.marker.as_deref(),
+        Some(INSTALLED_MARKER),
+        "second start:\n{}",
+        second.console_tail
+    );
+
+    // Software distribution re-runs the same request: nothing changes but BootNext.
+    uefi.boot_next = false;
+    let again = RecoverySetup {
+        uefi_entry: Some(uefi),
+        ..setup
+    };
+    let vars_now = sha(&vars);
+    let r = set_up_recovery_at(
+        &disk,
+        &media,
+        &again,
+        &FatOptions::default(),
+        &Control::default(),
+        false,
+    )
+    .unwrap();
+    assert!(r.added.is_none(), "a second partition was planned");
+    assert!(
+        r.updated.as_ref().unwrap().replaced.is_empty()
+            && r.updated.as_ref().unwrap().added.is_empty()
+    );
+    assert!(r.registration.as_ref().unwrap().changes.is_empty(), "{r}");
+    assert!(r.uefi_entry.as_ref().unwrap().changes.is_empty(), "{r}");
+    assert!(
+        sha(&vars) == vars_now,
+        "an idempotent re-run rewrote the variables"
     );
 }

@@ -15,6 +15,7 @@
 //! | [`media`] | small media sets and server roots |
 //! | [`data`] | pseudo-random bytes, file hashes, directory listings |
 //! | [`dhcp`] | DHCP messages as PXE clients send them |
+//! | [`uefi_vars`] | virt-fw-vars' reading of OVMF variable files |
 //! | [`hivex`] | libhivex's reading of a hive, to compare with dart's |
 //!
 //! The helpers of the last five modules are also re-exported at the crate
@@ -32,6 +33,7 @@ pub mod installed;
 pub mod media;
 pub mod pxelab;
 pub mod qemu;
+pub mod uefi_vars;
 
 pub use data::*;
 pub use dhcp::*;

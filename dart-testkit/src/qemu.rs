@@ -60,6 +60,8 @@ pub struct BootCheck {
     pub console_tail: String,
     /// Seconds until the marker (or the time-out).
     pub seconds: f64,
+    /// Which of the markers watched for appeared first.
+    pub marker: Option<String>,
 }
 
 /// Boots `medium` and waits up to `timeout` for the marker.
@@ -90,6 +92,45 @@ pub fn boot(
         Attach::FatDir => cmd.arg("-drive").arg(format!("format=raw,file=fat:rw:{m}")),
     };
     watch(cmd, timeout)
+}
+
+/// Boots the disk image `disk` under OVMF with the variable store `vars`
+/// (edited in place, as firmware does: a second boot sees what the first
+/// left), and reports which of `markers` appears first. After a marker,
+/// waits (within `timeout`) for the machine to power off, so that the
+/// firmware's variable writes are all in the file.
+pub fn boot_with_vars(
+    disk: &Path,
+    vars: &Path,
+    markers: &[&str],
+    timeout: Duration,
+) -> Result<BootCheck> {
+    for (what, p) in [("disk image", disk), ("OVMF variable file", vars)] {
+        if !p.exists() {
+            return Err(Error::NotFound {
+                what,
+                path: p.to_path_buf(),
+            });
+        }
+    }
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.args([
+        "-machine",
+        "q35",
+        "-m",
+        "512",
+        "-nographic",
+        "-no-reboot",
+        "-net",
+        "none",
+    ])
+    .arg("-drive")
+    .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+    .arg("-drive")
+    .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+    .arg("-drive")
+    .arg(format!("format=raw,file={},snapshot=on", disk.display()));
+    watch_markers(cmd, markers, timeout, true)
 }
 
 /// Boots a diskless machine from the network: QEMU runs inside the network
@@ -137,7 +178,19 @@ fn machine(cmd: &mut Command, firmware: Firmware, scratch: &Path) -> Result<()> 
 }
 
 /// Runs QEMU and watches its console for the marker for up to `timeout`.
-fn watch(mut cmd: Command, timeout: Duration) -> Result<BootCheck> {
+fn watch(cmd: Command, timeout: Duration) -> Result<BootCheck> {
+    watch_markers(cmd, &[BOOT_MARKER], timeout, false)
+}
+
+/// Runs QEMU and watches its console for any of `markers` for up to
+/// `timeout`; with `wait_exit`, lets QEMU end by itself after the marker
+/// (within the same deadline) instead of killing it.
+fn watch_markers(
+    mut cmd: Command,
+    markers: &[&str],
+    timeout: Duration,
+    wait_exit: bool,
+) -> Result<BootCheck> {
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
@@ -169,21 +222,34 @@ fn watch(mut cmd: Command, timeout: Duration) -> Result<BootCheck> {
         }
     });
     let mut console = ConsoleText::new();
-    let mut seen = false;
+    let mut found: Option<String> = None;
+    let mut seconds = 0.0;
     while started.elapsed() < timeout {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(chunk) => {
                 console.push(&chunk);
-                if console.contains(BOOT_MARKER) {
-                    seen = true;
-                    break;
+                if found.is_none() {
+                    found = markers
+                        .iter()
+                        .filter_map(|m| console.text().find(m).map(|at| (at, *m)))
+                        .min()
+                        .map(|(_, m)| m.to_string());
+                    if found.is_some() {
+                        seconds = started.elapsed().as_secs_f64();
+                        if !wait_exit {
+                            break;
+                        }
+                    }
                 }
             }
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
+    let seen = found.is_some();
+    if !seen {
+        seconds = started.elapsed().as_secs_f64();
+    }
     let _ = child.kill();
     let _ = child.wait();
     let _ = reader.join();
@@ -199,5 +265,6 @@ fn watch(mut cmd: Command, timeout: Duration) -> Result<BootCheck> {
         marker_seen: seen,
         console_tail: tail,
         seconds,
+        marker: found,
     })
 }

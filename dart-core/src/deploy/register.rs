@@ -724,23 +724,3 @@ pub fn register_recovery_at(
     let plan = plan_register(&mut *dev, &layout, &recovery, opts)?;
     register(&mut *dev, &plan)
 }
-
-/// Removes dart's entry from the disk's boot store (`dry_run`: plans
-/// only).
-pub fn unregister_recovery_at(
-    disk: &Path,
-    bitlocker_suspended: bool,
-    dry_run: bool,
-) -> Result<RegistrationReport> {
-    if dry_run {
-        let mut dev = open_read(disk)?;
-        let plan = plan_unregister(&mut *dev, bitlocker_suspended)?;
-        return Ok(RegistrationReport {
-            plan,
-            written: false,
-        });
-    }
-    let mut dev = open_target(disk, &TargetSpec::default())?;
-    let plan = plan_unregister(&mut *dev, bitlocker_suspended)?;
-    unregister(&mut *dev, &plan)
-}
