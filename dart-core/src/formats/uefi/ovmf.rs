@@ -1,47 +1,4 @@
-//! [`OvmfVars`]: an edk2/OVMF variable-store file (`OVMF_VARS_4M.fd`,
-//! `OVMF_VARS.fd`), read and rewritten offline.
-//!
-//! The file is a firmware volume (edk2 `MdePkg/Include/Pi/PiFirmwareVolume.h`,
-//! EFI_FIRMWARE_VOLUME_HEADER):
-//!
-//! ```text
-//! +0  ZeroVector[16]   +16 FileSystemGuid (EFI_SYSTEM_NV_DATA_FV_GUID)
-//! +32 FvLength u64     +40 Signature "_FVH"   +44 Attributes u32
-//! +48 HeaderLength u16 +50 Checksum u16 (the header's u16s sum to 0)
-//! +52 ExtHeaderOffset u16  +54 Reserved u8  +55 Revision u8  +56 BlockMap[]
-//! ```
-//!
-//! At `HeaderLength` follows the variable store (edk2
-//! `MdeModulePkg/Include/Guid/VariableFormat.h`, VARIABLE_STORE_HEADER):
-//! `Signature` GUID (gEfiAuthenticatedVariableGuid, or gEfiVariableGuid
-//! for the older format), `Size` u32 (header included), `Format` 0x5a,
-//! `State` 0xfe, 7 reserved bytes. Then the variables, each at a 4-byte
-//! boundary (HEADER_ALIGNMENT), until a header whose `StartId` is not
-//! 0x55AA:
-//!
-//! ```text
-//! AUTHENTICATED_VARIABLE_HEADER (60 bytes)      VARIABLE_HEADER (32 bytes)
-//! +0  StartId u16 (0x55AA)                      +0  StartId u16
-//! +2  State u8    +3 Reserved u8                +2  State u8  +3 Reserved
-//! +4  Attributes u32                            +4  Attributes u32
-//! +8  MonotonicCount u64                        +8  NameSize u32
-//! +16 TimeStamp EFI_TIME (16 bytes)             +12 DataSize u32
-//! +32 PubKeyIndex u32                           +16 VendorGuid
-//! +36 NameSize u32  +40 DataSize u32
-//! +44 VendorGuid
-//! ```
-//!
-//! followed by the UTF-16 name (`NameSize` bytes, NUL included) and the
-//! data. A variable counts when its `State` is VAR_ADDED (0x3f) or
-//! VAR_ADDED with VAR_IN_DELETED_TRANSITION cleared (0x3e, valid while no
-//! VAR_ADDED copy exists, as edk2's `FindVariableEx` reads it); others
-//! (deleted, header-only) are skipped.
-//!
-//! Writing is a compact rewrite of the variable region only: the valid
-//! variables in their order (state 0x3f, every other header field kept
-//! byte for byte), changed ones in place, new ones at the end, 0xFF after.
-//! The rest of the file (the fault-tolerant-write working block and spare
-//! area after the store) stays byte-identical.
+//! [`OvmfVars`]: an edk2/OVMF variable-store file, read and rewritten offline.
 
 use std::path::{Path, PathBuf};
 
@@ -121,7 +78,50 @@ impl Stored {
     }
 }
 
-/// An OVMF variable-store file, parsed; see the [module](self) docs.
+/// An edk2/OVMF variable-store file (`OVMF_VARS_4M.fd`, `OVMF_VARS.fd`),
+/// parsed, edited and rewritten offline.
+///
+/// The file is a firmware volume (edk2 `MdePkg/Include/Pi/PiFirmwareVolume.h`,
+/// EFI_FIRMWARE_VOLUME_HEADER):
+///
+/// ```text
+/// +0  ZeroVector[16]   +16 FileSystemGuid (EFI_SYSTEM_NV_DATA_FV_GUID)
+/// +32 FvLength u64     +40 Signature "_FVH"   +44 Attributes u32
+/// +48 HeaderLength u16 +50 Checksum u16 (the header's u16s sum to 0)
+/// +52 ExtHeaderOffset u16  +54 Reserved u8  +55 Revision u8  +56 BlockMap[]
+/// ```
+///
+/// At `HeaderLength` follows the variable store (edk2
+/// `MdeModulePkg/Include/Guid/VariableFormat.h`, VARIABLE_STORE_HEADER):
+/// `Signature` GUID (gEfiAuthenticatedVariableGuid, or gEfiVariableGuid
+/// for the older format), `Size` u32 (header included), `Format` 0x5a,
+/// `State` 0xfe, 7 reserved bytes. Then the variables, each at a 4-byte
+/// boundary (HEADER_ALIGNMENT), until a header whose `StartId` is not
+/// 0x55AA:
+///
+/// ```text
+/// AUTHENTICATED_VARIABLE_HEADER (60 bytes)      VARIABLE_HEADER (32 bytes)
+/// +0  StartId u16 (0x55AA)                      +0  StartId u16
+/// +2  State u8    +3 Reserved u8                +2  State u8  +3 Reserved
+/// +4  Attributes u32                            +4  Attributes u32
+/// +8  MonotonicCount u64                        +8  NameSize u32
+/// +16 TimeStamp EFI_TIME (16 bytes)             +12 DataSize u32
+/// +32 PubKeyIndex u32                           +16 VendorGuid
+/// +36 NameSize u32  +40 DataSize u32
+/// +44 VendorGuid
+/// ```
+///
+/// followed by the UTF-16 name (`NameSize` bytes, NUL included) and the
+/// data. A variable counts when its `State` is VAR_ADDED (0x3f) or
+/// VAR_ADDED with VAR_IN_DELETED_TRANSITION cleared (0x3e, valid while no
+/// VAR_ADDED copy exists, as edk2's `FindVariableEx` reads it); others
+/// (deleted, header-only) are skipped.
+///
+/// Writing is a compact rewrite of the variable region only: the valid
+/// variables in their order (state 0x3f, every other header field kept
+/// byte for byte), changed ones in place, new ones at the end, 0xFF after.
+/// The rest of the file (the fault-tolerant-write working block and spare
+/// area after the store) stays byte-identical.
 #[derive(Debug, Clone)]
 pub struct OvmfVars {
     origin: PathBuf,
