@@ -155,10 +155,14 @@ impl Efivarfs {
         let path = self.path_of(name, guid)?;
         let untouched =
             "the variables before it in the plan were changed, this one was left as it was";
-        clear_immutable(&path)
+        let restore = clear_immutable(&path)
             .map_err(|e| self.io("clearing the immutable flag of", &path, e, untouched))?;
-        std::fs::remove_file(&path)
-            .map_err(|e| self.io("deleting the variable", &path, e, untouched))
+        std::fs::remove_file(&path).map_err(|e| {
+            if let Some(flags) = restore {
+                let _ = set_flags(&path, flags);
+            }
+            self.io("deleting the variable", &path, e, untouched)
+        })
     }
 }
 

@@ -494,20 +494,31 @@ impl VariableStore for OvmfVars {
         Ok(self.vars.iter().map(|v| (v.name.clone(), v.guid)).collect())
     }
 
-    /// Edits the variables in memory and saves the file where it was read
-    /// ([`OvmfVars::path`]); nothing is written when a check fails or the
-    /// variables would not fit.
+    /// Reads the file again at [`OvmfVars::path`] (so a change made by
+    /// someone else since [`open`](OvmfVars::open) is seen; the bytes in
+    /// memory serve only when no file is there), checks the plan against
+    /// it, edits and saves it there. Nothing is written when a check fails
+    /// or the variables would not fit.
     fn apply(&mut self, changes: &[VarChange]) -> Result<()> {
-        check_plan(self, changes)?;
-        let vars = self
+        let current = match std::fs::read(&self.origin) {
+            Ok(bytes) if bytes == self.bytes => self.clone(),
+            Ok(bytes) => OvmfVars::parse(&bytes, &self.origin)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.clone(),
+            Err(e) => return Err(Error::read(&self.origin, e)),
+        };
+        check_plan(&current, changes)?;
+        let vars = current
             .edited(changes)
             .map_err(|p| store_error(&self.origin, p))?;
-        let bytes = self
+        let bytes = current
             .render(&vars)
             .map_err(|p| store_error(&self.origin, p))?;
         write_file(&self.origin, &bytes)?;
-        self.vars = vars;
-        self.bytes = bytes;
+        *self = OvmfVars {
+            vars,
+            bytes,
+            ..current
+        };
         Ok(())
     }
 }
@@ -708,6 +719,45 @@ pub(crate) mod tests {
         assert!(err.to_string().contains("left as it was"));
         assert_eq!(std::fs::read(&path).unwrap(), before);
         assert_eq!(names(&vars), ["A", "C"]);
+    }
+
+    #[test]
+    fn apply_sees_a_change_made_on_disk_since_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vars.fd");
+        std::fs::write(&path, build(true, &[raw(VAR_ADDED, "A", b"1")], 512, 16)).unwrap();
+        let mut stale = OvmfVars::open(&path).unwrap();
+        let mut other = OvmfVars::open(&path).unwrap();
+        let a = other.get("A", EFI_GLOBAL_VARIABLE).unwrap();
+        other
+            .apply(&[VarChange::set(
+                a.clone(),
+                Variable::global("A", b"2".to_vec()),
+            )])
+            .unwrap();
+        let err = stale
+            .apply(&[VarChange::set(a, Variable::global("A", b"3".to_vec()))])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadVariableStore {
+                    problem: UefiProblem::Stale { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        stale
+            .apply(&[VarChange::set(None, Variable::global("B", b"b".to_vec()))])
+            .unwrap();
+        let back = OvmfVars::open(&path).unwrap();
+        assert_eq!(
+            back.get("A", EFI_GLOBAL_VARIABLE).unwrap().unwrap().data,
+            b"2"
+        );
+        assert_eq!(names(&back), ["A", "B"]);
+        assert_eq!(names(&stale), ["A", "B"]);
     }
 
     #[test]
