@@ -1,17 +1,4 @@
-//! [`Efivarfs`]: the variables of the running system through Linux's
-//! efivarfs (`/sys/firmware/efi/efivars`).
-//!
-//! Each variable is a file `Name-guid` holding the 4-byte little-endian
-//! attributes, then the data. The kernel makes most of them immutable
-//! (`chattr +i`) so a stray write cannot brick a machine: dart clears the
-//! flag before a write or a delete and sets it again after a write.
-//! efivarfs takes a variable in ONE write(2) call (attributes and data
-//! together), so a value is never written in pieces.
-//!
-//! A plan is applied in the order given. Plans from [`super::boot`] put
-//! `Boot####` before `BootOrder` and `BootNext`, so a crash between two
-//! writes leaves at most a boot option nothing refers to, never an order
-//! naming a missing option.
+//! [`Efivarfs`]: UEFI variables through Linux's efivarfs.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -33,8 +20,21 @@ const FS_IMMUTABLE_FL: libc::c_int = 0x10;
 /// `EFIVARFS_MAGIC` of `linux/magic.h`.
 const EFIVARFS_MAGIC: i64 = 0xde5e_81e4;
 
-/// The variables in an efivarfs directory (or any directory laid out the
-/// same way, as tests use).
+/// The variables of the running system through Linux's efivarfs
+/// (`/sys/firmware/efi/efivars`), or of a directory laid out the same way
+/// (as tests use).
+///
+/// Each variable is a file `Name-guid` holding the 4-byte little-endian
+/// attributes, then the data. The kernel makes most of them immutable
+/// (`chattr +i`) so a stray write cannot brick a machine: dart clears the
+/// flag before a write or a delete and sets it again after a write.
+/// efivarfs takes a variable in ONE write(2) call (attributes and data
+/// together), so a value is never written in pieces.
+///
+/// A plan is applied in the order given. Plans from [`super::boot`] put
+/// `Boot####` before `BootOrder` and `BootNext`, so a crash between two
+/// writes leaves at most a boot option nothing refers to, never an order
+/// naming a missing option.
 #[derive(Debug, Clone)]
 pub struct Efivarfs {
     dir: PathBuf,
@@ -155,10 +155,14 @@ impl Efivarfs {
         let path = self.path_of(name, guid)?;
         let untouched =
             "the variables before it in the plan were changed, this one was left as it was";
-        clear_immutable(&path)
+        let restore = clear_immutable(&path)
             .map_err(|e| self.io("clearing the immutable flag of", &path, e, untouched))?;
-        std::fs::remove_file(&path)
-            .map_err(|e| self.io("deleting the variable", &path, e, untouched))
+        std::fs::remove_file(&path).map_err(|e| {
+            if let Some(flags) = restore {
+                let _ = set_flags(&path, flags);
+            }
+            self.io("deleting the variable", &path, e, untouched)
+        })
     }
 }
 
@@ -271,7 +275,7 @@ impl VariableStore for Efivarfs {
     }
 
     /// Writes the changes one by one in the given order, each value in one
-    /// write(2); see the [module](self) docs for what a crash leaves.
+    /// write(2); see [`Efivarfs`] for what a crash leaves.
     fn apply(&mut self, changes: &[VarChange]) -> Result<()> {
         check_plan(self, changes)?;
         let efivarfs = self.is_efivarfs();

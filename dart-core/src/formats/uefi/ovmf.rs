@@ -1,47 +1,4 @@
-//! [`OvmfVars`]: an edk2/OVMF variable-store file (`OVMF_VARS_4M.fd`,
-//! `OVMF_VARS.fd`), read and rewritten offline.
-//!
-//! The file is a firmware volume (edk2 `MdePkg/Include/Pi/PiFirmwareVolume.h`,
-//! EFI_FIRMWARE_VOLUME_HEADER):
-//!
-//! ```text
-//! +0  ZeroVector[16]   +16 FileSystemGuid (EFI_SYSTEM_NV_DATA_FV_GUID)
-//! +32 FvLength u64     +40 Signature "_FVH"   +44 Attributes u32
-//! +48 HeaderLength u16 +50 Checksum u16 (the header's u16s sum to 0)
-//! +52 ExtHeaderOffset u16  +54 Reserved u8  +55 Revision u8  +56 BlockMap[]
-//! ```
-//!
-//! At `HeaderLength` follows the variable store (edk2
-//! `MdeModulePkg/Include/Guid/VariableFormat.h`, VARIABLE_STORE_HEADER):
-//! `Signature` GUID (gEfiAuthenticatedVariableGuid, or gEfiVariableGuid
-//! for the older format), `Size` u32 (header included), `Format` 0x5a,
-//! `State` 0xfe, 7 reserved bytes. Then the variables, each at a 4-byte
-//! boundary (HEADER_ALIGNMENT), until a header whose `StartId` is not
-//! 0x55AA:
-//!
-//! ```text
-//! AUTHENTICATED_VARIABLE_HEADER (60 bytes)      VARIABLE_HEADER (32 bytes)
-//! +0  StartId u16 (0x55AA)                      +0  StartId u16
-//! +2  State u8    +3 Reserved u8                +2  State u8  +3 Reserved
-//! +4  Attributes u32                            +4  Attributes u32
-//! +8  MonotonicCount u64                        +8  NameSize u32
-//! +16 TimeStamp EFI_TIME (16 bytes)             +12 DataSize u32
-//! +32 PubKeyIndex u32                           +16 VendorGuid
-//! +36 NameSize u32  +40 DataSize u32
-//! +44 VendorGuid
-//! ```
-//!
-//! followed by the UTF-16 name (`NameSize` bytes, NUL included) and the
-//! data. A variable counts when its `State` is VAR_ADDED (0x3f) or
-//! VAR_ADDED with VAR_IN_DELETED_TRANSITION cleared (0x3e, valid while no
-//! VAR_ADDED copy exists, as edk2's `FindVariableEx` reads it); others
-//! (deleted, header-only) are skipped.
-//!
-//! Writing is a compact rewrite of the variable region only: the valid
-//! variables in their order (state 0x3f, every other header field kept
-//! byte for byte), changed ones in place, new ones at the end, 0xFF after.
-//! The rest of the file (the fault-tolerant-write working block and spare
-//! area after the store) stays byte-identical.
+//! [`OvmfVars`]: an edk2/OVMF variable-store file, read and rewritten offline.
 
 use std::path::{Path, PathBuf};
 
@@ -121,7 +78,50 @@ impl Stored {
     }
 }
 
-/// An OVMF variable-store file, parsed; see the [module](self) docs.
+/// An edk2/OVMF variable-store file (`OVMF_VARS_4M.fd`, `OVMF_VARS.fd`),
+/// parsed, edited and rewritten offline.
+///
+/// The file is a firmware volume (edk2 `MdePkg/Include/Pi/PiFirmwareVolume.h`,
+/// EFI_FIRMWARE_VOLUME_HEADER):
+///
+/// ```text
+/// +0  ZeroVector[16]   +16 FileSystemGuid (EFI_SYSTEM_NV_DATA_FV_GUID)
+/// +32 FvLength u64     +40 Signature "_FVH"   +44 Attributes u32
+/// +48 HeaderLength u16 +50 Checksum u16 (the header's u16s sum to 0)
+/// +52 ExtHeaderOffset u16  +54 Reserved u8  +55 Revision u8  +56 BlockMap[]
+/// ```
+///
+/// At `HeaderLength` follows the variable store (edk2
+/// `MdeModulePkg/Include/Guid/VariableFormat.h`, VARIABLE_STORE_HEADER):
+/// `Signature` GUID (gEfiAuthenticatedVariableGuid, or gEfiVariableGuid
+/// for the older format), `Size` u32 (header included), `Format` 0x5a,
+/// `State` 0xfe, 7 reserved bytes. Then the variables, each at a 4-byte
+/// boundary (HEADER_ALIGNMENT), until a header whose `StartId` is not
+/// 0x55AA:
+///
+/// ```text
+/// AUTHENTICATED_VARIABLE_HEADER (60 bytes)      VARIABLE_HEADER (32 bytes)
+/// +0  StartId u16 (0x55AA)                      +0  StartId u16
+/// +2  State u8    +3 Reserved u8                +2  State u8  +3 Reserved
+/// +4  Attributes u32                            +4  Attributes u32
+/// +8  MonotonicCount u64                        +8  NameSize u32
+/// +16 TimeStamp EFI_TIME (16 bytes)             +12 DataSize u32
+/// +32 PubKeyIndex u32                           +16 VendorGuid
+/// +36 NameSize u32  +40 DataSize u32
+/// +44 VendorGuid
+/// ```
+///
+/// followed by the UTF-16 name (`NameSize` bytes, NUL included) and the
+/// data. A variable counts when its `State` is VAR_ADDED (0x3f) or
+/// VAR_ADDED with VAR_IN_DELETED_TRANSITION cleared (0x3e, valid while no
+/// VAR_ADDED copy exists, as edk2's `FindVariableEx` reads it); others
+/// (deleted, header-only) are skipped.
+///
+/// Writing is a compact rewrite of the variable region only: the valid
+/// variables in their order (state 0x3f, every other header field kept
+/// byte for byte), changed ones in place, new ones at the end, 0xFF after.
+/// The rest of the file (the fault-tolerant-write working block and spare
+/// area after the store) stays byte-identical.
 #[derive(Debug, Clone)]
 pub struct OvmfVars {
     origin: PathBuf,
@@ -494,20 +494,31 @@ impl VariableStore for OvmfVars {
         Ok(self.vars.iter().map(|v| (v.name.clone(), v.guid)).collect())
     }
 
-    /// Edits the variables in memory and saves the file where it was read
-    /// ([`OvmfVars::path`]); nothing is written when a check fails or the
-    /// variables would not fit.
+    /// Reads the file again at [`OvmfVars::path`] (so a change made by
+    /// someone else since [`open`](OvmfVars::open) is seen; the bytes in
+    /// memory serve only when no file is there), checks the plan against
+    /// it, edits and saves it there. Nothing is written when a check fails
+    /// or the variables would not fit.
     fn apply(&mut self, changes: &[VarChange]) -> Result<()> {
-        check_plan(self, changes)?;
-        let vars = self
+        let current = match std::fs::read(&self.origin) {
+            Ok(bytes) if bytes == self.bytes => self.clone(),
+            Ok(bytes) => OvmfVars::parse(&bytes, &self.origin)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => self.clone(),
+            Err(e) => return Err(Error::read(&self.origin, e)),
+        };
+        check_plan(&current, changes)?;
+        let vars = current
             .edited(changes)
             .map_err(|p| store_error(&self.origin, p))?;
-        let bytes = self
+        let bytes = current
             .render(&vars)
             .map_err(|p| store_error(&self.origin, p))?;
         write_file(&self.origin, &bytes)?;
-        self.vars = vars;
-        self.bytes = bytes;
+        *self = OvmfVars {
+            vars,
+            bytes,
+            ..current
+        };
         Ok(())
     }
 }
@@ -708,6 +719,45 @@ pub(crate) mod tests {
         assert!(err.to_string().contains("left as it was"));
         assert_eq!(std::fs::read(&path).unwrap(), before);
         assert_eq!(names(&vars), ["A", "C"]);
+    }
+
+    #[test]
+    fn apply_sees_a_change_made_on_disk_since_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vars.fd");
+        std::fs::write(&path, build(true, &[raw(VAR_ADDED, "A", b"1")], 512, 16)).unwrap();
+        let mut stale = OvmfVars::open(&path).unwrap();
+        let mut other = OvmfVars::open(&path).unwrap();
+        let a = other.get("A", EFI_GLOBAL_VARIABLE).unwrap();
+        other
+            .apply(&[VarChange::set(
+                a.clone(),
+                Variable::global("A", b"2".to_vec()),
+            )])
+            .unwrap();
+        let err = stale
+            .apply(&[VarChange::set(a, Variable::global("A", b"3".to_vec()))])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::BadVariableStore {
+                    problem: UefiProblem::Stale { .. },
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        stale
+            .apply(&[VarChange::set(None, Variable::global("B", b"b".to_vec()))])
+            .unwrap();
+        let back = OvmfVars::open(&path).unwrap();
+        assert_eq!(
+            back.get("A", EFI_GLOBAL_VARIABLE).unwrap().unwrap().data,
+            b"2"
+        );
+        assert_eq!(names(&back), ["A", "B"]);
+        assert_eq!(names(&stale), ["A", "B"]);
     }
 
     #[test]
