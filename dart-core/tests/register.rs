@@ -398,7 +398,7 @@ fn boot_next_opens_the_recovery_partition_once_then_the_installed_system() {
     use dart_core::formats::uefi::{boot_next, boot_options, OvmfVars};
     use dart_testkit::fixture::BOOT_MARKER;
     use dart_testkit::installed::INSTALLED_MARKER;
-    use dart_testkit::qemu::{boot_with_vars, OVMF_VARS};
+    use dart_testkit::qemu::{boot_with_vars, AfterMarker, OVMF_VARS};
     use std::time::Duration;
 
     let dir = tempfile::tempdir().unwrap();
@@ -465,14 +465,18 @@ fn boot_next_opens_the_recovery_partition_once_then_the_installed_system() {
     // partition by it (a short-form HD() path).
     let part = report.added.as_ref().unwrap().partition.clone();
     assert!(
-        printed.contains(&format!("Partition(nr={})/FilePath(\\EFI\\BOOT\\BOOTX64.EFI)", part.number)),
+        printed.contains(&format!(
+            "Partition(nr={})/FilePath(\\EFI\\BOOT\\BOOTX64.EFI)",
+            part.number
+        )),
         "{printed}"
     );
 
     let first = boot_with_vars(
-        &disk,
+        Some(&disk),
         &vars,
         &[BOOT_MARKER, INSTALLED_MARKER],
+        AfterMarker::WaitForPowerOff,
         Duration::from_secs(180),
     )
     .unwrap();
@@ -493,9 +497,10 @@ fn boot_next_opens_the_recovery_partition_once_then_the_installed_system() {
         .iter()
         .any(|(n, o)| *n == number && o.description == "DaRT Recovery"));
     let second = boot_with_vars(
-        &disk,
+        Some(&disk),
         &vars,
         &[BOOT_MARKER, INSTALLED_MARKER],
+        AfterMarker::WaitForPowerOff,
         Duration::from_secs(180),
     )
     .unwrap();

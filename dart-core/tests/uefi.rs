@@ -5,10 +5,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dart_core::formats::uefi::{
     boot_next, boot_options, boot_order, plan_add_boot_option, plan_remove_boot_option,
@@ -16,50 +15,15 @@ use dart_core::formats::uefi::{
     Variable, VariableStore, EFI_GLOBAL_VARIABLE,
 };
 use dart_core::Error;
+use dart_testkit::uefi_vars::{fw_print, virt_fw_vars};
 use uuid::Uuid;
 
 const TEMPLATE: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
-const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+
 /// The partition GUID of the test's ESP ...
 const ESP: Uuid = Uuid::from_u128(0x1c2d3e4f_5a6b_4c7d_8e9f_a0b1c2d3e4f5);
 /// ... as a hard-drive node stores it (mixed-endian), written out by hand.
 const ESP_ON_DISK: &str = "4f3e2d1c6b5a7d4c8e9fa0b1c2d3e4f5";
-
-/// `virt-fw-vars` from the workspace's venv (`scripts/setup`) or PATH.
-fn virt_fw_vars() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/virt-fw-vars");
-    if venv.is_file() {
-        return venv;
-    }
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("virt-fw-vars"))
-                .find(|f| f.is_file())
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "virt-fw-vars (PyPI virt-firmware) is needed to check UEFI variable files: \
-                 run scripts/setup, or put it on PATH"
-            )
-        })
-}
-
-fn fw_print(file: &Path) -> String {
-    let out = Command::new(virt_fw_vars())
-        .args(["--input"])
-        .arg(file)
-        .args(["--print", "--verbose"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "virt-fw-vars failed: {}{text}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
 
 /// virt-fw-vars' variables: (name, guid, attributes, data hex), sorted.
 fn fw_json(file: &Path) -> Vec<(String, String, u64, String)> {
@@ -249,58 +213,20 @@ fn a_full_variable_store_is_refused_and_left_as_it_was() {
 /// Runs OVMF on `vars` (no disk) until its shell prompt, or panics after
 /// two minutes; returns the console text.
 fn boot_ovmf_to_shell(vars: &Path) -> String {
-    let mut child = Command::new("qemu-system-x86_64")
-        .args([
-            "-machine",
-            "q35",
-            "-m",
-            "256",
-            "-nographic",
-            "-no-reboot",
-            "-net",
-            "none",
-        ])
-        .arg("-drive")
-        .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
-        .arg("-drive")
-        .arg(format!("if=pflash,format=raw,file={}", vars.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("qemu-system-x86_64 (apt: qemu-system-x86): {e}"));
-    let mut stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-        }
-    });
-    let mut console = dart_testkit::qemu::ConsoleText::new();
-    let started = Instant::now();
-    let mut at_shell = false;
-    while started.elapsed() < Duration::from_secs(120) {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(chunk) => {
-                console.push(&chunk);
-                if console.contains("Shell>") {
-                    at_shell = true;
-                    break;
-                }
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = reader.join();
-    let text = console.text();
-    assert!(at_shell, "OVMF did not reach its shell in 120 s:\n{text}");
-    text
+    let check = dart_testkit::qemu::boot_with_vars(
+        None,
+        vars,
+        &["Shell>"],
+        dart_testkit::qemu::AfterMarker::Stop,
+        Duration::from_secs(120),
+    )
+    .unwrap();
+    assert!(
+        check.marker_seen,
+        "OVMF did not reach its shell in 120 s:\n{}",
+        check.console_tail
+    );
+    check.console_tail
 }
 
 #[test]

@@ -94,18 +94,23 @@ pub fn boot(
     watch(cmd, timeout)
 }
 
-/// Boots the disk image `disk` under OVMF with the variable store `vars`
+/// Boots the disk image `disk` (or no disk) under OVMF with the variable store `vars`
 /// (edited in place, as firmware does: a second boot sees what the first
-/// left), and reports which of `markers` appears first. After a marker,
-/// waits (within `timeout`) for the machine to power off, so that the
-/// firmware's variable writes are all in the file.
+/// left), and reports which of `markers` appears first; then stops the
+/// machine or waits (within `timeout`) for it to power off, as `after`
+/// says.
 pub fn boot_with_vars(
-    disk: &Path,
+    disk: Option<&Path>,
     vars: &Path,
     markers: &[&str],
+    after: AfterMarker,
     timeout: Duration,
 ) -> Result<BootCheck> {
-    for (what, p) in [("disk image", disk), ("OVMF variable file", vars)] {
+    let files = disk
+        .map(|d| ("disk image", d))
+        .into_iter()
+        .chain([("OVMF variable file", vars)]);
+    for (what, p) in files {
         if !p.exists() {
             return Err(Error::NotFound {
                 what,
@@ -127,10 +132,22 @@ pub fn boot_with_vars(
     .arg("-drive")
     .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
     .arg("-drive")
-    .arg(format!("if=pflash,format=raw,file={}", vars.display()))
-    .arg("-drive")
-    .arg(format!("format=raw,file={},snapshot=on", disk.display()));
-    watch_markers(cmd, markers, timeout, true)
+    .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+    if let Some(disk) = disk {
+        cmd.arg("-drive")
+            .arg(format!("format=raw,file={},snapshot=on", disk.display()));
+    }
+    watch_markers(cmd, markers, timeout, after == AfterMarker::WaitForPowerOff)
+}
+
+/// What [`boot_with_vars`] does once a marker appeared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterMarker {
+    /// Stop the machine at once (it would wait forever, as OVMF's shell).
+    Stop,
+    /// Let the machine power off by itself (the stand-in loaders halt),
+    /// so that every variable write of the firmware is in the file.
+    WaitForPowerOff,
 }
 
 /// Boots a diskless machine from the network: QEMU runs inside the network
