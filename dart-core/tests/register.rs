@@ -539,3 +539,41 @@ fn boot_next_opens_the_recovery_partition_once_then_the_installed_system() {
         "an idempotent re-run rewrote the variables"
     );
 }
+
+#[test]
+fn a_dry_run_names_the_partition_and_entry_ids_the_write_uses() {
+    use dart_core::deploy::managed::{set_up_recovery_at, RecoverySetup};
+    let dir = tempfile::tempdir().unwrap();
+    let media = dart_testkit::loader_media(&dir.path().join("media"), 0x42, 64 << 10);
+    let disk = dir.path().join("pc.img");
+    installed_system(&disk, Scheme::Gpt, 112 * MIB).unwrap();
+    let setup = RecoverySetup {
+        sizing: RecoveryOptions {
+            size: Some(48 * MIB),
+            headroom: None,
+        },
+        register: Some(RegisterOptions::default()),
+        ..RecoverySetup::default()
+    };
+    let run = |dry| {
+        set_up_recovery_at(
+            &disk,
+            media.root(),
+            &setup,
+            &FatOptions::default(),
+            &Control::default(),
+            dry,
+        )
+        .unwrap()
+    };
+    let dry = run(true);
+    let done = run(false);
+    assert_eq!(
+        dry.added.as_ref().unwrap().partition,
+        done.added.as_ref().unwrap().partition
+    );
+    assert_eq!(
+        dry.registration.as_ref().unwrap().entry,
+        done.registration.as_ref().unwrap().entry
+    );
+}

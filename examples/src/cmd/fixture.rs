@@ -25,6 +25,9 @@ pub struct FixtureArgs {
     /// The architecture the base WIM says it is: x64 (default), x86, arm64.
     #[arg(long, default_value = "x64")]
     arch: Architecture,
+    /// Also write a stand-in installed PC to this disk image (320 MiB, GPT: an ESP with a Windows boot store and its own loader, a "Windows" partition, free space), for trying the recovery partition's registration.
+    #[arg(long, value_name = "FILE")]
+    installed_pc: Option<PathBuf>,
 }
 
 /// `dart fixture`.
@@ -40,5 +43,19 @@ pub fn run(a: FixtureArgs) -> Result<()> {
         },
     )?;
     out_json!(&fx)?;
+    if let Some(disk) = &a.installed_pc {
+        let sys = dart_testkit::installed::installed_system(
+            disk,
+            dart_core::formats::partition::Scheme::Gpt,
+            320 << 20,
+        )?;
+        errln!(
+            "wrote {}: a stand-in installed PC ({}; boot store \\{} on partition {})",
+            disk.display(),
+            sys.layout.scheme,
+            sys.store_path.replace('/', "\\"),
+            sys.system.number
+        );
+    }
     Ok(())
 }

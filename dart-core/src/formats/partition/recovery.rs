@@ -175,12 +175,19 @@ pub fn plan_recovery(
     };
     if after.scheme == Scheme::Gpt {
         part.attributes = GptAttributes::WINDOWS_RECOVERY;
+        // Derived from the disk and the place, not random: a dry run names
+        // the partition GUID (and so the boot entries that name it) that
+        // the write will use.
+        let mut seed = after.disk_guid.as_bytes().to_vec();
+        seed.extend_from_slice(&part.start.to_le_bytes());
+        part.guid = super::derived_guid(&seed, "dart recovery partition");
         if let Some(p) = after
             .partitions
             .iter_mut()
             .find(|p| p.number == part.number)
         {
             p.attributes = part.attributes;
+            p.guid = part.guid;
         }
     }
     if size < RECOMMENDED_MIN {

@@ -111,7 +111,7 @@ fn demo(dir: &Path) -> Result<()> {
     outln!("== 5. removable media: a hybrid ISO for CD/DVD that also boots from USB");
     booted.extend(removable::hybrid_iso(dir, &deploy_media)?);
 
-    outln!("== 6. recovery partition on a local disk (GPT, an OS partition, free space)");
+    outln!("== 6. recovery partition on a managed PC: added, registered in its boot store, started once by BootNext");
     booted.push(recovery_partition::add_and_update(dir, &deploy_media)?);
 
     outln!("== 7. network boot server: proxy-DHCP + TFTP with an access policy");
