@@ -577,3 +577,26 @@ fn a_dry_run_names_the_partition_and_entry_ids_the_write_uses() {
         done.registration.as_ref().unwrap().entry
     );
 }
+
+#[test]
+fn a_backup_left_without_an_entry_is_removed_by_unregister() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, sys, _) = system_with_recovery(dir.path(), Scheme::Mbr);
+    register_recovery_at(&disk, &RegisterOptions::default(), false).unwrap();
+    // Someone restored the original store by hand; the backup is still there.
+    {
+        let original = Store::parse(&sys.store, "orig".as_ref()).unwrap();
+        let mut dev = FileDevice::open_writable(&disk, 512).unwrap();
+        let mut region = Region::new(&mut dev, sys.system.start, sys.system.size).unwrap();
+        original
+            .save_on_volume(&mut region, sys.store_path)
+            .unwrap();
+    }
+    let r = unregister_recovery_at(&disk, false, None, false).unwrap();
+    assert!(
+        r.registration.changes.is_empty() && r.registration.removes_backup,
+        "{r}"
+    );
+    assert!(store_on(&disk, &sys, "Boot/BCD.dart-backup").is_none());
+    assert!(store_on(&disk, &sys, sys.store_path).is_some());
+}
