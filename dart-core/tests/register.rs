@@ -16,7 +16,7 @@ use dart_core::deploy::register::{
 };
 use dart_core::disk::fault::FaultyDevice;
 use dart_core::disk::{BlockDevice, FileDevice, MemoryDevice, Region};
-use dart_core::formats::bcd::names::element;
+use dart_core::formats::bcd::names::{self, element};
 use dart_core::formats::bcd::{Device, ElementValue, EntryList, PartitionId, Store};
 use dart_core::formats::fat::{self, FatOptions};
 use dart_core::formats::partition::{read_layout, RecoveryOptions, Scheme, MIB};
@@ -165,6 +165,28 @@ fn a_gpt_system_gets_a_tools_entry_on_its_esp_and_loses_exactly_it_again() {
         again.plan
     );
     assert!(sha(&disk) == before, "the disk changed");
+
+    // Updating the partition in place keeps the entry valid: same ids, no change.
+    let media = dir.path().join("media");
+    std::fs::write(media.join("sources/boot.wim"), vec![0x43; 5000]).unwrap();
+    let u = dart_core::deploy::update_recovery_at(
+        &disk,
+        media.as_path(),
+        &FatOptions::default(),
+        &Control::default(),
+    )
+    .unwrap();
+    assert_eq!(u.replaced, ["sources/boot.wim"]);
+    let after_update = register_recovery_at(&disk, &RegisterOptions::default(), true).unwrap();
+    assert!(
+        after_update.plan.changes.is_empty(),
+        "{}",
+        after_update.plan
+    );
+    assert_eq!(
+        after_update.plan.entry.as_deref(),
+        Some(names::render_id(&id).as_str())
+    );
 
     // As Windows RE: {default}'s recovery sequence, and out of the tools.
     let winre = RegisterOptions {
