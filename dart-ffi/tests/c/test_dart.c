@@ -404,7 +404,13 @@ static void test_register(const char *fixture, const char *dir, const char *medi
     snprintf(path_buf, sizeof path_buf, "%s/missing.fd", dir);
     CHECK(dart_recovery_boot_next(pc, path_buf, false, &report) == DART_ERR_NOT_FOUND && report == NULL);
     CHECK(strstr(dart_last_error_message(), "missing.fd") != NULL);
-    CHECK(dart_recovery_boot_next(pc, media_dir, false, &report) != DART_OK && report == NULL);
+    snprintf(path_buf, sizeof path_buf, "%s/damaged.fd", dir);
+    snprintf(cmd, sizeof cmd, "head -c 540672 /dev/zero | tr '\\0' 'Z' > '%s'", path_buf);
+    CHECK(system(cmd) == 0);
+    copy_file(path_buf, vars_before);
+    CHECK(dart_recovery_boot_next(pc, path_buf, false, &report) == DART_ERR_UEFI_VARIABLES && report == NULL);
+    CHECK(strstr(dart_last_error_message(), "damaged.fd") != NULL);
+    CHECK(same_file(path_buf, vars_before));
 
     /* Unregister: a dry run writes nothing; then the entries go. */
     copy_file(pc, before);
