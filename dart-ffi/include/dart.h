@@ -150,6 +150,12 @@ enum dart_result
    the edit.
    */
   DART_ERR_BOOT_STORE = 12,
+  /*
+   A UEFI variable store (efivarfs or an OVMF variable file) is
+   damaged, full, changed since the plan was made, or lacks the boot
+   option named.
+   */
+  DART_ERR_UEFI_VARIABLES = 13,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -854,6 +860,90 @@ dart_result dart_recipe_set_keep_other_images(struct dart_recipe *recipe, bool k
  `recipe` is a live handle.
  */
 dart_result dart_recipe_set_deterministic(struct dart_recipe *recipe, int64_t unix_seconds);
+
+/*
+ Sets up the recovery partition on `disk` (an installed system's disk or
+ image) in one call that plans everything, and refuses, before its first
+ write: adds a partition holding `media_dir` (with `wim`, unless NULL, as
+ its `sources/boot.wim`) in free space, or updates the existing one in
+ place; registers it in the installed boot store; adds a UEFI boot entry.
+ Re-running it with the same media changes nothing.
+
+ `options_json` may be NULL (add the partition only) or a JSON object with
+ any of `size`, `headroom` (bytes), `update_if_present` (bool),
+ `register` (`{}` or an object with `description`, `placement`
+ (`"tools"`, `"menu"`, `"winre"`), `bitlocker_suspended`), `uefi_entry`
+ (an object with `vars_file` (an OVMF variable file) or `efivarfs: true`
+ (the running system's variables), `description` (default: the
+ registration's), `boot_order` (`"keep"`, `"first"`, `"last"`),
+ `boot_next` (bool)). With `dry_run` nothing is written and the report
+ is the plan. `progress` may be NULL; returning `false` from it cancels.
+ `report_json` may be NULL.
+
+ A BitLocker volume on the disk (unless `bitlocker_suspended`) or a disk
+ without a boot store is refused with `DART_ERR_DISK`; a damaged or full
+ variable store with `DART_ERR_UEFI_VARIABLES`.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_recovery_set_up(const char *disk,
+                                 const char *media_dir,
+                                 const char *wim,
+                                 const char *options_json,
+                                 bool dry_run,
+                                 dart_progress_fn progress,
+                                 void *user,
+                                 char **report_json);
+
+/*
+ Registers `disk`'s existing recovery partition in the installed boot
+ store: `description` may be NULL ("DaRT Recovery"), `placement` NULL
+ ("tools") or "tools", "menu", "winre". With `dry_run` nothing is
+ written. `report_json` may be NULL.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_recovery_register(const char *disk,
+                                   const char *description,
+                                   const char *placement,
+                                   bool bitlocker_suspended,
+                                   bool dry_run,
+                                   char **report_json);
+
+/*
+ Removes what dart added for `disk`'s recovery partition: its boot-store
+ entry (restoring the recovery sequence it replaced) and, when
+ `vars_file` (an OVMF variable file) is given or `use_efivarfs` is true
+ (the running system's variables), its UEFI boot options. The partition
+ stays. With `dry_run` nothing is written. `report_json` may be NULL.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_recovery_unregister(const char *disk,
+                                     bool bitlocker_suspended,
+                                     const char *vars_file,
+                                     bool use_efivarfs,
+                                     bool dry_run,
+                                     char **report_json);
+
+/*
+ Sets `BootNext` to the UEFI boot option of `disk`'s recovery partition,
+ so the next start opens it once: in `vars_file` (an OVMF variable file),
+ or, when NULL, the running system's variables (efivarfs). With `dry_run`
+ nothing is written. A store without a boot option for the partition is
+ refused with `DART_ERR_DISK`, a damaged one with
+ `DART_ERR_UEFI_VARIABLES`. `report_json` may be NULL.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `report_json` is NULL or writable.
+ */
+dart_result dart_recovery_boot_next(const char *disk,
+                                    const char *vars_file,
+                                    bool dry_run,
+                                    char **report_json);
 
 /*
  The library version, a static string ("" if the library panicked).

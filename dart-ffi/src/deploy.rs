@@ -19,7 +19,7 @@ use crate::strings::put_json;
 pub const DART_SIZE_DEFAULT: u64 = u64::MAX;
 
 /// The medium of a media path and an optional built image.
-fn medium(media: &str, wim: Option<&str>) -> deploy::MediumSpec {
+pub(crate) fn medium(media: &str, wim: Option<&str>) -> deploy::MediumSpec {
     deploy::MediumSpec {
         wim: wim.map(Into::into),
         ..deploy::MediumSpec::new(media)

@@ -40,6 +40,10 @@ pub enum dart_result {
     /// files), not a BCD store, lacks the object named, or does not allow
     /// the edit.
     DART_ERR_BOOT_STORE = 12,
+    /// A UEFI variable store (efivarfs or an OVMF variable file) is
+    /// damaged, full, changed since the plan was made, or lacks the boot
+    /// option named.
+    DART_ERR_UEFI_VARIABLES = 13,
 }
 
 thread_local! {
@@ -119,6 +123,7 @@ fn code_of(kind: ErrorKind) -> dart_result {
         ErrorKind::Cancelled => dart_result::DART_ERR_CANCELLED,
         ErrorKind::Disk => dart_result::DART_ERR_DISK,
         ErrorKind::BootStore => dart_result::DART_ERR_BOOT_STORE,
+        ErrorKind::UefiVariables => dart_result::DART_ERR_UEFI_VARIABLES,
         _ => dart_result::DART_ERR_IO,
     }
 }

@@ -72,6 +72,13 @@ create_exception!(
     "A BCD store is damaged, dirty (Windows left changes in its log files), not a BCD store, lacks the object named, or does not allow the edit."
 );
 
+create_exception!(
+    dart._dart,
+    UefiVariablesError,
+    DartError,
+    "A UEFI variable store (efivarfs or an OVMF variable file) is damaged, full, changed since the plan was made, or lacks the boot option named."
+);
+
 /// The exception of a core error's kind, carrying the core error's message.
 pub(crate) fn to_py(error: Error) -> PyErr {
     let message = error.to_string();
@@ -85,6 +92,7 @@ pub(crate) fn to_py(error: Error) -> PyErr {
         ErrorKind::Cancelled => CancelledError::new_err(message),
         ErrorKind::Disk => DiskError::new_err(message),
         ErrorKind::BootStore => BootStoreError::new_err(message),
+        ErrorKind::UefiVariables => UefiVariablesError::new_err(message),
         _ => DartError::new_err(message),
     }
 }

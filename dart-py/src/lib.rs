@@ -17,6 +17,7 @@
 //! | `media` | `MediaSet` |
 //! | `net` | `stage`, `read_catalog`, `BootServer` (the network boot server) |
 //! | `bcd` | `BcdStore` (BCD stores: create, open, list, edit, save) |
+//! | `register` | the recovery partition on managed PCs: `set_up_recovery`, `register_recovery`, `unregister_recovery`, `set_boot_next` |
 
 use std::collections::BTreeMap;
 
@@ -34,11 +35,12 @@ mod image;
 mod media;
 mod net;
 mod recipe;
+mod register;
 mod run;
 
 use error::{
     BootStoreError, CancelledError, DartError, DiskError, ImageError, InvalidInputError, IoError,
-    MediaError, NotFoundError, ToolError,
+    MediaError, NotFoundError, ToolError, UefiVariablesError,
 };
 
 /// The library version.
@@ -144,6 +146,7 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CancelledError", py.get_type::<CancelledError>())?;
     m.add("DiskError", py.get_type::<DiskError>())?;
     m.add("BootStoreError", py.get_type::<BootStoreError>())?;
+    m.add("UefiVariablesError", py.get_type::<UefiVariablesError>())?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(tool_flags, m)?)?;
     m.add_function(wrap_pyfunction!(tool_info, m)?)?;
@@ -164,6 +167,10 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deploy::plan_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::add_recovery, m)?)?;
     m.add_function(wrap_pyfunction!(deploy::update_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(register::set_up_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(register::register_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(register::unregister_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(register::set_boot_next, m)?)?;
     m.add_class::<image::RecoveryImage>()?;
     m.add_class::<image::ImageInfo>()?;
     m.add_class::<media::MediaSet>()?;

@@ -35,16 +35,23 @@ def dart_cli() -> Path:
 
 @pytest.fixture(scope="session")
 def generate_fixture() -> Callable[..., dict[str, Any]]:
-    """``generate_fixture(root, base_bytes=..., payload_bytes=..., grub=False)``
-    writes a synthetic WinPE-like fixture under ``root`` with ``dart fixture``
-    and returns the paths it printed (``media``, ``base_wim``, ``payloads``,
-    ``drivers``)."""
+    """``generate_fixture(root, base_bytes=..., payload_bytes=..., grub=False,
+    installed_disk=False)`` writes a synthetic WinPE-like fixture under
+    ``root`` with ``dart fixture`` and returns the paths it printed
+    (``media``, ``base_wim``, ``payloads``, ``drivers``; with
+    ``installed_disk``, ``installed_disk``: a stand-in installed Windows
+    system's disk image, its ``path`` and its ``system`` and ``windows``
+    partitions)."""
     cli = dart_cli()
 
-    def generate(root: Path, *, base_bytes: int, payload_bytes: int, grub: bool = False) -> dict[str, Any]:
+    def generate(
+        root: Path, *, base_bytes: int, payload_bytes: int, grub: bool = False, installed_disk: bool = False
+    ) -> dict[str, Any]:
         args = [str(cli), "fixture", str(root), "--base-bytes", str(base_bytes), "--payload-bytes", str(payload_bytes)]
         if not grub:
             args.append("--no-grub")
+        if installed_disk:
+            args.append("--installed-disk")
         done = subprocess.run(args, check=True, stdout=subprocess.PIPE, text=True)
         made: dict[str, Any] = json.loads(done.stdout)
         return made

@@ -1,7 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! `dart partition add-recovery --register --uefi-entry`, `boot-next`,
 //! `register-recovery`, `unregister-recovery` on a stand-in installed PC
-//! (`dart fixture --installed-pc`) and a copy of OVMF's variable file: dry
+//! (`dart fixture --installed-disk`) and a copy of OVMF's variable file: dry
 //! runs and refusals leave both files byte-identical, a re-run changes
 //! nothing, unregistering removes what was added.
 
@@ -55,9 +55,9 @@ fn a_managed_pc_gets_its_entries_once_and_loses_exactly_them() {
         "--payload-bytes",
         "16384",
         "--no-grub",
-        "--installed-pc",
-        s(&disk),
+        "--installed-disk",
     ]);
+    fs::copy(fx.join("installed-gpt.img"), &disk).unwrap();
     fs::copy("/usr/share/OVMF/OVMF_VARS_4M.fd", &vars).unwrap();
     let media = fx.join("media");
     let add = |extra: &[&str]| {

@@ -1,7 +1,7 @@
 /* C test of the dart ABI: builds real images from a synthetic fixture.
  * Compiled with -Wall -Wextra -Werror and run under valgrind by scripts/test,
  * which first makes the fixture with the CLI and passes its directory:
- *   dart fixture FIXTURE --base-bytes 1048576 --payload-bytes 16384 --no-grub
+ *   dart fixture FIXTURE --base-bytes 1048576 --payload-bytes 16384 --no-grub --installed-disk
  *   test_dart FIXTURE
  * Outputs go to a directory of the test's own, removed at the end. */
 #define _DEFAULT_SOURCE
@@ -322,6 +322,160 @@ static void test_bcd(const char *dir) {
     dart_string_free(user);
 }
 
+/* Whether the two files have the same bytes. */
+static int same_file(const char *a, const char *b) {
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+    return system(cmd) == 0;
+}
+
+static void copy_file(const char *from, const char *to) {
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp --sparse=always '%s' '%s'", from, to);
+    CHECK(system(cmd) == 0);
+}
+
+/* The recovery partition on a managed PC: set up (add, register in the
+ * installed boot store, UEFI boot entry with BootNext) in one call, again
+ * (no changes), BootNext, unregister; dry runs and refusals write nothing.
+ * `installed` is the fixture's stand-in installed system (GPT: ESP with the
+ * Windows boot store at 1 MiB, 40 MiB; "Windows" after it). */
+static void test_register(const char *fixture, const char *dir, const char *media_dir) {
+    char installed[600], pc[600], vars[600], before[600], vars_before[600], fresh_vars[600], path_buf[600];
+    char opts[1400];
+    snprintf(installed, sizeof installed, "%s/installed-gpt.img", fixture);
+    CHECK(exists(installed));
+    snprintf(pc, sizeof pc, "%s/pc.img", dir);
+    snprintf(before, sizeof before, "%s/pc.before", dir);
+    snprintf(vars, sizeof vars, "%s/vars.fd", dir);
+    snprintf(vars_before, sizeof vars_before, "%s/vars.before", dir);
+    snprintf(fresh_vars, sizeof fresh_vars, "%s/fresh-vars.fd", dir);
+    copy_file(installed, pc);
+    copy_file("/usr/share/OVMF/OVMF_VARS_4M.fd", vars);
+    copy_file(vars, fresh_vars);
+    copy_file(pc, before);
+    copy_file(vars, vars_before);
+    snprintf(opts, sizeof opts,
+             "{\"headroom\": 4194304, \"update_if_present\": true, \"register\": {\"placement\": \"tools\"},"
+             " \"uefi_entry\": {\"vars_file\": \"%s\", \"boot_order\": \"last\", \"boot_next\": true}}",
+             vars);
+
+    /* A dry run plans everything and writes nothing. */
+    char *report = NULL;
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, opts, true, NULL, NULL, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"dry_run\": true") != NULL && strstr(report, "Boot0000") != NULL);
+    CHECK(report != NULL && strstr(report, "BootNext") != NULL && strstr(report, "toolsdisplayorder") != NULL);
+    dart_string_free(report);
+    CHECK(same_file(pc, before) && same_file(vars, vars_before));
+
+    /* Set up: partition, registration, Boot0000 + BootOrder + BootNext. */
+    report = NULL;
+    progress_calls = 0;
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, opts, false, count_progress, &progress_calls, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"dry_run\": false") != NULL && strstr(report, "DaRT Recovery") != NULL);
+    CHECK(report != NULL && strstr(report, "\"number\": 0") != NULL && strstr(report, "BootNext") != NULL);
+    CHECK(progress_calls > 0);
+    dart_string_free(report);
+    CHECK(!same_file(pc, before) && !same_file(vars, vars_before));
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "virt-fw-vars --input '%s' --print --verbose 2>/dev/null | grep -q 'DaRT Recovery'", vars);
+    CHECK(system(cmd) == 0);
+
+    /* Again: the partition is updated in place, nothing else changes. */
+    report = NULL;
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, opts, false, NULL, NULL, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"added\": null") != NULL && strstr(report, "\"changes\": []") != NULL);
+    CHECK(report != NULL && strstr(report, "\"action\"") == NULL && strstr(report, "\"change\"") == NULL);
+    dart_string_free(report);
+
+    /* BootNext: planned (already set: no changes) and set. */
+    report = NULL;
+    CHECK(dart_recovery_boot_next(pc, vars, true, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"number\": 0") != NULL);
+    dart_string_free(report);
+    CHECK(dart_recovery_boot_next(pc, vars, false, NULL) == DART_OK);
+    /* Refused: a variable store without the partition's boot option. */
+    copy_file(fresh_vars, vars_before);
+    report = NULL;
+    CHECK(dart_recovery_boot_next(pc, fresh_vars, false, &report) == DART_ERR_DISK && report == NULL);
+    CHECK(strstr(dart_last_error_message(), "no boot option") != NULL);
+    CHECK(same_file(fresh_vars, vars_before));
+    /* Refused: a missing variable file, or one that is not a store. */
+    snprintf(path_buf, sizeof path_buf, "%s/missing.fd", dir);
+    CHECK(dart_recovery_boot_next(pc, path_buf, false, &report) == DART_ERR_NOT_FOUND && report == NULL);
+    CHECK(strstr(dart_last_error_message(), "missing.fd") != NULL);
+    snprintf(path_buf, sizeof path_buf, "%s/damaged.fd", dir);
+    snprintf(cmd, sizeof cmd, "head -c 540672 /dev/zero | tr '\\0' 'Z' > '%s'", path_buf);
+    CHECK(system(cmd) == 0);
+    copy_file(path_buf, vars_before);
+    CHECK(dart_recovery_boot_next(pc, path_buf, false, &report) == DART_ERR_UEFI_VARIABLES && report == NULL);
+    CHECK(strstr(dart_last_error_message(), "damaged.fd") != NULL);
+    CHECK(same_file(path_buf, vars_before));
+
+    /* Unregister: a dry run writes nothing; then the entries go. */
+    copy_file(pc, before);
+    copy_file(vars, vars_before);
+    report = NULL;
+    CHECK(dart_recovery_unregister(pc, false, vars, false, true, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"dry_run\": true") != NULL && strstr(report, "Boot0000") != NULL);
+    dart_string_free(report);
+    CHECK(same_file(pc, before) && same_file(vars, vars_before));
+    CHECK(dart_recovery_unregister(pc, false, vars, true, false, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(same_file(pc, before) && same_file(vars, vars_before));
+    report = NULL;
+    CHECK(dart_recovery_unregister(pc, false, vars, false, false, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"dry_run\": false") != NULL && strstr(report, "Boot0000") != NULL);
+    dart_string_free(report);
+    snprintf(cmd, sizeof cmd, "virt-fw-vars --input '%s' --print --verbose 2>/dev/null | grep -q 'DaRT Recovery'", vars);
+    CHECK(system(cmd) != 0);
+    CHECK(dart_recovery_boot_next(pc, vars, true, NULL) == DART_ERR_DISK);
+    /* Register alone (the partition stayed), dry run and real. */
+    report = NULL;
+    CHECK(dart_recovery_register(pc, NULL, "winre", false, true, &report) == DART_OK);
+    CHECK(report != NULL && strstr(report, "\"written\": false") != NULL && strstr(report, "winre") != NULL);
+    dart_string_free(report);
+    CHECK(dart_recovery_register(pc, "DaRT", "menu", false, false, NULL) == DART_OK);
+    CHECK(dart_recovery_register(pc, NULL, "sideways", false, false, NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "sideways") != NULL);
+
+    /* Refused before anything is written: a BitLocker volume on "Windows"
+     * (41 MiB in), bad options, a disk without a boot store. */
+    copy_file(installed, pc);
+    snprintf(cmd, sizeof cmd, "printf -- '-FVE-FS-' | dd of='%s' bs=1 seek=%lu conv=notrunc status=none", pc,
+             (41ul << 20) + 3);
+    CHECK(system(cmd) == 0);
+    copy_file(pc, before);
+    copy_file(vars, vars_before);
+    report = NULL;
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, opts, false, NULL, NULL, &report) == DART_ERR_DISK && report == NULL);
+    CHECK(strstr(dart_last_error_message(), "BitLocker") != NULL && strstr(dart_last_error_message(), "pc.img") != NULL);
+    CHECK(same_file(pc, before) && same_file(vars, vars_before));
+    CHECK(dart_recovery_unregister(pc, false, NULL, false, false, NULL) == DART_ERR_DISK);
+    CHECK(strstr(dart_last_error_message(), "BitLocker") != NULL);
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, "{\"register\": {\"placement\": \"top\"}}", false, NULL, NULL,
+                               NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "top") != NULL);
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, "{\"uefi_entry\": {\"boot_next\": true}}", false, NULL, NULL,
+                               NULL) == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "vars_file") != NULL);
+    CHECK(dart_recovery_set_up(pc, media_dir, NULL, "{\"regsiter\": {}}", false, NULL, NULL, NULL) ==
+          DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "regsiter") != NULL);
+    CHECK(same_file(pc, before));
+    snprintf(path_buf, sizeof path_buf, "%s/no-store.img", dir);
+    snprintf(cmd, sizeof cmd, "truncate -s 96M '%s' && printf 'label: gpt\\nstart=2048, size=32768\\n' | sfdisk -q '%s'",
+             path_buf, path_buf);
+    CHECK(system(cmd) == 0);
+    copy_file(path_buf, before);
+    CHECK(dart_recovery_set_up(path_buf, media_dir, NULL, "{\"register\": {}}", false, NULL, NULL, &report) ==
+              DART_ERR_DISK &&
+          report == NULL);
+    CHECK(strstr(dart_last_error_message(), "no-store.img") != NULL);
+    CHECK(same_file(path_buf, before));
+    CHECK(dart_recovery_set_up(NULL, media_dir, NULL, NULL, false, NULL, NULL, NULL) == DART_ERR_NULL_ARGUMENT);
+    CHECK(dart_recovery_boot_next(pc, NULL, true, NULL) != DART_OK); /* no efivarfs here, or no boot option */
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s FIXTURE (a directory made by `dart fixture FIXTURE`)\n", argv[0]);
@@ -532,6 +686,7 @@ int main(int argc, char **argv) {
 
     test_net(dir);
     test_bcd(dir);
+    test_register(fixture, dir, media_dir);
 
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

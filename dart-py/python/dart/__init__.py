@@ -15,7 +15,10 @@ binding of the Rust library ``dart-core``:
   bmaptool block map;
 * ``write_usb`` writes a bootable USB stick or image; ``read_disk``,
   ``plan_recovery``, ``add_recovery`` and ``update_recovery`` manage the
-  recovery partition on a local disk;
+  recovery partition on a local disk; ``set_up_recovery`` adds or updates
+  it, registers it in the installed boot store and adds a UEFI boot entry
+  in one call (``register_recovery``, ``unregister_recovery`` and
+  ``set_boot_next`` do one step each);
 * ``stage`` copies media into a network boot server root as a new version
   of an image, ``read_catalog`` lists what a root offers, and
   ``BootServer`` serves it over TFTP (and proxy-DHCP) under an access

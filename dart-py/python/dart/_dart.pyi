@@ -48,6 +48,9 @@ class DiskError(DartError):
 class BootStoreError(DartError):
     """A BCD store is damaged, dirty (Windows left changes in its log files), not a BCD store, lacks the object named, or does not allow the edit."""
 
+class UefiVariablesError(DartError):
+    """A UEFI variable store (efivarfs or an OVMF variable file) is damaged, full, changed since the plan was made, or lacks the boot option named."""
+
 class _ToolInfo(TypedDict):
     name: str
     display_name: str
@@ -378,6 +381,81 @@ def update_recovery(
     files are skipped; each file is its old or its new version if the machine
     stops half way; ``sources/boot.wim`` is replaced last."""
 
+def set_up_recovery(
+    disk: _StrPath,
+    media: _StrPath,
+    *,
+    wim: _StrPath | None = None,
+    images: list[tuple[str, _StrPath]] | None = None,
+    default: str | None = None,
+    timeout: int | None = None,
+    size: int | None = None,
+    headroom: int | None = None,
+    label: str = "DART",
+    timestamp: int | None = None,
+    register: bool = False,
+    description: str = "DaRT Recovery",
+    placement: str = "tools",
+    bitlocker_suspended: bool = False,
+    uefi_vars: _StrPath | None = None,
+    uefi_efivarfs: bool = False,
+    uefi_description: str | None = None,
+    boot_order: str = "keep",
+    boot_next: bool = False,
+    update_if_present: bool = False,
+    dry_run: bool = False,
+    progress: _Progress | None = None,
+) -> dict[str, Any]:
+    """Sets up the recovery partition on ``disk`` (an installed system's disk
+    or image) in one call that plans everything, and refuses, before its
+    first write: adds a partition holding ``media`` in free space (or, with
+    ``update_if_present``, updates the existing one in place); with
+    ``register``, lists it in the installed boot store (``placement``:
+    ``"tools"``, ``"menu"`` or ``"winre"``); with ``uefi_vars`` (an OVMF
+    variable file) or ``uefi_efivarfs`` (the running system's variables),
+    adds a UEFI boot entry (``boot_order``: ``"keep"``, ``"first"``,
+    ``"last"``; ``boot_next``: the next start opens it once). Re-running it
+    with the same media changes nothing. ``dry_run`` writes nothing and
+    returns the plan. A BitLocker volume (unless ``bitlocker_suspended``) or
+    a disk without a boot store raises ``DiskError``; a damaged variable
+    store ``UefiVariablesError``."""
+
+def register_recovery(
+    disk: _StrPath,
+    *,
+    description: str = "DaRT Recovery",
+    placement: str = "tools",
+    bitlocker_suspended: bool = False,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Registers ``disk``'s existing recovery partition in the installed
+    boot store (``placement``: ``"tools"``, ``"menu"`` or ``"winre"``).
+    ``dry_run`` writes nothing and returns the plan."""
+
+def unregister_recovery(
+    disk: _StrPath,
+    *,
+    bitlocker_suspended: bool = False,
+    uefi_vars: _StrPath | None = None,
+    uefi_efivarfs: bool = False,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Removes what dart added for ``disk``'s recovery partition: its
+    boot-store entry (restoring the recovery sequence it replaced) and, with
+    ``uefi_vars`` or ``uefi_efivarfs``, its UEFI boot options. The partition
+    stays. ``dry_run`` writes nothing and returns the plan."""
+
+def set_boot_next(
+    disk: _StrPath,
+    *,
+    uefi_vars: _StrPath | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Sets ``BootNext`` to the UEFI boot option of ``disk``'s recovery
+    partition, so the next start opens it once: in ``uefi_vars`` (an OVMF
+    variable file) or, when ``None``, the running system's variables. A
+    store without such an option raises ``DiskError``."""
+
 @final
 class RecoveryImage:
     """An opened, inspected WIM file (opened read-only)."""
@@ -622,6 +700,7 @@ __all__ = [
     "CancelledError",
     "DiskError",
     "BootStoreError",
+    "UefiVariablesError",
     "version",
     "tool_flags",
     "tool_info",
@@ -642,6 +721,10 @@ __all__ = [
     "plan_recovery",
     "add_recovery",
     "update_recovery",
+    "set_up_recovery",
+    "register_recovery",
+    "unregister_recovery",
+    "set_boot_next",
     "RecoveryImage",
     "ImageInfo",
     "MediaSet",

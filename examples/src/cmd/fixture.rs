@@ -1,12 +1,15 @@
 //! `dart fixture DIR`: write a synthetic WinPE-like media set, tool payloads
-//! and drivers, and print what was written as JSON.
+//! and drivers (and, with `--installed-disk`, a stand-in installed system
+//! disk), and print what was written as JSON.
 
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
+use dart_core::formats::partition::{Partition, Scheme, MIB};
 use dart_core::model::arch::Architecture;
 use dart_testkit::fixture::{self, FixtureOptions};
+use dart_testkit::installed::installed_system;
 
 /// `dart fixture` arguments.
 #[derive(Args)]
@@ -25,9 +28,16 @@ pub struct FixtureArgs {
     /// The architecture the base WIM says it is: x64 (default), x86, arm64.
     #[arg(long, default_value = "x64")]
     arch: Architecture,
-    /// Also write a stand-in installed PC to this disk image (320 MiB, GPT: an ESP with a Windows boot store and its own loader, a "Windows" partition, free space), for trying the recovery partition's registration.
-    #[arg(long, value_name = "FILE")]
-    installed_pc: Option<PathBuf>,
+    /// Also write `installed-gpt.img`: a stand-in installed Windows system
+    /// (GPT, 320 MiB, sparse: an EFI system partition with the installed boot
+    /// store, a "Windows" partition, free space) to register a recovery
+    /// partition on.
+    #[arg(long)]
+    installed_disk: bool,
+}
+
+fn extent(p: &Partition) -> serde_json::Value {
+    serde_json::json!({"number": p.number, "start": p.start, "size": p.size})
 }
 
 /// `dart fixture`.
@@ -42,20 +52,17 @@ pub fn run(a: FixtureArgs) -> Result<()> {
             ..FixtureOptions::default()
         },
     )?;
-    out_json!(&fx)?;
-    if let Some(disk) = &a.installed_pc {
-        let sys = dart_testkit::installed::installed_system(
-            disk,
-            dart_core::formats::partition::Scheme::Gpt,
-            320 << 20,
-        )?;
-        errln!(
-            "wrote {}: a stand-in installed PC ({}; boot store \\{} on partition {})",
-            disk.display(),
-            sys.layout.scheme,
-            sys.store_path.replace('/', "\\"),
-            sys.system.number
-        );
+    let mut out = serde_json::to_value(&fx)?;
+    if a.installed_disk {
+        let disk = a.dir.join("installed-gpt.img");
+        let sys = installed_system(&disk, Scheme::Gpt, 320 * MIB)?;
+        out["installed_disk"] = serde_json::json!({
+            "path": disk,
+            "system": extent(&sys.system),
+            "windows": extent(&sys.windows),
+            "store_path": sys.store_path,
+        });
     }
+    out_json!(&out)?;
     Ok(())
 }

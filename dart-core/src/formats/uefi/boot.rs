@@ -25,6 +25,33 @@ pub enum BootOrderPlacement {
     Last,
 }
 
+impl BootOrderPlacement {
+    /// `keep`, `first` or `last`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BootOrderPlacement::Keep => "keep",
+            BootOrderPlacement::First => "first",
+            BootOrderPlacement::Last => "last",
+        }
+    }
+}
+
+impl std::str::FromStr for BootOrderPlacement {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> Result<BootOrderPlacement> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keep" => Ok(BootOrderPlacement::Keep),
+            "first" => Ok(BootOrderPlacement::First),
+            "last" => Ok(BootOrderPlacement::Last),
+            _ => Err(crate::error::Error::invalid(
+                "boot order",
+                s,
+                "expected keep, first or last",
+            )),
+        }
+    }
+}
+
 /// What [`plan_add_boot_option`] plans.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BootPlan {
@@ -270,6 +297,23 @@ mod tests {
     use super::*;
     use crate::formats::uefi::vars::check_plan;
     use uuid::Uuid;
+
+    #[test]
+    fn boot_order_placements_parse_from_their_names() {
+        for p in [
+            BootOrderPlacement::Keep,
+            BootOrderPlacement::First,
+            BootOrderPlacement::Last,
+        ] {
+            assert_eq!(p.name().parse::<BootOrderPlacement>().unwrap(), p);
+        }
+        assert_eq!(
+            " First ".parse::<BootOrderPlacement>().unwrap(),
+            BootOrderPlacement::First
+        );
+        let e = "top".parse::<BootOrderPlacement>().unwrap_err();
+        assert!(e.to_string().contains("top"), "{e}");
+    }
 
     /// Variables in memory.
     #[derive(Default)]
