@@ -15,7 +15,7 @@
 //!     update_if_present: true,
 //!     ..RecoverySetup::default()
 //! };
-//! let report = set_up_recovery_at("disk.img".as_ref(), "media", &setup, &FatOptions::default(), &Control::default(), false)?;
+//! let report = set_up_recovery_at("disk.img".as_ref(), std::path::Path::new("media"), &setup, &FatOptions::default(), &Control::default(), false)?;
 //! print!("{report}");
 //! # Ok::<(), dart_core::Error>(())
 //! ```
