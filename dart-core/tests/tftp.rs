@@ -14,7 +14,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use dart_core::net::tftp::{
-    ErrorCode, Options, Packet, TftpConfig, TftpEvent, TftpServer, MAX_BUSY_REPLIES_PER_SECOND,
+    ErrorCode, Options, Packet, Provided, TftpConfig, TftpEvent, TftpHooks, TftpServer,
+    MAX_BUSY_REPLIES_PER_SECOND,
 };
 use dart_core::Error;
 
@@ -114,6 +115,10 @@ impl Fixture {
 }
 
 fn serve(tune: impl FnOnce(&mut TftpConfig)) -> Fixture {
+    serve_with(TftpHooks::default(), tune)
+}
+
+fn serve_with(hooks: TftpHooks, tune: impl FnOnce(&mut TftpConfig)) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     fs::create_dir(&root).unwrap();
@@ -125,8 +130,9 @@ fn serve(tune: impl FnOnce(&mut TftpConfig)) -> Fixture {
     tune(&mut config);
     let events = Arc::new(Events::default());
     let sink = Arc::clone(&events);
-    let server = TftpServer::start(
+    let server = TftpServer::start_with(
         config,
+        hooks,
         Some(Box::new(move |e| {
             sink.list.lock().unwrap().push(e);
             sink.changed.notify_all();
@@ -1560,4 +1566,125 @@ fn bind_errors_name_the_address() {
     let err = TftpServer::start(config, None).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
     assert!(err.to_string().contains(&addr.to_string()), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Generated files (the provide hook)
+
+/// What the test hook generates for `ip`: 70,000 bytes that name it.
+fn generated_for(ip: std::net::IpAddr) -> Vec<u8> {
+    format!("store for {ip};")
+        .bytes()
+        .cycle()
+        .take(70_000)
+        .collect()
+}
+
+#[test]
+fn generated_files_are_served_per_client_and_only_checked_names_reach_the_hook() {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let hooks = TftpHooks {
+        provide: Some(Arc::new(move |client: SocketAddr, name: &str| {
+            log.lock().unwrap().push(name.to_string());
+            let key = name
+                .replace('\\', "/")
+                .trim_start_matches('/')
+                .to_ascii_lowercase();
+            match key.as_str() {
+                "boot/bcd" => Some(Provided::Bytes(Arc::from(generated_for(client.ip())))),
+                "secret/bcd" => Some(Provided::Refused("not for this client".into())),
+                _ => None,
+            }
+        })),
+        ..TftpHooks::default()
+    };
+    let f = serve_with(hooks, |_| {});
+    let on_disk = f.file("x.bin", 3000, 9);
+
+    // Real clients: curl with a large block, atftp with a window and the
+    // Windows spelling; each gets the bytes made for its address.
+    let out = f.out("curl-bcd");
+    let (ok, log) = curl_get(&f, "boot/bcd", &out, &["--tftp-blksize", "1468"]);
+    assert!(ok, "curl: {log}");
+    same(
+        &out,
+        &generated_for("127.0.0.1".parse().unwrap()),
+        "curl boot/bcd",
+        &log,
+    );
+    let out = f.out("atftp-bcd");
+    let port = f.port();
+    let args = [
+        "--get",
+        "-r",
+        "\\Boot\\BCD",
+        "-l",
+        out.to_str().unwrap(),
+        "--option",
+        "windowsize 8",
+        "127.0.0.1",
+        port.as_str(),
+    ];
+    let (ok, log) = run("atftp", "atftp", &args, f.dir.path());
+    assert!(ok, "atftp: {log}");
+    same(
+        &out,
+        &generated_for("127.0.0.1".parse().unwrap()),
+        "atftp \\Boot\\BCD",
+        &log,
+    );
+
+    // Another client address gets its own bytes (raw client, octet, no options).
+    let mut c = Client::from_ip(f.addr(), f.client_ip(7).octets());
+    c.rrq("boot/bcd", &[]);
+    let mut got = Vec::new();
+    loop {
+        let (block, bytes) = data(&c.recv());
+        got.extend_from_slice(&bytes);
+        c.ack(block);
+        if bytes.len() < 512 {
+            break;
+        }
+    }
+    assert!(
+        got == generated_for(f.client_ip(7).into()),
+        "the second client got another client's file"
+    );
+
+    // A refusal from the hook is ERROR 2 and an event; a name the rules
+    // refuse never reaches the hook; files on disk are served as before.
+    let mut c = Client::from_ip(f.addr(), f.client_ip(8).octets());
+    c.rrq("secret/bcd", &[]);
+    let (code, message) = error(&c.recv());
+    assert_eq!(code, ErrorCode::AccessViolation);
+    assert!(message.contains("not for this client"), "{message}");
+    f.events.wait(
+        "the refusal",
+        |e| matches!(e, TftpEvent::Denied { file, .. } if file == "secret/bcd"),
+    );
+    for bad in [
+        "../boot/bcd",
+        "boot/../../bcd",
+        "C:boot/bcd",
+        "boot/bcd\u{1}",
+    ] {
+        let mut c = Client::from_ip(f.addr(), f.client_ip(9).octets());
+        c.rrq(bad, &[]);
+        let (code, _) = error(&c.recv());
+        assert_eq!(code, ErrorCode::AccessViolation, "{bad:?}");
+    }
+    assert!(
+        seen.lock()
+            .unwrap()
+            .iter()
+            .all(|n| !n.contains("..") && !n.contains(':') && !n.contains('\u{1}')),
+        "a refused name reached the hook: {:?}",
+        seen.lock().unwrap()
+    );
+    let out = f.out("curl-disk");
+    let (ok, log) = curl_get(&f, "x.bin", &out, &[]);
+    assert!(ok, "curl x.bin: {log}");
+    same(&out, &on_disk, "curl x.bin", &log);
+    f.idle();
 }

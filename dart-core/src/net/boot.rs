@@ -514,6 +514,7 @@ impl BootServer {
         });
         let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
         let hooks = TftpHooks {
+            provide: None,
             rewrite: Some(Arc::new(move |addr, name| {
                 rewrite_state.rewrite(addr, name)
             })),

@@ -9,7 +9,7 @@
 //!   2349, 7440 and Microsoft's variable window). They know nothing of
 //!   images or policies: they ask the layer above through one narrow
 //!   interface each (the DHCP server's decision callback, the TFTP
-//!   server's [`TftpHooks`](tftp::TftpHooks): a gate and a name rewrite).
+//!   server's [`TftpHooks`](tftp::TftpHooks): a provider of generated files, a name rewrite and a gate).
 //! - **Boot service** (what a site decides): [`catalog`] records the staged
 //!   image versions and their boot files (staging itself is a deployment
 //!   step, [`crate::deploy::stage()`]); [`policy`] decides which images a

@@ -25,6 +25,6 @@ mod slot;
 pub use config::{TftpConfig, MAX_WINDOWSIZE};
 pub use event::TftpEvent;
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
-pub use path::{resolve, PathError};
+pub use path::{check_name, resolve, PathError};
 pub use server::{TftpServer, MAX_BUSY_REPLIES_PER_SECOND, RECLAIM_AFTER};
-pub use shared::{Gate, Rewrite, TftpHooks};
+pub use shared::{Gate, Provide, Provided, Rewrite, TftpHooks};

@@ -84,26 +84,18 @@ pub enum PathError {
     },
 }
 
-/// Resolves `requested` (a file name from a TFTP request) to a regular file
-/// under `root`; see the [module docs](self) for the rules.
-///
-/// Returns the file's path relative to `root`, with the names as they are
-/// on disk.
-pub fn resolve(root: &Path, requested: &str) -> Result<PathBuf, PathError> {
+/// The components of `requested` (split on `/` and `\\`, empty ones
+/// skipped) when the name passes the rules of the [module docs](self) that
+/// need no lookup: length, control characters, `:`, dot-only and over-long
+/// components, at least one component. Every name a server answers, from
+/// disk or generated, passes this first.
+pub fn check_name(requested: &str) -> Result<Vec<&str>, PathError> {
     let refuse = |reason| {
         Err(PathError::Refused {
             name: requested.to_owned(),
             reason,
         })
     };
-    let not_found = || PathError::NotFound {
-        name: requested.to_owned(),
-    };
-    let io_err = |source| PathError::Io {
-        name: requested.to_owned(),
-        source,
-    };
-
     if requested.len() > MAX_NAME {
         return refuse("it is longer than 1024 bytes");
     }
@@ -128,6 +120,29 @@ pub fn resolve(root: &Path, requested: &str) -> Result<PathBuf, PathError> {
             return refuse("a component is longer than 255 bytes");
         }
     }
+    Ok(components)
+}
+
+/// Resolves `requested` (a file name from a TFTP request) to a regular file
+/// under `root`; see the [module docs](self) for the rules.
+///
+/// Returns the file's path relative to `root`, with the names as they are
+/// on disk.
+pub fn resolve(root: &Path, requested: &str) -> Result<PathBuf, PathError> {
+    let not_found = || PathError::NotFound {
+        name: requested.to_owned(),
+    };
+    let io_err = |source| PathError::Io {
+        name: requested.to_owned(),
+        source,
+    };
+    let refuse = |reason| {
+        Err(PathError::Refused {
+            name: requested.to_owned(),
+            reason,
+        })
+    };
+    let components = check_name(requested)?;
 
     if !fs::metadata(root).map_err(io_err)?.is_dir() {
         return Err(io_err(io::Error::new(
@@ -211,6 +226,27 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::os::unix::fs::symlink;
+
+    proptest! {
+        /// What passes the name rules has no dot-only component, no `:`,
+        /// no control character, and components that rebuild the name
+        /// without its separators: a generated file's name is as safe as
+        /// a file's on disk.
+        #[test]
+        fn checked_names_hold_no_way_out(name in "[a-zA-Z0-9./\\\\:\\x00-\\x1f ．]{0,40}") {
+            if let Ok(parts) = check_name(&name) {
+                prop_assert!(!parts.is_empty());
+                prop_assert!(!name.contains(':') && !name.chars().any(char::is_control));
+                for p in &parts {
+                    prop_assert!(!p.bytes().all(|b| b == b'.'), "{name:?}");
+                    prop_assert!(!p.contains(['/', '\\']));
+                }
+                let joined: String = parts.concat();
+                let stripped: String = name.chars().filter(|c| *c != '/' && *c != '\\').collect();
+                prop_assert_eq!(joined, stripped);
+            }
+        }
+    }
 
     struct Tree {
         root: tempfile::TempDir,

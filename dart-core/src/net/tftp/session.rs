@@ -14,8 +14,8 @@ use super::config::MAX_WINDOWSIZE;
 use super::event::TftpEvent;
 use super::packet::clip;
 use super::packet::{ErrorCode, Mode, Options, Packet, Request};
-use super::path::{resolve, PathError};
-use super::shared::{Shared, POLL};
+use super::path::{check_name, resolve, PathError};
+use super::shared::{Provided, Shared, POLL};
 use super::slot::{Cancel, Control, Slot};
 
 /// `msftwindow` value in Windows Boot Manager's RRQ.
@@ -160,7 +160,9 @@ impl Session {
         shared.emit(event);
     }
 
-    fn serve(&mut self) -> Outcome {
+    /// Resolves the request (after the rewrite hook) to a file under the
+    /// root, asks the gate, and opens it; the refusal's outcome otherwise.
+    fn open_on_disk(&mut self) -> std::result::Result<(Body, u64), Outcome> {
         let config = &self.shared.config;
         let rewritten = match &self.shared.hooks.rewrite {
             Some(rewrite) => rewrite(self.client, &self.request.filename),
@@ -178,12 +180,12 @@ impl Session {
                     _ => ErrorCode::NotDefined,
                 };
                 let reason = e.to_string();
-                return self.refuse(code, reason);
+                return Err(self.refuse(code, reason));
             }
         };
         if let Some(gate) = &self.shared.hooks.gate {
             if let Err(reason) = gate(self.client, &path) {
-                return self.refuse(ErrorCode::AccessViolation, reason);
+                return Err(self.refuse(ErrorCode::AccessViolation, reason));
             }
         }
         let opened = self
@@ -191,8 +193,8 @@ impl Session {
             .root
             .open_file(&path)
             .and_then(|f| Ok((f.metadata()?.len(), f)));
-        let (file, size) = match opened {
-            Ok((size, file)) => (file, size),
+        match opened {
+            Ok((size, file)) => Ok((Body::File(file), size)),
             Err(e) => {
                 let code = if e.kind() == io::ErrorKind::PermissionDenied {
                     ErrorCode::AccessViolation
@@ -203,11 +205,36 @@ impl Session {
                     "TFTP file \"{}\" cannot be opened: {e}",
                     self.request.filename.escape_debug()
                 );
-                return self.refuse(code, reason);
+                Err(self.refuse(code, reason))
             }
+        }
+    }
+
+    fn serve(&mut self) -> Outcome {
+        if let Err(e) = check_name(&self.request.filename) {
+            let reason = e.to_string();
+            return self.refuse(ErrorCode::AccessViolation, reason);
+        }
+        let provided = match &self.shared.hooks.provide {
+            Some(provide) => provide(self.client, &self.request.filename),
+            None => None,
+        };
+        let (body, size) = match provided {
+            Some(Provided::Refused(reason)) => {
+                return self.refuse(ErrorCode::AccessViolation, reason);
+            }
+            Some(Provided::Bytes(bytes)) => {
+                let size = bytes.len() as u64;
+                (Body::Memory(bytes), size)
+            }
+            None => match self.open_on_disk() {
+                Ok(opened) => opened,
+                Err(outcome) => return outcome,
+            },
         };
 
         // Options (RFC 2347): answer only what was asked.
+        let config = &self.shared.config;
         let asked = &self.request.options;
         let netascii = self.request.mode == Mode::NetAscii;
         let mut oack = Options::default();
@@ -292,7 +319,7 @@ impl Session {
         }
 
         let mut source = Source {
-            file,
+            body,
             netascii,
             raw: if netascii {
                 vec![0; usize::from(blksize)]
@@ -563,9 +590,34 @@ impl Session {
     }
 }
 
+/// Where the bytes sent come from.
+enum Body {
+    /// A file under the root.
+    File(File),
+    /// A file generated for this client.
+    Memory(Arc<[u8]>),
+}
+
+impl Body {
+    /// Reads at `offset` until `buf` is full or the data ends.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Body::File(file) => read_at(file, offset, buf),
+            Body::Memory(bytes) => {
+                let start = usize::try_from(offset)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                let n = (bytes.len() - start).min(buf.len());
+                buf[..n].copy_from_slice(&bytes[start..start + n]);
+                Ok(n)
+            }
+        }
+    }
+}
+
 /// The file being sent, read block by block with positioned reads.
 struct Source {
-    file: File,
+    body: Body,
     netascii: bool,
     /// Raw bytes of one block (netascii only).
     raw: Vec<u8>,
@@ -577,7 +629,7 @@ impl Source {
     /// block starts.
     fn fill(&mut self, pos: Pos, out: &mut [u8]) -> io::Result<(usize, Pos)> {
         if !self.netascii {
-            let n = read_at(&self.file, pos.offset, out)?;
+            let n = self.body.read_at(pos.offset, out)?;
             return Ok((
                 n,
                 Pos {
@@ -597,7 +649,7 @@ impl Source {
         while n < out.len() && pending.is_none() {
             // Each raw byte gives at least one byte out.
             let want = (out.len() - n).min(self.raw.len());
-            let got = read_at(&self.file, offset, &mut self.raw[..want])?;
+            let got = self.body.read_at(offset, &mut self.raw[..want])?;
             if got == 0 {
                 break;
             }
@@ -662,10 +714,40 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         f.write_all(content).unwrap();
         Source {
-            file: f,
+            body: Body::File(f),
             netascii,
             raw: vec![0; blksize],
         }
+    }
+
+    fn memory_source(content: &[u8], netascii: bool, blksize: usize) -> Source {
+        Source {
+            body: Body::Memory(Arc::from(content)),
+            netascii,
+            raw: vec![0; blksize],
+        }
+    }
+
+    #[test]
+    fn a_generated_file_is_sent_in_the_same_blocks_as_the_same_file_on_disk() {
+        let content: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 256) as u8).collect();
+        for netascii in [false, true] {
+            for blksize in [8, 512, 1468] {
+                assert_eq!(
+                    blocks(&mut memory_source(&content, netascii, blksize), blksize),
+                    blocks(&mut source(&content, netascii, blksize), blksize),
+                    "netascii {netascii}, blksize {blksize}"
+                );
+            }
+        }
+        // Reads past the end give nothing, never a panic.
+        let mut past = [0u8; 4];
+        assert_eq!(
+            Body::Memory(Arc::from(&content[..]))
+                .read_at(u64::MAX, &mut past)
+                .unwrap(),
+            0
+        );
     }
 
     /// Every block of the file, as the session would send them.

@@ -30,11 +30,31 @@ pub type Gate = Arc<dyn Fn(SocketAddr, &Path) -> std::result::Result<(), String>
 /// client the directory of the image version it was offered as its root.
 pub type Rewrite = Arc<dyn Fn(SocketAddr, &str) -> Option<String> + Send + Sync>;
 
+/// What a [`Provide`] hook answers for a name it generates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provided {
+    /// The file's contents, made for this client.
+    Bytes(Arc<[u8]>),
+    /// The client may not have it: the reason (ERROR 2, and
+    /// [`TftpEvent::Denied`]).
+    Refused(String),
+}
+
+/// Generates files that are not on disk (a boot store made for each
+/// client): called with the client's address and the requested name, after
+/// the name passed [`check_name`](super::path::check_name) and before any
+/// rewrite or lookup. `None`: not a generated name; the request goes on to
+/// the disk as usual. It never maps a name to a file, so the path rules
+/// for files on disk stay as they are.
+pub type Provide = Arc<dyn Fn(SocketAddr, &str) -> Option<Provided> + Send + Sync>;
+
 /// Per-request hooks of a [`TftpServer`](super::TftpServer), for servers that treat clients
-/// differently; both are called from the session threads and should
+/// differently; all are called from the session threads and should
 /// return quickly.
 #[derive(Clone, Default)]
 pub struct TftpHooks {
+    /// Generates files that are not on disk; consulted first.
+    pub provide: Option<Provide>,
     /// Applied to the requested name before it is resolved.
     pub rewrite: Option<Rewrite>,
     /// Checked after the name resolves, before the file is opened.
@@ -44,6 +64,7 @@ pub struct TftpHooks {
 impl fmt::Debug for TftpHooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TftpHooks")
+            .field("provide", &self.provide.is_some())
             .field("rewrite", &self.rewrite.is_some())
             .field("gate", &self.gate.is_some())
             .finish()
