@@ -78,7 +78,7 @@ impl StageOptions {
     }
 }
 
-/// [`stage`] of a [`MediumSpec`]: the media as they are, with a built
+/// [`stage`] of a [`MediumSpec`](super::MediumSpec): the media as they are, with a built
 /// WIM in place of `sources/boot.wim`, or several images behind a menu.
 pub fn stage_from(
     media: impl Into<super::MediumSpec>,
