@@ -24,11 +24,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::arch::Architecture;
 use crate::model::media::MediaSet;
-use crate::net::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, IMAGES_DIR};
+use crate::net::catalog::{sync_dir, Catalog, CatalogImage, ImageRole, MenuParts, IMAGES_DIR};
 use crate::progress::{Control, Phase};
 
 /// BIOS PXE loaders looked for in the media when none is named.
-pub const BIOS_PXE_LOADERS: [&str; 3] = ["boot/pxeboot.n12", "boot/pxeboot.com", "pxelinux.0"];
+pub const BIOS_PXE_LOADERS: [&str; 3] = ["boot/pxeboot.n12", BIOS_PROMPT_LOADER, "pxelinux.0"];
+/// The BIOS PXE loader that waits for F12 (Windows Deployment Services
+/// offers it to clients that must confirm a network boot).
+pub const BIOS_PROMPT_LOADER: &str = "boot/pxeboot.com";
 
 fn recovery() -> ImageRole {
     ImageRole::Recovery
@@ -172,6 +175,13 @@ pub fn stage(
             .map(|f| f.path.clone()),
         None => None,
     };
+    // pxeboot.com asks for F12 before it boots; offered to clients whose
+    // policy wants the key press.
+    let bios_prompt = bios
+        .as_ref()
+        .and_then(|_| media.find(BIOS_PROMPT_LOADER))
+        .map(|f| f.path.clone())
+        .filter(|p| Some(p) != bios.as_ref());
     if uefi.is_none() && bios.is_none() {
         return Err(Error::MissingMediaFile {
             root: media.root().to_path_buf(),
@@ -234,7 +244,9 @@ pub fn stage(
         arch,
         dir: dir_rel.clone(),
         uefi_boot: uefi.map(|p| format!("{dir_rel}/{p}")),
+        bios_prompt_boot: bios_prompt.map(|p| format!("{dir_rel}/{p}")),
         bios_boot: bios.map(|p| format!("{dir_rel}/{p}")),
+        menu: MenuParts::find(media, &dir_rel),
         files: media.files().len(),
         bytes: media.total_bytes(),
         staged_at: SystemTime::now()

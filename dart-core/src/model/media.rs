@@ -81,9 +81,13 @@ impl fmt::Display for Firmware {
 /// Path of the recovery image inside a media set.
 pub const BOOT_WIM: &str = "sources/boot.wim";
 /// Files every WinPE medium needs whatever the firmware.
-pub const COMMON_FILES: [&str; 2] = ["boot/boot.sdi", BOOT_WIM];
+pub const COMMON_FILES: [&str; 2] = [BOOT_SDI, BOOT_WIM];
+/// The RAM disk image a WinPE boot needs beside its WIM.
+pub const BOOT_SDI: &str = "boot/boot.sdi";
+/// The BIOS boot manager's store.
+pub const BIOS_BCD: &str = "boot/bcd";
 /// Files a BIOS boot needs.
-pub const BIOS_FILES: [&str; 2] = ["bootmgr", "boot/bcd"];
+pub const BIOS_FILES: [&str; 2] = ["bootmgr", BIOS_BCD];
 /// The UEFI boot configuration.
 pub const UEFI_BCD: &str = "efi/microsoft/boot/bcd";
 

@@ -20,6 +20,7 @@ use super::client_arch::ClientArch;
 pub use super::image_role::ImageRole;
 use crate::error::{Error, Result};
 use crate::model::arch::Architecture;
+use crate::model::media::{MediaSet, BIOS_BCD, BOOT_SDI, BOOT_WIM, UEFI_BCD};
 
 /// The catalog's file name in the server root.
 pub const CATALOG_FILE: &str = "dart-catalog.json";
@@ -43,12 +44,57 @@ pub struct CatalogImage {
     pub uefi_boot: Option<String>,
     /// The BIOS PXE boot file, relative to the root, if the media has one.
     pub bios_boot: Option<String>,
+    /// The BIOS PXE loader that waits for F12 before it boots
+    /// (`pxeboot.com`), relative to the root, if the media has one and it
+    /// is not [`bios_boot`](Self::bios_boot); offered to clients whose
+    /// policy asks for the key press.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bios_prompt_boot: Option<String>,
+    /// What a generated boot menu needs of this image (its WIM, `boot.sdi`
+    /// and template stores); `None` for media without a WIM (catalogs
+    /// written before menus existed are read as staged: see
+    /// [`MenuParts::find`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub menu: Option<MenuParts>,
     /// Number of files.
     pub files: usize,
     /// Total bytes.
     pub bytes: u64,
     /// When it was staged, in seconds since the Unix epoch.
     pub staged_at: u64,
+}
+
+/// The files of a staged image that a boot menu entry names, and the
+/// stores its entries are cloned from; paths relative to the root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuParts {
+    /// The WIM booted from a RAM disk (`images/NAME/VERSION/sources/boot.wim`).
+    pub wim: String,
+    /// The RAM disk's `boot.sdi`.
+    pub sdi: String,
+    /// The media's BIOS store (`boot/bcd`), the template of BIOS menus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bios_store: Option<String>,
+    /// The media's UEFI store (`efi/microsoft/boot/bcd`), the template of
+    /// UEFI menus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uefi_store: Option<String>,
+}
+
+impl MenuParts {
+    /// Looks the parts up in a media set staged into `dir` (relative to the
+    /// root): `sources/boot.wim` and `boot/boot.sdi` are needed, the
+    /// stores are taken when present. Names are matched without case, as
+    /// the media's are.
+    pub fn find(media: &MediaSet, dir: &str) -> Option<MenuParts> {
+        let at = |p: &str| media.find(p).map(|f| format!("{dir}/{}", f.path));
+        Some(MenuParts {
+            wim: at(BOOT_WIM)?,
+            sdi: at(BOOT_SDI)?,
+            bios_store: at(BIOS_BCD),
+            uefi_store: at(UEFI_BCD),
+        })
+    }
 }
 
 impl CatalogImage {
@@ -176,6 +222,13 @@ pub(crate) fn sample_image(
         dir: format!("images/{name}/{version}"),
         uefi_boot: Some(format!("images/{name}/{version}/efi/boot/bootx64.efi")),
         bios_boot: None,
+        bios_prompt_boot: None,
+        menu: Some(MenuParts {
+            wim: format!("images/{name}/{version}/sources/boot.wim"),
+            sdi: format!("images/{name}/{version}/boot/boot.sdi"),
+            bios_store: None,
+            uefi_store: None,
+        }),
         files: 1,
         bytes: 1,
         staged_at: 0,

@@ -13,7 +13,8 @@
 //! - **Boot service** (what a site decides): [`catalog`] records the staged
 //!   image versions and their boot files (staging itself is a deployment
 //!   step, [`crate::deploy::stage()`]); [`policy`] decides which images a
-//!   client may boot; `offer` joins the two (the image and boot file a
+//!   client may boot; [`menu`] generates the boot store each client reads,
+//!   listing what it may boot; `offer` joins the two (the image and boot file a
 //!   decision leads to, and a policy's problems with a catalog);
 //!   [`clients`] holds what the server knows about each client and how far
 //!   it trusts it ([`neighbour`] reads the kernel's neighbour table for
@@ -37,6 +38,7 @@ pub mod dhcp;
 pub mod image_role;
 pub mod log_limit;
 pub mod mac;
+pub mod menu;
 pub mod neighbour;
 mod offer;
 pub mod policy;

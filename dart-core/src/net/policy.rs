@@ -48,6 +48,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use super::client_arch::ClientArch;
 use super::image_role::ImageRole;
 pub use super::mac::MacAddr;
+use super::tftp::MAX_WINDOWSIZE;
 use crate::error::{Error, Result};
 
 /// An IPv4 subnet, written `10.1.2.0/24`.
@@ -215,6 +216,44 @@ pub struct Rule {
     /// for their architecture; otherwise a recovery image is offered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
+    /// Seconds the generated boot menu waits for a choice, for matching
+    /// clients; `None`: the policy's [`MenuSettings::timeout`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// Whether matching BIOS clients must press F12 to boot from the
+    /// network (`pxeboot.com`) rather than boot at once (`pxeboot.n12`);
+    /// `None`: the policy's [`MenuSettings::bios_prompt`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bios_prompt: Option<bool>,
+}
+
+/// The longest menu timeout, in seconds (what bcdedit accepts).
+pub const MAX_MENU_TIMEOUT: u64 = 999;
+
+/// The boot menus the server generates, for clients whose rule does not
+/// say otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MenuSettings {
+    /// Seconds the menu waits before it boots the default entry (0 to
+    /// 999; 0 boots the default at once).
+    pub timeout: u64,
+    /// Whether BIOS clients must press F12 (see [`Rule::bios_prompt`]).
+    pub bios_prompt: bool,
+    /// The TFTP window size the generated stores ask Windows Boot Manager
+    /// to read RAM disks with (`ramdisktftpwindowsize`), 1 to 64.
+    pub tftp_window: u16,
+}
+
+impl Default for MenuSettings {
+    /// 30 seconds (as Windows' own stores), no F12, windows of 16 blocks.
+    fn default() -> Self {
+        MenuSettings {
+            timeout: 30,
+            bios_prompt: false,
+            tftp_window: 16,
+        }
+    }
 }
 
 /// Whether a rule matches a client some of whose facts may be unknown.
@@ -230,6 +269,18 @@ pub enum Match {
 }
 
 impl Rule {
+    /// The decision of this rule, without limits.
+    fn decision(&self) -> Decision {
+        Decision {
+            rule: self.name.clone(),
+            allow: self.allow.clone(),
+            boot: self.boot.clone(),
+            timeout: self.timeout,
+            bios_prompt: self.bios_prompt,
+            limits: Vec::new(),
+        }
+    }
+
     /// Whether every criterion the rule names holds for `client`; a
     /// criterion on something the server does not know about the client
     /// (no MAC or IP learned yet) does not hold. A rule that names no
@@ -312,6 +363,12 @@ pub struct Decision {
     pub allow: Allow,
     /// The rule's preferred image ([`Rule::boot`]).
     pub boot: Option<String>,
+    /// The rule's menu timeout ([`Rule::timeout`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    /// The rule's F12 choice ([`Rule::bios_prompt`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bios_prompt: Option<bool>,
     /// Further limits that must also permit an image, each with the reason
     /// it applies (another rule that might have decided, or a claim about
     /// the client that the server could not trust).
@@ -357,6 +414,8 @@ pub struct AccessPolicy {
     pub rules: Vec<Rule>,
     /// For clients no rule matches.
     pub default: Allow,
+    /// The generated boot menus.
+    pub menu: MenuSettings,
 }
 
 /// A policy as written, before its rule names are checked.
@@ -367,6 +426,8 @@ struct PolicyFile {
     rules: Vec<Rule>,
     #[serde(default = "default_allow")]
     default: Allow,
+    #[serde(default)]
+    menu: MenuSettings,
 }
 
 impl TryFrom<PolicyFile> for AccessPolicy {
@@ -376,6 +437,7 @@ impl TryFrom<PolicyFile> for AccessPolicy {
         let policy = AccessPolicy {
             rules: file.rules,
             default: file.default,
+            menu: file.menu,
         };
         match policy.check() {
             Ok(()) => Ok(policy),
@@ -391,6 +453,7 @@ impl Default for AccessPolicy {
         AccessPolicy {
             rules: Vec::new(),
             default: Allow::Recovery,
+            menu: MenuSettings::default(),
         }
     }
 }
@@ -417,7 +480,29 @@ impl AccessPolicy {
     /// Rule names must be unique and non-empty, so that logs are clear; a
     /// rule's `boot` image must be one its `allow` permits.
     fn check(&self) -> Result<()> {
+        let menu = self.menu;
+        if menu.timeout > MAX_MENU_TIMEOUT {
+            return Err(Error::invalid(
+                "menu timeout",
+                menu.timeout,
+                format!("expected 0 to {MAX_MENU_TIMEOUT} seconds"),
+            ));
+        }
+        if !(1..=MAX_WINDOWSIZE).contains(&menu.tftp_window) {
+            return Err(Error::invalid(
+                "menu tftp_window",
+                menu.tftp_window,
+                format!("expected 1 to {MAX_WINDOWSIZE} blocks (the server's largest window)"),
+            ));
+        }
         for (i, rule) in self.rules.iter().enumerate() {
+            if let Some(t) = rule.timeout.filter(|t| *t > MAX_MENU_TIMEOUT) {
+                return Err(Error::invalid(
+                    "access policy rule",
+                    &rule.name,
+                    format!("its menu timeout {t} is over {MAX_MENU_TIMEOUT} seconds"),
+                ));
+            }
             if let Some(boot) = &rule.boot {
                 let outside = match &rule.allow {
                     Allow::None => true,
@@ -460,12 +545,7 @@ impl AccessPolicy {
     /// client may read.
     pub fn decide(&self, client: &Client) -> Decision {
         match self.rules.iter().find(|r| r.matches(client)) {
-            Some(rule) => Decision {
-                rule: rule.name.clone(),
-                allow: rule.allow.clone(),
-                boot: rule.boot.clone(),
-                limits: Vec::new(),
-            },
+            Some(rule) => rule.decision(),
             None => self.default_decision(),
         }
     }
@@ -500,12 +580,7 @@ impl AccessPolicy {
             if state == Match::No {
                 continue;
             }
-            possible.push(Decision {
-                rule: rule.name.clone(),
-                allow: rule.allow.clone(),
-                boot: rule.boot.clone(),
-                limits: Vec::new(),
-            });
+            possible.push(rule.decision());
             if state == Match::Yes {
                 settled = true;
                 break;
@@ -531,6 +606,8 @@ impl AccessPolicy {
             rule: "default".to_string(),
             allow: self.default.clone(),
             boot: None,
+            timeout: None,
+            bios_prompt: None,
             limits: Vec::new(),
         }
     }
@@ -662,8 +739,15 @@ mod tests {
                 arch: Some(ClientArch::X64_UEFI),
                 allow: Allow::Images(vec!["a".into()]),
                 boot: Some("a".into()),
+                timeout: Some(5),
+                bios_prompt: Some(true),
             }],
             default: Allow::None,
+            menu: MenuSettings {
+                timeout: 7,
+                bios_prompt: false,
+                tftp_window: 8,
+            },
         };
         let text = serde_json::to_string(&policy).unwrap();
         assert_eq!(AccessPolicy::from_json(&text).unwrap(), policy);

@@ -7,7 +7,7 @@ use std::path::Path;
 use super::boot_manager::{place_boot_manager, BootManager};
 use super::{scratch_dir, Medium, MediumSpec, MenuEntry, MenuImage, BIOS_BCD};
 use crate::error::{Error, Result};
-use crate::formats::bcd::{names, ElementValue, Store, WinPeEntry};
+use crate::formats::bcd::{derived_id, labelled, names, ElementValue, Store, WinPeEntry};
 use crate::image::RecoveryImage;
 use crate::model::arch::Architecture;
 use crate::model::media::{Firmware, MediaSet, BOOT_WIM, UEFI_BCD};
@@ -303,37 +303,11 @@ pub(super) fn compose(mut set: MediaSet, spec: &MediumSpec) -> Result<Medium> {
     })
 }
 
-/// `description (64-bit)` unless it already says which.
-fn labelled(description: &str, arch: Architecture) -> String {
-    let l = description.to_ascii_lowercase();
-    let said = ["x64", "x86", "64-bit", "32-bit", "arm64", "amd64", "i386"]
-        .iter()
-        .any(|w| l.contains(w));
-    if said {
-        return description.to_string();
-    }
-    let bits = match arch {
-        Architecture::X86 => "32-bit",
-        Architecture::X64 => "64-bit",
-        Architecture::Arm64 => "ARM64",
-    };
-    format!("{description} ({bits})")
-}
-
 /// A menu entry's id, the same for the same entry every time (so a dry
 /// run names the ids a write will use, and equal inputs give equal
-/// media): a name-based UUID (version 8) from SHA-256.
+/// media).
 fn entry_id(firmware: Firmware, description: &str, path: &str) -> uuid::Uuid {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in ["dart menu entry", firmware.name(), description, path] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    let digest = h.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    derived_id(&["dart menu entry", firmware.name(), description, path])
 }
 
 #[cfg(test)]

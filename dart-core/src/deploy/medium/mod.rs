@@ -44,12 +44,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::image::RecoveryImage;
 use crate::model::arch::Architecture;
+pub use crate::model::media::BIOS_BCD;
 use crate::model::media::{MediaSet, BOOT_WIM};
 pub use boot_manager::BootManager;
 use boot_manager::{choice_name, place_boot_manager};
-
-/// The BIOS store on a medium.
-pub const BIOS_BCD: &str = "boot/bcd";
 
 /// One image of a boot menu: `DESCRIPTION=PATH.wim` on the command line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

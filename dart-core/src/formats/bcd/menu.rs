@@ -8,6 +8,7 @@ use super::names::{self, element, object_type};
 use super::store::{device_path, Object, Store, StoreProblem, WinPeEntry};
 use super::{template, Device};
 use crate::error::{Error, Result};
+use crate::model::arch::Architecture;
 use crate::model::media::Firmware;
 
 /// One of the boot manager's lists of entries.
@@ -28,6 +29,42 @@ impl EntryList {
             EntryList::Tools => element::TOOLSDISPLAYORDER,
         }
     }
+}
+
+/// `description (64-bit)` unless it already says which architecture:
+/// Microsoft's dual-architecture media label the entries of their BIOS
+/// menu so.
+pub fn labelled(description: &str, arch: Architecture) -> String {
+    let l = description.to_ascii_lowercase();
+    let said = ["x64", "x86", "64-bit", "32-bit", "arm64", "amd64", "i386"]
+        .iter()
+        .any(|w| l.contains(w));
+    if said {
+        return description.to_string();
+    }
+    let bits = match arch {
+        Architecture::X86 => "32-bit",
+        Architecture::X64 => "64-bit",
+        Architecture::Arm64 => "ARM64",
+    };
+    format!("{description} ({bits})")
+}
+
+/// An object id derived from names: the same parts give the same id every
+/// time (a name-based UUID, version 8, from SHA-256 of the parts, each
+/// ended by a NUL byte), so generated stores are deterministic and a dry
+/// run names the ids a write will use.
+pub fn derived_id(parts: &[&str]) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in parts {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 impl Store {

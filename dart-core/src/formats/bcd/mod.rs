@@ -36,7 +36,7 @@ mod view;
 
 pub use device::{Device, PartitionId};
 pub use element::{format_of, ElementValue, ElementView};
-pub use menu::EntryList;
+pub use menu::{derived_id, labelled, EntryList};
 pub use store::{Object, Store, StoreProblem, WinPeEntry};
 pub use view::{ObjectView, StoreChange, StoreView};
 

@@ -178,6 +178,15 @@ pub mod element {
     pub const RECOVERYENABLED: u32 = 0x1600_0009;
     /// Device options: the path of boot.sdi.
     pub const RAMDISKSDIPATH: u32 = 0x3200_0004;
+    /// Device options: the TFTP block size a network RAM disk is read with
+    /// (`ramdisktftpblocksize`, BcdDeviceInteger_RamdiskTftpBlockSize).
+    pub const RAMDISKTFTPBLOCKSIZE: u32 = 0x3500_0007;
+    /// Device options: the TFTP window size (`ramdisktftpwindowsize`,
+    /// RFC 7440 windows).
+    pub const RAMDISKTFTPWINDOWSIZE: u32 = 0x3500_0008;
+    /// Device options: whether the boot manager asks for Microsoft's
+    /// variable window extension (`ramdisktftpvarwindow`).
+    pub const RAMDISKTFTPVARWINDOW: u32 = 0x3600_000B;
 }
 
 /// The name bcdedit prints for element `code` of an object of type

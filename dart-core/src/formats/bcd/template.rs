@@ -225,7 +225,13 @@ fn with_suffix(path: &str, firmware: Firmware) -> String {
 }
 
 /// Finds or makes the device-options object for `sdi` on `device`.
-fn options_for(store: &mut Store, entry: &WinPeEntry, template: Option<Uuid>) -> Result<Uuid> {
+/// A new object gets `new_id`.
+fn options_for(
+    store: &mut Store,
+    entry: &WinPeEntry,
+    template: Option<Uuid>,
+    new_id: Uuid,
+) -> Result<Uuid> {
     let matches = |o: &Object| {
         o.kind == object_type::DEVICE
             && o.element(el::RAMDISKSDIDEVICE) == Some(&ElementValue::Device(entry.device.clone()))
@@ -236,7 +242,7 @@ fn options_for(store: &mut Store, entry: &WinPeEntry, template: Option<Uuid>) ->
     if let Some(o) = preferred.or_else(|| objects.iter().find(|o| matches(o))) {
         return Ok(o.id);
     }
-    let id = Uuid::new_v4();
+    let id = new_id;
     match template.and_then(|t| store.object_key(&t)) {
         Some(key) => {
             let source = store.hive.clone();
@@ -271,13 +277,19 @@ pub(crate) fn add_winpe(store: &mut Store, entry: &WinPeEntry, firmware: Firmwar
         Some(ElementValue::Device(Device::Ramdisk { options, .. })) => *options,
         _ => None,
     });
-    let options = options_for(store, entry, template_options)?;
+    let id = entry.id.unwrap_or_else(Uuid::new_v4);
+    // An entry with a given id gets options with an id derived from it,
+    // so equal requests give equal stores.
+    let options_id = match entry.id {
+        Some(id) => super::derived_id(&["dart ramdisk options", &id.to_string()]),
+        None => Uuid::new_v4(),
+    };
+    let options = options_for(store, entry, template_options, options_id)?;
     let ramdisk = Device::Ramdisk {
         container: Box::new(entry.device.clone()),
         path: entry.wim.clone(),
         options: Some(options),
     };
-    let id = entry.id.unwrap_or_else(Uuid::new_v4);
     if store.object_key(&id).is_some() {
         return Err(store.problem(StoreProblem::Refused(format!(
             "it already holds an object {}",
