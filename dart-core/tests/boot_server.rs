@@ -212,9 +212,40 @@ fn discover(mac: [u8; 6], arch: u16) -> Vec<u8> {
     )
 }
 
+/// The boot file and boot store (option 252) the proxy-DHCP offers a PXE
+/// DHCPDISCOVER sent from `client`, or `None` when it stays silent.
+fn offered(
+    client: &UdpSocket,
+    dhcp_port: u16,
+    mac: [u8; 6],
+    arch: u16,
+) -> Option<(String, Option<String>)> {
+    use dhcproto::v4::{DhcpOption, Message, OptionCode};
+    use dhcproto::{Decodable, Decoder};
+    client
+        .send_to(&discover(mac, arch), ("127.0.0.1", dhcp_port))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = client.recv_from(&mut buf).ok()?;
+    let reply = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+    assert_eq!(reply.chaddr(), mac);
+    let file = String::from_utf8_lossy(reply.fname().unwrap_or_default())
+        .trim_end_matches('\0')
+        .to_string();
+    let store = match reply.opts().get(OptionCode::from(252)) {
+        Some(DhcpOption::Unknown(u)) => Some(String::from_utf8_lossy(u.data()).into_owned()),
+        _ => None,
+    };
+    Some((file, store))
+}
+
+/// The boot file of [`offered`].
+fn offered_file(client: &UdpSocket, dhcp_port: u16, mac: [u8; 6], arch: u16) -> Option<String> {
+    offered(client, dhcp_port, mac, arch).map(|(file, _)| file)
+}
+
 #[test]
 fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
-    use dhcproto::{v4::Message, Decodable, Decoder};
     let (dir, rescue, deploy) = common::two_images(10);
     let root = dir.path().join("root");
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -236,20 +267,7 @@ fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
         )),
     );
     let (dhcp_port, _) = server.dhcp_ports().unwrap();
-    let ask = |mac: [u8; 6], arch: u16| -> Option<String> {
-        client
-            .send_to(&discover(mac, arch), ("127.0.0.1", dhcp_port))
-            .unwrap();
-        let mut buf = [0u8; 1500];
-        let (n, _) = client.recv_from(&mut buf).ok()?;
-        let reply = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
-        assert_eq!(reply.chaddr(), mac);
-        Some(
-            String::from_utf8_lossy(reply.fname().unwrap_or_default())
-                .trim_end_matches('\0')
-                .to_string(),
-        )
-    };
+    let ask = |mac: [u8; 6], arch: u16| offered_file(&client, dhcp_port, mac, arch);
     assert_eq!(
         ask([2, 0, 0, 0, 0, 0xb], 7).as_deref(),
         rescue.uefi_boot.as_deref()
@@ -509,4 +527,349 @@ fn a_flood_of_forged_bindings_cannot_raise_a_clients_rights() {
         2,
         "the flood gave the kiosk the lab's rights"
     );
+}
+
+/// Media a menu can list: UEFI and BIOS loaders (`fill`), a WIM, boot.sdi
+/// and the stores WinPE media carry.
+fn menu_media(dir: &Path, fill: u8) -> dart_core::model::media::MediaSet {
+    use dart_core::model::media::Firmware;
+    let files: [(&str, Vec<u8>); 7] = [
+        ("efi/boot/bootx64.efi", vec![fill; 700]),
+        ("boot/pxeboot.n12", vec![fill; 600]),
+        ("boot/pxeboot.com", vec![fill; 500]),
+        ("sources/boot.wim", vec![fill; 1000]),
+        ("boot/boot.sdi", vec![fill; 300]),
+        (
+            "boot/bcd",
+            common::fixture::media_store(Firmware::Bios).unwrap(),
+        ),
+        (
+            "efi/microsoft/boot/bcd",
+            common::fixture::media_store(Firmware::Uefi).unwrap(),
+        ),
+    ];
+    for (path, bytes) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, bytes).unwrap();
+    }
+    dart_core::model::media::MediaSet::open(dir).unwrap()
+}
+
+/// A root with recovery images "rescue" (`r`) and "tools" (`t`) and the
+/// imaging image "deploy" (`d`), each with everything a menu needs.
+fn menu_root() -> (tempfile::TempDir, std::path::PathBuf) {
+    use dart_core::net::ImageRole;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    for (name, fill, role) in [
+        ("rescue", b'r', ImageRole::Recovery),
+        ("tools", b't', ImageRole::Recovery),
+        ("deploy", b'd', ImageRole::Imaging),
+    ] {
+        let options = StageOptions {
+            role,
+            ..StageOptions::recovery(name)
+        };
+        let media = menu_media(&dir.path().join(name), fill);
+        stage(&media, &root, &options, &Control::default()).unwrap();
+    }
+    (dir, root)
+}
+
+/// A PXE request from `source` for `mac` of architecture `arch`, claiming
+/// `source` (so the server binds it); returns whether it was answered.
+fn pxe_client(source: Ipv4Addr, pxe_port: u16, mac: [u8; 6], arch: u16) -> bool {
+    let socket = UdpSocket::bind((source, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let request = common::pxe_message(dhcproto::v4::MessageType::Request, mac, arch, source);
+    socket.send_to(&request, ("127.0.0.1", pxe_port)).unwrap();
+    let mut buf = [0u8; 1500];
+    socket.recv_from(&mut buf).is_ok()
+}
+
+/// The store a client fetched, checked with libhivex (it must read
+/// exactly what dart reads), as dart's store.
+fn served_store(bytes: &[u8], scratch: &Path) -> dart_core::formats::bcd::Store {
+    use dart_core::formats::bcd::Store;
+    let file = scratch.join("served.bcd");
+    std::fs::write(&file, bytes).unwrap();
+    let store = Store::parse(bytes, &file).unwrap();
+    assert_eq!(
+        common::hivex::hivex_dump(&file),
+        common::hivex::dart_dump(store.hive()),
+        "libhivex reads the served store otherwise"
+    );
+    store
+}
+
+/// The entries of a store's menu: (description, WIM path, boot.sdi path,
+/// loader path), in menu order.
+fn menu_of(store: &dart_core::formats::bcd::Store) -> Vec<(String, String, String, String)> {
+    use dart_core::formats::bcd::names::element;
+    use dart_core::formats::bcd::{Device, ElementValue};
+    store
+        .display_order()
+        .into_iter()
+        .map(|id| {
+            let o = store.object(id).unwrap();
+            let Some(ElementValue::Device(Device::Ramdisk {
+                path,
+                options: Some(options),
+                ..
+            })) = o.element(element::DEVICE).cloned()
+            else {
+                panic!("entry {id} is not a RAM disk: {o:?}");
+            };
+            let sdi = match store
+                .object(options)
+                .unwrap()
+                .element(element::RAMDISKSDIPATH)
+            {
+                Some(ElementValue::String(s)) => s.clone(),
+                other => panic!("options without boot.sdi: {other:?}"),
+            };
+            let loader = match o.element(element::PATH) {
+                Some(ElementValue::String(s)) => s.clone(),
+                other => panic!("entry without a loader path: {other:?}"),
+            };
+            (o.description.clone().unwrap_or_default(), path, sdi, loader)
+        })
+        .collect()
+}
+
+const STRANGER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+const BENCH: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
+const KIOSK: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 13);
+const BIOS_PC: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 14);
+const NO_DHCP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 15);
+
+#[test]
+fn each_client_is_served_a_boot_menu_of_exactly_what_it_may_boot() {
+    let (dir, root) = menu_root();
+    let (server, events, pxe_port) = start_with_dhcp(
+        &root,
+        r#"{"menu": {"timeout": 7, "tftp_window": 8},
+            "rules": [
+            {"name": "bench", "mac": "02:00:00:00:00:0a", "allow": "all", "boot": "deploy", "timeout": 2},
+            {"name": "kiosk", "mac": "02:00:00:00:00:0c", "allow": "none"}
+        ]}"#,
+    );
+    let tftp = server.tftp_addr().unwrap();
+    assert!(pxe_client(STRANGER, pxe_port, [2, 0, 0, 0, 0, 0x0b], 7));
+    assert!(pxe_client(BENCH, pxe_port, [2, 0, 0, 0, 0, 0x0a], 7));
+    assert!(!pxe_client(KIOSK, pxe_port, [2, 0, 0, 0, 0, 0x0c], 7));
+    assert!(pxe_client(BIOS_PC, pxe_port, [2, 0, 0, 0, 0, 0x0e], 0));
+
+    let entry = |name: &str, loader: &str| {
+        (
+            name.to_string(),
+            format!(r"\images\{name}\1\sources\boot.wim"),
+            format!(r"\images\{name}\1\boot\boot.sdi"),
+            format!(r"\windows\system32\boot\winload.{loader}"),
+        )
+    };
+    // An ordinary client: the recovery images, never the imaging one.
+    let stranger = served_store(
+        &fetch_from(STRANGER, tftp, "\\Boot\\BCD").unwrap(),
+        dir.path(),
+    );
+    assert_eq!(
+        menu_of(&stranger),
+        [entry("rescue", "efi"), entry("tools", "efi")]
+    );
+    assert_eq!(stranger.timeout(), Some(7));
+    // Every file the store names is served to it; the imaging image's are not.
+    for (_, wim, sdi, _) in menu_of(&stranger) {
+        assert_eq!(fetch_from(STRANGER, tftp, &wim).unwrap().len(), 1000);
+        assert_eq!(fetch_from(STRANGER, tftp, &sdi).unwrap().len(), 300);
+    }
+    let (code, message) =
+        fetch_from(STRANGER, tftp, r"\images\deploy\1\sources\boot.wim").unwrap_err();
+    assert!(code == 2 && message.contains("imaging"), "{message}");
+
+    // A client a rule lists: everything, its rule's image the default.
+    let bench = served_store(&fetch_from(BENCH, tftp, "/boot/bcd").unwrap(), dir.path());
+    let menu = menu_of(&bench);
+    assert_eq!(
+        menu,
+        [
+            entry("deploy", "efi"),
+            entry("rescue", "efi"),
+            entry("tools", "efi")
+        ]
+    );
+    assert_eq!(
+        bench.default_entry(),
+        bench.display_order().first().copied()
+    );
+    assert_eq!(bench.timeout(), Some(2));
+    assert_eq!(
+        fetch_from(BENCH, tftp, &menu[0].1).unwrap(),
+        vec![b'd'; 1000]
+    );
+
+    // The RAM disk is read with the server's block size and the policy's window.
+    {
+        use dart_core::formats::bcd::names::element;
+        use dart_core::formats::bcd::{Device, ElementValue};
+        let id = bench.display_order()[0];
+        let Some(ElementValue::Device(Device::Ramdisk {
+            options: Some(o), ..
+        })) = bench.object(id).unwrap().element(element::DEVICE).cloned()
+        else {
+            panic!("no options");
+        };
+        let options = bench.object(o).unwrap();
+        assert_eq!(
+            options.element(element::RAMDISKTFTPBLOCKSIZE),
+            Some(&ElementValue::Integer(1468))
+        );
+        assert_eq!(
+            options.element(element::RAMDISKTFTPWINDOWSIZE),
+            Some(&ElementValue::Integer(8))
+        );
+    }
+
+    // A client the policy allows nothing gets no store.
+    let (code, message) = fetch_from(KIOSK, tftp, "\\Boot\\BCD").unwrap_err();
+    assert!(code == 2 && message.contains("may boot no"), "{message}");
+
+    // A BIOS client: a BIOS store (winload.exe).
+    let bios = served_store(
+        &fetch_from(BIOS_PC, tftp, "\\Boot\\BCD").unwrap(),
+        dir.path(),
+    );
+    assert_eq!(
+        menu_of(&bios),
+        [entry("rescue", "exe"), entry("tools", "exe")]
+    );
+
+    let events = events.lock().unwrap();
+    let menus: Vec<(String, Vec<String>)> = events
+        .iter()
+        .filter_map(|e| match e {
+            BootEvent::Menu { rule, images, .. } => Some((rule.clone(), images.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(menus.len(), 3, "{menus:?}");
+    assert_eq!(
+        menus[1],
+        (
+            "bench".to_string(),
+            vec!["deploy".into(), "rescue".into(), "tools".into()]
+        )
+    );
+}
+
+#[test]
+fn a_client_that_skipped_the_proxy_dhcp_gets_the_store_of_the_loader_it_read() {
+    let (dir, root) = menu_root();
+    let (server, _events) = start(&root, AccessPolicy::default(), None);
+    let tftp = server.tftp_addr().unwrap();
+    // Nothing tells the server its firmware yet.
+    let (code, message) = fetch_from(NO_DHCP, tftp, "\\Boot\\BCD").unwrap_err();
+    assert!(
+        code == 2 && message.contains("dart/menu/bios.bcd"),
+        "{message}"
+    );
+    // The path DHCP option 252 names says it.
+    let uefi = served_store(
+        &fetch_from(NO_DHCP, tftp, "dart/menu/x64-uefi.bcd").unwrap(),
+        dir.path(),
+    );
+    assert_eq!(menu_of(&uefi).len(), 2);
+    assert!(menu_of(&uefi)[0].3.ends_with(".efi"));
+    // Its network's DHCP server named a BIOS loader, which it read.
+    assert_eq!(
+        fetch_from(NO_DHCP, tftp, "images/rescue/1/boot/pxeboot.n12").unwrap(),
+        vec![b'r'; 600]
+    );
+    let bios = served_store(
+        &fetch_from(NO_DHCP, tftp, "\\Boot\\BCD").unwrap(),
+        dir.path(),
+    );
+    assert!(menu_of(&bios).iter().all(|e| e.3.ends_with(".exe")));
+    // A UEFI name is not answered with a BIOS store.
+    let (code, _) = fetch_from(NO_DHCP, tftp, "\\EFI\\Microsoft\\Boot\\BCD").unwrap_err();
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn generated_stores_are_cached_until_the_catalog_changes() {
+    let (dir, root) = menu_root();
+    let (server, _events) = start(&root, AccessPolicy::default(), None);
+    let tftp = server.tftp_addr().unwrap();
+    let first = fetch_from(NO_DHCP, tftp, "dart/menu/x64-uefi.bcd").unwrap();
+    assert_eq!(
+        fetch_from(NO_DHCP, tftp, "dart/menu/x64-uefi.bcd").unwrap(),
+        first
+    );
+    // A new version of "tools": the next store names it.
+    stage(
+        &menu_media(&dir.path().join("tools2"), b'T'),
+        &root,
+        &StageOptions::recovery("tools"),
+        &Control::default(),
+    )
+    .unwrap();
+    let second = served_store(
+        &fetch_from(NO_DHCP, tftp, "dart/menu/x64-uefi.bcd").unwrap(),
+        dir.path(),
+    );
+    let menu = menu_of(&second);
+    assert_eq!(menu[1].1, r"\images\tools\2\sources\boot.wim");
+    assert_eq!(
+        fetch_from(NO_DHCP, tftp, &menu[1].1).unwrap(),
+        vec![b'T'; 1000]
+    );
+}
+
+#[test]
+fn bios_clients_get_the_f12_loader_when_the_policy_asks_for_it() {
+    let (_dir, root) = menu_root();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(700)))
+        .unwrap();
+    let policy = AccessPolicy::from_json(
+        r#"{"menu": {"bios_prompt": true},
+            "rules": [{"name": "lab", "mac": "02:00:00:00:00:0a", "allow": "recovery", "bios_prompt": false}]}"#,
+    )
+    .unwrap();
+    let (server, _events) = start(
+        &root,
+        policy,
+        Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
+    );
+    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    let ask = |mac: [u8; 6], arch: u16| offered_file(&client, dhcp_port, mac, arch);
+    assert_eq!(
+        ask([2, 0, 0, 0, 0, 0x0b], 0).as_deref(),
+        Some("images/rescue/1/boot/pxeboot.com"),
+        "the policy asks for F12"
+    );
+    assert_eq!(
+        ask([2, 0, 0, 0, 0, 0x0a], 0).as_deref(),
+        Some("images/rescue/1/boot/pxeboot.n12"),
+        "the lab's rule does not"
+    );
+    assert_eq!(
+        ask([2, 0, 0, 0, 0, 0x0b], 7).as_deref(),
+        Some("images/rescue/1/efi/boot/bootx64.efi"),
+        "UEFI clients have no F12 loader"
+    );
+    // Each offer names the store generated for the client's firmware.
+    let store = |arch| {
+        offered(&client, dhcp_port, [2, 0, 0, 0, 0, 0x0b], arch)
+            .unwrap()
+            .1
+    };
+    assert_eq!(store(0).as_deref(), Some(r"\dart\menu\bios.bcd"));
+    assert_eq!(store(7).as_deref(), Some(r"\dart\menu\x64-uefi.bcd"));
 }

@@ -55,6 +55,7 @@ impl Harness {
             Some(BootOffer {
                 boot_file: boot_file.into(),
                 tftp_server: Ipv4Addr::LOCALHOST,
+                boot_store: None,
             })
         });
         let sink = Arc::clone(&events);
@@ -362,6 +363,7 @@ fn an_invalid_offer_is_reported_not_sent() {
             Some(BootOffer {
                 boot_file: "x".repeat(128),
                 tftp_server: Ipv4Addr::LOCALHOST,
+                boot_store: None,
             })
         }),
         Some(Box::new(move |event| sink.lock().unwrap().push(event))),

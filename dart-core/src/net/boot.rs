@@ -27,7 +27,9 @@
 //! The catalog is re-read whenever its file changes, so `dart stage` in
 //! another process updates a running server.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -36,15 +38,18 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::catalog::{Catalog, CATALOG_FILE, IMAGES_DIR};
+use super::catalog::{Catalog, CatalogImage, CATALOG_FILE, IMAGES_DIR};
 use super::clients::{Bind, ClientTable, Identity};
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
+use super::menu::{self, MenuFirmware, MenuSpec, RamdiskTftp, StoreName};
 use super::neighbour;
-use super::policy::{AccessPolicy, Allow, Client, ClientArch, MacAddr};
-use super::tftp::{TftpConfig, TftpEvent, TftpHooks, TftpServer};
+use super::policy::{AccessPolicy, Allow, Client, ClientArch, Decision, MacAddr};
+use super::tftp::{Provided, TftpConfig, TftpEvent, TftpHooks, TftpServer};
 use crate::error::{Error, Result};
+use crate::formats::bcd::Store;
+use crate::model::arch::Architecture;
 
 /// How long a TFTP request waits for the kernel to resolve an on-link
 /// client's MAC address (a live host answers ARP within milliseconds).
@@ -127,6 +132,17 @@ pub enum BootEvent {
         /// Why, in one sentence.
         reason: String,
     },
+    /// A client was sent the boot store generated for it.
+    Menu {
+        /// The client.
+        client: Client,
+        /// The firmware the store is for.
+        firmware: MenuFirmware,
+        /// The images listed, in menu order.
+        images: Vec<String>,
+        /// The policy rule that decided.
+        rule: String,
+    },
     /// A TFTP event.
     Tftp(TftpEvent),
     /// A proxy-DHCP event.
@@ -176,6 +192,16 @@ impl fmt::Display for BootEvent {
                 f,
                 "conflicting DHCP claims from {from} ({client}): {reason}; it may boot recovery images only"
             ),
+            BootEvent::Menu {
+                client,
+                firmware,
+                images,
+                rule,
+            } => write!(
+                f,
+                "sent {client} a {firmware} boot menu of {} by rule {rule:?}",
+                images.join(", ")
+            ),
             BootEvent::Tftp(e) => e.fmt(f),
             BootEvent::Dhcp(e) => e.fmt(f),
         }
@@ -192,6 +218,8 @@ struct State {
     catalog: Mutex<CachedCatalog>,
     clients: Mutex<ClientTable>,
     events: Option<Sink>,
+    /// The TFTP server's largest block size, written into generated stores.
+    max_blksize: u16,
 }
 
 /// Locks a mutex, also after a thread panicked while holding it (the
@@ -211,11 +239,25 @@ fn ipv4(ip: IpAddr) -> Option<Ipv4Addr> {
     }
 }
 
-/// The catalog as last read, with the identity of the file it came from.
+/// The catalog as last read, with the identity of the file it came from,
+/// and the stores generated from it (dropped with it, so a catalog update
+/// invalidates them at once).
 struct CachedCatalog {
     stamp: Option<(u64, SystemTime, u64)>,
     catalog: Arc<Catalog>,
+    menus: HashMap<MenuKey, Arc<[u8]>>,
 }
+
+/// A generated store is fully decided by its menu and its template.
+type MenuKey = (MenuSpec, Option<String>);
+
+/// Most generated stores cached per catalog version (each a few KiB);
+/// beyond it the cache starts over.
+const MAX_CACHED_MENUS: usize = 1024;
+
+/// Largest template store read from a staged image (real ones are under
+/// 64 KiB).
+const MAX_TEMPLATE_BYTES: u64 = 4 << 20;
 
 impl State {
     fn emit(&self, event: BootEvent) {
@@ -243,6 +285,7 @@ impl State {
             if let Ok(catalog) = Catalog::load(&self.root) {
                 cached.catalog = Arc::new(catalog);
                 cached.stamp = stamp;
+                cached.menus.clear();
             }
         }
         Arc::clone(&cached.catalog)
@@ -374,8 +417,15 @@ impl State {
             return deny("the request has no client architecture (DHCP option 93)".into());
         };
         let catalog = self.catalog();
+        let policy = self.policy();
+        let prompt = decision.bios_prompt.unwrap_or(policy.menu.bios_prompt);
         match catalog.boot_for(arch, &decision) {
             Some((image, file)) => {
+                // pxeboot.com waits for F12; pxeboot.n12 boots at once.
+                let file = match &image.bios_prompt_boot {
+                    Some(f) if prompt && arch.same_as(ClientArch::BIOS) => f.as_str(),
+                    _ => file,
+                };
                 if let Some(mac) = client.mac {
                     lock(&self.clients).record_offer(mac, &image.dir);
                 }
@@ -386,9 +436,17 @@ impl State {
                     file: file.to_string(),
                     rule: decision.rule.clone(),
                 });
+                // Option 252 names the store generated for this client's
+                // firmware, so its boot manager asks for exactly that.
+                let boot_store = image
+                    .menu
+                    .as_ref()
+                    .and(MenuFirmware::of(arch))
+                    .map(|f| format!("\\{}", menu::menu_path(f).replace('/', "\\")));
                 Some(BootOffer {
                     boot_file: file.to_string(),
                     tftp_server: server,
+                    boot_store,
                 })
             }
             None => deny(format!(
@@ -398,14 +456,181 @@ impl State {
         }
     }
 
+    /// What a client of `identity` may boot, judged as the TFTP gate
+    /// judges it.
+    fn decide(&self, identity: &Identity) -> Decision {
+        let mut decision = self.policy().decide_cautiously(&identity.client);
+        if let Some(why) = &identity.distrust {
+            decision.limit(why.clone(), Allow::Recovery);
+        }
+        decision
+    }
+
+    /// The TFTP provider: a request for a boot store gets the store
+    /// generated for the client (see [`menu`](super::menu)); other names
+    /// are left to the files under the root.
+    fn provide(&self, addr: SocketAddr, name: &str) -> Option<Provided> {
+        let wanted = StoreName::parse(name)?;
+        let identity = self.identify(addr);
+        let client = identity.client;
+        let decision = self.decide(&identity);
+        let refuse = |reason: String| {
+            self.emit(BootEvent::Denied {
+                client,
+                target: name.to_string(),
+                rule: decision.rule.clone(),
+                at: Checkpoint::Tftp,
+                reason: reason.clone(),
+            });
+            Some(Provided::Refused(reason))
+        };
+        let loader = ipv4(addr.ip()).and_then(|ip| lock(&self.clients).loader(ip));
+        let firmware = match wanted {
+            StoreName::For(f) => Some(f),
+            _ => client
+                .arch
+                .or(loader)
+                .and_then(MenuFirmware::of)
+                .filter(|f| wanted.accepts(*f)),
+        };
+        let Some(firmware) = firmware else {
+            return refuse(format!(
+                "the server does not know which firmware {client} boots (no PXE request with option 93 and no boot loader read from this address), so it cannot choose a boot store; ask for {} or {}",
+                menu::menu_path(MenuFirmware::Bios),
+                menu::menu_path(MenuFirmware::Uefi(Architecture::X64)),
+            ));
+        };
+        let catalog = self.catalog();
+        let policy = self.policy();
+        let tuning = RamdiskTftp {
+            block_size: self.max_blksize,
+            window_size: policy.menu.tftp_window,
+            variable_window: true,
+        };
+        let spec = MenuSpec::for_client(&catalog, &decision, firmware, &policy.menu, tuning);
+        if spec.items.is_empty() {
+            return refuse(format!(
+                "{client} may boot no staged image with a WIM on {firmware} (access policy rule {:?} allows {})",
+                decision.rule, decision.allow
+            ));
+        }
+        let offered = client
+            .mac
+            .and_then(|mac| lock(&self.clients).offered(mac).map(str::to_owned));
+        let template = self.template(&catalog, &spec, offered.as_deref());
+        let bytes = match self.menu_bytes(&catalog, spec.clone(), template) {
+            Ok(bytes) => bytes,
+            Err(e) => return refuse(format!("the boot store could not be generated: {e}")),
+        };
+        self.emit(BootEvent::Menu {
+            client,
+            firmware,
+            images: spec.images().iter().map(|s| s.to_string()).collect(),
+            rule: decision.rule.clone(),
+        });
+        Some(Provided::Bytes(bytes))
+    }
+
+    /// The store a menu's entries are cloned from: the one of the image
+    /// the client was offered (whose boot manager it runs), else of the
+    /// default entry's image, else of any listed image; relative to the
+    /// root.
+    fn template(
+        &self,
+        catalog: &Catalog,
+        spec: &MenuSpec,
+        offered: Option<&str>,
+    ) -> Option<String> {
+        let store_of = |image: &CatalogImage| {
+            let parts = image.menu.as_ref()?;
+            match spec.firmware {
+                MenuFirmware::Bios => parts.bios_store.clone(),
+                MenuFirmware::Uefi(_) => parts.uefi_store.clone(),
+            }
+        };
+        let offered = offered.and_then(|dir| {
+            catalog
+                .images
+                .iter()
+                .chain(&catalog.retired)
+                .find(|i| i.dir == dir)
+        });
+        let default = spec
+            .items
+            .iter()
+            .find(|i| Some(i.id) == spec.default)
+            .and_then(|i| catalog.current(&i.image));
+        let listed = spec.items.iter().filter_map(|i| catalog.current(&i.image));
+        offered
+            .into_iter()
+            .chain(default)
+            .chain(listed)
+            .find_map(store_of)
+    }
+
+    /// The generated store's bytes, from the cache of the catalog version
+    /// it was made from when it is there.
+    fn menu_bytes(
+        &self,
+        catalog: &Arc<Catalog>,
+        spec: MenuSpec,
+        template: Option<String>,
+    ) -> Result<Arc<[u8]>> {
+        let key: MenuKey = (spec, template);
+        {
+            let cached = lock(&self.catalog);
+            if Arc::ptr_eq(&cached.catalog, catalog) {
+                if let Some(bytes) = cached.menus.get(&key) {
+                    return Ok(Arc::clone(bytes));
+                }
+            }
+        }
+        let store = match &key.1 {
+            Some(rel) => self.read_template(rel),
+            None => None,
+        };
+        let bytes: Arc<[u8]> = key.0.build_store(store)?.to_bytes().into();
+        let mut cached = lock(&self.catalog);
+        if Arc::ptr_eq(&cached.catalog, catalog) {
+            if cached.menus.len() >= MAX_CACHED_MENUS {
+                cached.menus.clear();
+            }
+            cached.menus.insert(key, Arc::clone(&bytes));
+        }
+        Ok(bytes)
+    }
+
+    /// A staged store, if it is a readable store of reasonable size; a
+    /// damaged one is passed over (the menu is then built from nothing).
+    fn read_template(&self, rel: &str) -> Option<Store> {
+        let path = self.root.join(rel);
+        let file = std::fs::File::open(&path).ok()?;
+        let mut bytes = Vec::new();
+        file.take(MAX_TEMPLATE_BYTES).read_to_end(&mut bytes).ok()?;
+        Store::parse(&bytes, &path).ok()
+    }
+
+    /// Remembers which firmware a boot loader `path` is for, when it is
+    /// one of `image`'s.
+    fn note_loader(&self, addr: SocketAddr, image: &CatalogImage, path: &Path) {
+        let Some(ip) = ipv4(addr.ip()) else { return };
+        let is = |f: &Option<String>| f.as_deref().is_some_and(|f| Path::new(f) == path);
+        let arch = if is(&image.uefi_boot) {
+            ClientArch(image.arch.pxe_uefi_client_arch())
+        } else if is(&image.bios_boot) || is(&image.bios_prompt_boot) {
+            ClientArch::BIOS
+        } else {
+            return;
+        };
+        lock(&self.clients).record_loader(ip, arch);
+    }
+
     /// The TFTP gate: may `addr` read `path` (relative to the root)?
     fn may_read(&self, addr: SocketAddr, path: &Path) -> std::result::Result<(), String> {
-        let Identity { client, distrust } = self.identify(addr);
+        let identity = self.identify(addr);
+        let client = identity.client;
         let catalog = self.catalog();
-        let mut decision = self.policy().decide_cautiously(&client);
-        if let Some(why) = distrust {
-            decision.limit(why, Allow::Recovery);
-        }
+        let decision = self.decide(&identity);
         let refuse = |reason: String| {
             self.emit(BootEvent::Denied {
                 client,
@@ -420,6 +645,7 @@ impl State {
             return refuse(format!("{} is not part of a staged image", path.display()));
         };
         if decision.permits(&image.name, image.role) {
+            self.note_loader(addr, image, path);
             Ok(())
         } else {
             let limits: Vec<&str> = decision
@@ -508,13 +734,18 @@ impl BootServer {
             catalog: Mutex::new(CachedCatalog {
                 stamp: None,
                 catalog: Arc::new(catalog),
+                menus: HashMap::new(),
             }),
             clients: Mutex::new(ClientTable::default()),
             events: events.clone(),
+            max_blksize: config.tftp.max_blksize,
         });
         let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
+        let provide_state = Arc::clone(&state);
         let hooks = TftpHooks {
-            provide: None,
+            provide: Some(Arc::new(move |addr, name| {
+                provide_state.provide(addr, name)
+            })),
             rewrite: Some(Arc::new(move |addr, name| {
                 rewrite_state.rewrite(addr, name)
             })),

@@ -143,6 +143,7 @@ pub struct Identity {
 pub struct ClientTable {
     claims: Recent<MacAddr, Claim>,
     bindings: Recent<Ipv4Addr, Binding>,
+    loaders: Recent<Ipv4Addr, Option<ClientArch>>,
 }
 
 impl Default for ClientTable {
@@ -157,6 +158,7 @@ impl ClientTable {
         ClientTable {
             claims: Recent::new(capacity),
             bindings: Recent::new(capacity),
+            loaders: Recent::new(capacity),
         }
     }
 
@@ -247,6 +249,19 @@ impl ClientTable {
             },
             distrust,
         }
+    }
+
+    /// Records that `ip` read a boot loader for clients of `arch` (BIOS or
+    /// a UEFI architecture). It tells which boot store the address needs
+    /// when its DHCP request never reached this server; it never decides
+    /// what the address may read.
+    pub fn record_loader(&mut self, ip: Ipv4Addr, arch: ClientArch) {
+        self.loaders.update(ip, |a| *a = Some(arch));
+    }
+
+    /// The architecture of the boot loader `ip` read last.
+    pub fn loader(&self, ip: Ipv4Addr) -> Option<ClientArch> {
+        self.loaders.get(&ip).copied().flatten()
     }
 
     /// How many addresses are bound (for tests and monitoring).

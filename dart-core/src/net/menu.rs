@@ -134,7 +134,7 @@ pub struct RamdiskTftp {
 }
 
 /// One entry of a generated menu.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct MenuItem {
     /// The catalog image.
     pub image: String,
@@ -154,7 +154,7 @@ pub struct MenuItem {
 }
 
 /// A generated menu, as plain data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct MenuSpec {
     /// The firmware it is for.
     pub firmware: MenuFirmware,
@@ -166,6 +166,61 @@ pub struct MenuSpec {
     pub timeout: u64,
     /// RAM disk transfer settings.
     pub tftp: RamdiskTftp,
+}
+
+/// The directory of generated stores, for the paths named in DHCP option
+/// 252 ([`menu_path`]); nothing is stored there.
+pub const MENU_DIR: &str = "dart/menu";
+
+/// What a TFTP name asks for, when it asks for a boot store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreName {
+    /// `\Boot\BCD`: Windows Boot Manager's own name, the same for BIOS
+    /// and UEFI clients.
+    Any,
+    /// `\EFI\Microsoft\Boot\BCD`: a UEFI store.
+    Uefi,
+    /// A [`menu_path`]: the store for this firmware.
+    For(MenuFirmware),
+}
+
+impl StoreName {
+    /// Whether `name` (as a client sent it: `\` or `/`, any case, with or
+    /// without a leading separator) names a boot store.
+    pub fn parse(name: &str) -> Option<StoreName> {
+        let name = name.replace('\\', "/");
+        let name = name.trim_start_matches('/').to_ascii_lowercase();
+        match name.as_str() {
+            "boot/bcd" => return Some(StoreName::Any),
+            "efi/microsoft/boot/bcd" => return Some(StoreName::Uefi),
+            _ => {}
+        }
+        let file = name.strip_prefix(MENU_DIR)?.strip_prefix('/')?;
+        let firmware = file.strip_suffix(".bcd")?;
+        if firmware == "bios" {
+            return Some(StoreName::For(MenuFirmware::Bios));
+        }
+        let arch = firmware.strip_suffix("-uefi")?;
+        Architecture::ALL
+            .into_iter()
+            .find(|a| a.name() == arch)
+            .map(|a| StoreName::For(MenuFirmware::Uefi(a)))
+    }
+
+    /// Whether a store for `firmware` answers this name.
+    pub fn accepts(self, firmware: MenuFirmware) -> bool {
+        match self {
+            StoreName::Any => true,
+            StoreName::Uefi => matches!(firmware, MenuFirmware::Uefi(_)),
+            StoreName::For(f) => f == firmware,
+        }
+    }
+}
+
+/// The path of the generated store for `firmware`, as DHCP option 252
+/// names it (`dart/menu/x64-uefi.bcd`); relative to the root.
+pub fn menu_path(firmware: MenuFirmware) -> String {
+    format!("{MENU_DIR}/{}.bcd", firmware.name())
 }
 
 /// A path relative to the root as a path on the boot device: `\` first

@@ -27,8 +27,10 @@
 //!   `xid` or `chaddr` differ from their request.
 //! - option 53 first (DHCPOFFER or DHCPACK), then 54 = the server's own
 //!   address, 60 = `PXEClient`, 97 echoed when the client sent one (as
-//!   dnsmasq's `pxe_misc` does), then 43 when it has one (below), then
-//!   the end option; padded to 300 bytes (the BOOTP minimum, RFC 1542).
+//!   dnsmasq's `pxe_misc` does), then 43 when it has one (below), then 252
+//!   when the offer names a boot store (the BCD path Windows Boot Manager
+//!   reads instead of `\Boot\BCD`, as Windows Deployment Services sends
+//!   it), then the end option; padded to 300 bytes (the BOOTP minimum, RFC 1542).
 //!   EDK2's DHCP driver drops an OFFER without option 54
 //!   (`DhcpHandleSelect`); iPXE takes an offer as a PXE offer only with
 //!   option 54 and a class starting with `PXEClient`, and takes a port-4011

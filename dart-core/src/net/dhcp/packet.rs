@@ -75,6 +75,7 @@ const OPT_CLASS_ID: u8 = 60;
 const OPT_ARCH: u8 = 93;
 const OPT_NIC: u8 = 94;
 const OPT_UUID: u8 = 97;
+const OPT_BOOT_STORE: u8 = 252;
 const OPT_END: u8 = 255;
 
 // PXE vendor sub-options inside option 43 (PXE 2.1 specification, table
@@ -163,6 +164,11 @@ pub struct BootOffer {
     pub boot_file: String,
     /// The TFTP server the client fetches the file from (port 69).
     pub tftp_server: Ipv4Addr,
+    /// The boot store Windows Boot Manager reads (DHCP option 252, as
+    /// Windows Deployment Services sends it), e.g.
+    /// `\dart\menu\x64-uefi.bcd`; 1 to 255 bytes without NUL. `None`:
+    /// the boot manager asks for `\Boot\BCD`.
+    pub boot_store: Option<String>,
 }
 
 /// Why bytes are not a DHCP message.
@@ -412,6 +418,16 @@ pub fn build_reply(
         }
     }
 
+    if let Some(store) = &offer.boot_store {
+        if store.is_empty() || store.len() > 255 || store.contains('\0') {
+            return Err(Error::invalid(
+                "boot store path (DHCP option 252)",
+                store,
+                "give 1 to 255 bytes without NUL",
+            ));
+        }
+    }
+
     let uefi = request.is_uefi();
     let (message_type, ciaddr) = match request.kind {
         RequestKind::Discover => (MessageType::Offer, Ipv4Addr::UNSPECIFIED),
@@ -470,6 +486,12 @@ pub fn build_reply(
     let mut bytes = message.to_vec().map_err(codec_error)?;
     for option in &options {
         bytes.extend(option.to_vec().map_err(codec_error)?);
+    }
+    if let Some(store) = &offer.boot_store {
+        // Checked above: 1 to 255 bytes.
+        bytes.push(OPT_BOOT_STORE);
+        bytes.push(store.len() as u8);
+        bytes.extend(store.as_bytes());
     }
     bytes.push(OPT_END);
     if bytes.len() < MIN_REPLY_LEN {
@@ -653,6 +675,7 @@ pub fn fuzz_one(data: &[u8]) {
     let offer = BootOffer {
         boot_file: "boot/x64/wdsmgfw.efi".to_owned(),
         tftp_server: Ipv4Addr::new(192, 0, 2, 69),
+        boot_store: None,
     };
     let server_ip = Ipv4Addr::new(192, 0, 2, 1);
     match build_reply(&request, &offer, server_ip) {
@@ -771,6 +794,7 @@ mod tests {
         BootOffer {
             boot_file: "boot/x64/wdsmgfw.efi".into(),
             tftp_server: Ipv4Addr::new(10, 0, 0, 2),
+            boot_store: None,
         }
     }
 
@@ -839,6 +863,37 @@ mod tests {
         // Message type first, as dnsmasq and ISC dhcpd send it.
         assert_eq!(&reply[240..243], &[53, 1, 2]);
         assert!(reply.len() >= 300);
+    }
+
+    #[test]
+    fn a_boot_store_is_named_in_option_252() {
+        let r = PxeRequest::parse(&edk2(1, 7, [0; 4], &[]))
+            .unwrap()
+            .unwrap();
+        let path = r"\dart\menu\x64-uefi.bcd";
+        let o = BootOffer {
+            boot_store: Some(path.into()),
+            ..offer()
+        };
+        let m = decoded(&build_reply(&r, &o, SERVER).unwrap());
+        match m.opts().get(OptionCode::from(252)) {
+            Some(DhcpOption::Unknown(u)) => assert_eq!(u.data(), path.as_bytes()),
+            other => panic!("option 252: {other:?}"),
+        }
+        assert_eq!(
+            decoded(&build_reply(&r, &offer(), SERVER).unwrap())
+                .opts()
+                .get(OptionCode::from(252)),
+            None
+        );
+        for bad in [String::new(), "a".repeat(256), "a\0b".into()] {
+            let o = BootOffer {
+                boot_store: Some(bad),
+                ..offer()
+            };
+            let e = build_reply(&r, &o, SERVER).unwrap_err();
+            assert!(e.to_string().contains("option 252"), "{e}");
+        }
     }
 
     #[test]
@@ -1135,7 +1190,7 @@ mod tests {
             let request = PxeRequest::parse(&bytes).unwrap().unwrap();
             prop_assert_eq!(request.mac, mac);
             prop_assert_eq!(request.xid, xid);
-            let offer = BootOffer { boot_file: file, tftp_server: Ipv4Addr::from(tftp) };
+            let offer = BootOffer { boot_file: file, tftp_server: Ipv4Addr::from(tftp), boot_store: None };
             let reply = build_reply(&request, &offer, SERVER).unwrap();
             check_reply(&request, &offer, SERVER, &reply);
         }

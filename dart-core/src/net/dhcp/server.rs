@@ -315,7 +315,7 @@ impl ProxyDhcp {
     /// };
     /// let decide = Box::new(move |request: &dart_core::net::dhcp::PxeRequest, _port, _from| {
     ///     let file = if request.is_uefi() { "boot/x64/bootx64.efi" } else { "boot/pxeboot.n12" };
-    ///     Some(BootOffer { boot_file: file.into(), tftp_server: server_ip })
+    ///     Some(BootOffer { boot_file: file.into(), tftp_server: server_ip, boot_store: None })
     /// });
     /// let server = ProxyDhcp::start(config, decide, Some(Box::new(|event| eprintln!("{event}"))))?;
     /// // ... until the boot server shuts down:
