@@ -24,7 +24,7 @@ fn text(out: &Output) -> String {
 /// A media tree with a UEFI loader, staged as `name` with `role`.
 fn stage(dir: &Path, root: &Path, name: &str, role: &str) {
     let media = dir.join(name);
-    for file in ["efi/boot/bootx64.efi", "sources/boot.wim"] {
+    for file in ["efi/boot/bootx64.efi", "sources/boot.wim", "boot/boot.sdi"] {
         let p = media.join(file);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, name).unwrap();
@@ -100,4 +100,68 @@ fn unknown_names_and_boot_images_outside_allow_are_refused() {
         said.contains("bench") && said.contains("not one it allows"),
         "{said}"
     );
+}
+
+#[test]
+fn the_menu_a_client_would_be_sent_is_shown_and_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    stage(dir.path(), &root, "dart-recovery", "recovery");
+    stage(dir.path(), &root, "win11-imaging", "imaging");
+    let policy = dir.path().join("policy.json");
+    fs::write(
+        &policy,
+        r#"{"menu": {"timeout": 5},
+            "rules": [{"name": "bench", "mac": "52:54:00:aa:bb:01", "allow": "all", "boot": "win11-imaging"}]}"#,
+    )
+    .unwrap();
+    let store = dir.path().join("menu.bcd");
+    let check = |mac: &str| {
+        dart(&[
+            "policy",
+            "check",
+            policy.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+            "--mac",
+            mac,
+            "--arch",
+            "x64-uefi",
+            "--menu",
+            "--menu-store",
+            store.to_str().unwrap(),
+        ])
+    };
+    let out = check("52:54:00:aa:bb:01");
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(
+        t.contains("boot menu (x64-uefi, 5 s")
+            && t.contains(r"win11-imaging v1: \images\win11-imaging\1\sources\boot.wim (default)")
+            && t.contains("dart-recovery v1"),
+        "{t}"
+    );
+    let show = dart(&["bcd", "show", store.to_str().unwrap(), "--json"]);
+    assert!(show.status.success(), "{}", text(&show));
+    let json: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    let descriptions: Vec<&str> = json["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["description"].as_str())
+        .collect();
+    assert!(
+        descriptions.contains(&"win11-imaging") && descriptions.contains(&"dart-recovery"),
+        "{descriptions:?}"
+    );
+
+    // An ordinary client's menu lists the recovery image only.
+    let t = text(&check("52:54:00:aa:bb:99"));
+    assert!(
+        t.contains("dart-recovery v1") && !t.contains("win11-imaging v1"),
+        "{t}"
+    );
+    // --menu needs a root and an architecture.
+    let out = dart(&["policy", "check", policy.to_str().unwrap(), "--menu"]);
+    assert!(!out.status.success());
 }

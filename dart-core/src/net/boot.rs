@@ -29,7 +29,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -48,7 +47,6 @@ use super::neighbour;
 use super::policy::{AccessPolicy, Allow, Client, ClientArch, Decision, MacAddr};
 use super::tftp::{Provided, TftpConfig, TftpEvent, TftpHooks, TftpServer};
 use crate::error::{Error, Result};
-use crate::formats::bcd::Store;
 use crate::model::arch::Architecture;
 
 /// How long a TFTP request waits for the kernel to resolve an on-link
@@ -254,10 +252,6 @@ type MenuKey = (MenuSpec, Option<String>);
 /// Most generated stores cached per catalog version (each a few KiB);
 /// beyond it the cache starts over.
 const MAX_CACHED_MENUS: usize = 1024;
-
-/// Largest template store read from a staged image (real ones are under
-/// 64 KiB).
-const MAX_TEMPLATE_BYTES: u64 = 4 << 20;
 
 impl State {
     fn emit(&self, event: BootEvent) {
@@ -517,7 +511,7 @@ impl State {
         let offered = client
             .mac
             .and_then(|mac| lock(&self.clients).offered(mac).map(str::to_owned));
-        let template = self.template(&catalog, &spec, offered.as_deref());
+        let template = spec.template(&catalog, offered.as_deref());
         let bytes = match self.menu_bytes(&catalog, spec.clone(), template) {
             Ok(bytes) => bytes,
             Err(e) => return refuse(format!("the boot store could not be generated: {e}")),
@@ -529,43 +523,6 @@ impl State {
             rule: decision.rule.clone(),
         });
         Some(Provided::Bytes(bytes))
-    }
-
-    /// The store a menu's entries are cloned from: the one of the image
-    /// the client was offered (whose boot manager it runs), else of the
-    /// default entry's image, else of any listed image; relative to the
-    /// root.
-    fn template(
-        &self,
-        catalog: &Catalog,
-        spec: &MenuSpec,
-        offered: Option<&str>,
-    ) -> Option<String> {
-        let store_of = |image: &CatalogImage| {
-            let parts = image.menu.as_ref()?;
-            match spec.firmware {
-                MenuFirmware::Bios => parts.bios_store.clone(),
-                MenuFirmware::Uefi(_) => parts.uefi_store.clone(),
-            }
-        };
-        let offered = offered.and_then(|dir| {
-            catalog
-                .images
-                .iter()
-                .chain(&catalog.retired)
-                .find(|i| i.dir == dir)
-        });
-        let default = spec
-            .items
-            .iter()
-            .find(|i| Some(i.id) == spec.default)
-            .and_then(|i| catalog.current(&i.image));
-        let listed = spec.items.iter().filter_map(|i| catalog.current(&i.image));
-        offered
-            .into_iter()
-            .chain(default)
-            .chain(listed)
-            .find_map(store_of)
     }
 
     /// The generated store's bytes, from the cache of the catalog version
@@ -586,7 +543,7 @@ impl State {
             }
         }
         let store = match &key.1 {
-            Some(rel) => self.read_template(rel),
+            Some(rel) => menu::read_template(&self.root, rel),
             None => None,
         };
         let bytes: Arc<[u8]> = key.0.build_store(store)?.to_bytes().into();
@@ -598,16 +555,6 @@ impl State {
             cached.menus.insert(key, Arc::clone(&bytes));
         }
         Ok(bytes)
-    }
-
-    /// A staged store, if it is a readable store of reasonable size; a
-    /// damaged one is passed over (the menu is then built from nothing).
-    fn read_template(&self, rel: &str) -> Option<Store> {
-        let path = self.root.join(rel);
-        let file = std::fs::File::open(&path).ok()?;
-        let mut bytes = Vec::new();
-        file.take(MAX_TEMPLATE_BYTES).read_to_end(&mut bytes).ok()?;
-        Store::parse(&bytes, &path).ok()
     }
 
     /// Remembers which firmware a boot loader `path` is for, when it is

@@ -51,13 +51,15 @@
 //! ```
 
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::catalog::{Catalog, CatalogImage, ImageRole};
 use super::client_arch::ClientArch;
-use super::policy::{Decision, MenuSettings};
+use super::policy::{AccessPolicy, Client, Decision, MenuSettings};
 use crate::error::Result;
 use crate::formats::bcd::names::element;
 use crate::formats::bcd::{derived_id, labelled, Device, ElementValue, Store, WinPeEntry};
@@ -166,6 +168,50 @@ pub struct MenuSpec {
     pub timeout: u64,
     /// RAM disk transfer settings.
     pub tftp: RamdiskTftp,
+}
+
+/// Largest template store read from a staged image (real ones are under
+/// 64 KiB).
+const MAX_TEMPLATE_BYTES: u64 = 4 << 20;
+
+/// A staged store (`rel`, relative to `root`) as a template, if it is a
+/// readable store of reasonable size; a damaged one is passed over (the
+/// menu is then built from nothing, as for media without a store).
+pub fn read_template(root: &Path, rel: &str) -> Option<Store> {
+    let path = root.join(rel);
+    let file = std::fs::File::open(&path).ok()?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TEMPLATE_BYTES).read_to_end(&mut bytes).ok()?;
+    Store::parse(&bytes, &path).ok()
+}
+
+/// The menu `policy` gives `client` on `firmware` from the catalog in
+/// `root`, and its store, as the boot server would send it (for previews:
+/// `dart policy check --menu`). `max_blksize` is the TFTP server's largest
+/// block size.
+pub fn preview(
+    root: &Path,
+    policy: &AccessPolicy,
+    client: &Client,
+    firmware: MenuFirmware,
+    max_blksize: u16,
+) -> Result<(MenuSpec, Option<Store>)> {
+    let catalog = Catalog::load(root)?;
+    let decision = policy.decide_cautiously(client);
+    let tftp = RamdiskTftp {
+        block_size: max_blksize,
+        window_size: policy.menu.tftp_window,
+        variable_window: true,
+    };
+    let spec = MenuSpec::for_client(&catalog, &decision, firmware, &policy.menu, tftp);
+    if spec.items.is_empty() {
+        return Ok((spec, None));
+    }
+    let template = spec
+        .template(&catalog, None)
+        .and_then(|rel| read_template(root, &rel));
+    let store = spec.build_store(template)?;
+    Ok((spec, Some(store)))
 }
 
 /// The directory of generated stores, for the paths named in DHCP option
@@ -365,6 +411,38 @@ impl MenuSpec {
             store.set_element_value(options, code, &value)?;
         }
         Ok(())
+    }
+
+    /// The store this menu's entries are best cloned from, relative to the
+    /// root: the one of the image version in `offered` (the directory the
+    /// client was offered at DHCP, whose boot manager it runs), else of the
+    /// default entry's image, else of any listed image.
+    pub fn template(&self, catalog: &Catalog, offered: Option<&str>) -> Option<String> {
+        let store_of = |image: &CatalogImage| {
+            let parts = image.menu.as_ref()?;
+            match self.firmware {
+                MenuFirmware::Bios => parts.bios_store.clone(),
+                MenuFirmware::Uefi(_) => parts.uefi_store.clone(),
+            }
+        };
+        let offered = offered.and_then(|dir| {
+            catalog
+                .images
+                .iter()
+                .chain(&catalog.retired)
+                .find(|i| i.dir == dir)
+        });
+        let default = self
+            .items
+            .iter()
+            .find(|i| Some(i.id) == self.default)
+            .and_then(|i| catalog.current(&i.image));
+        let listed = self.items.iter().filter_map(|i| catalog.current(&i.image));
+        offered
+            .into_iter()
+            .chain(default)
+            .chain(listed)
+            .find_map(store_of)
     }
 
     /// The images listed, by name.

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 use dart_core::net::catalog::Catalog;
+use dart_core::net::menu::{self, MenuFirmware};
 use dart_core::net::policy::{Client, ClientArch};
+use dart_core::net::tftp::TftpConfig;
 use dart_core::net::AccessPolicy;
 
 /// `dart policy ...`.
@@ -35,6 +37,13 @@ pub struct PolicyCheckArgs {
     /// names are an error), and say what it would offer the client.
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Show the boot menu the server would send the client (needs --root
+    /// and --arch): the images listed, the default, the timeout.
+    #[arg(long, requires_all = ["root", "arch"])]
+    menu: bool,
+    /// Write that menu's boot store to FILE (read it with `dart bcd show`).
+    #[arg(long, value_name = "FILE", requires = "menu")]
+    menu_store: Option<PathBuf>,
 }
 
 /// `dart policy ...`.
@@ -101,6 +110,41 @@ fn check(a: PolicyCheckArgs) -> Result<()> {
                 "refused"
             };
             outln!("   {verdict} {} ({})", i.name, i.role.name());
+        }
+    }
+    if let (true, Some(root), Some(arch)) = (a.menu, &a.root, client.arch) {
+        let Some(firmware) = MenuFirmware::of(arch) else {
+            bail!("no boot menu exists for {arch} clients: dart serves BIOS and x86, x64 and arm64 UEFI clients");
+        };
+        let blksize = TftpConfig::default().max_blksize;
+        let (spec, store) = menu::preview(root, &policy, &client, firmware, blksize)?;
+        let Some(store) = store else {
+            outln!("   boot menu ({firmware}): none; the store is refused to this client");
+            return Ok(());
+        };
+        outln!(
+            "   boot menu ({firmware}, {} s, TFTP blocks of {} bytes, windows of {}):",
+            spec.timeout,
+            spec.tftp.block_size,
+            spec.tftp.window_size
+        );
+        for item in &spec.items {
+            let default = if Some(item.id) == spec.default {
+                " (default)"
+            } else {
+                ""
+            };
+            outln!(
+                "     {{{}}} {} v{}: {}{default}",
+                item.id,
+                item.description,
+                item.version,
+                item.wim
+            );
+        }
+        if let Some(path) = &a.menu_store {
+            store.save(path)?;
+            outln!("   wrote the boot store to {}", path.display());
         }
     }
     Ok(())
