@@ -12,7 +12,7 @@
 //! bytes and the minor version.
 //!
 //! Facts and their sources (Maxim Suhanov's format specification, ReactOS
-//! `cmlib`, libhivex) are in `../notes/bcd-research.md` §1; the fields the
+//! `cmlib`, libhivex) are in DESIGN.md, 'Registry hives'; the fields the
 //! writer sets are listed in DESIGN.md ("BCD stores").
 //!
 //! ```
