@@ -11,7 +11,7 @@
 //! number) and its issuer's common name, and signatures nested in the
 //! unsigned attribute 1.3.6.1.4.1.311.2.4.1 as signtool writes them.
 //! Sources: Microsoft's PE format and Authenticode documents, RFC 5652,
-//! RFC 5280; see `../notes/dual-arch-research.md` §4.
+//! RFC 5280; see DESIGN.md, 'Boot manager signatures'.
 //!
 //! ```
 //! use dart_core::formats::authenticode::{signatures, SigningCa};

@@ -5,7 +5,7 @@
 //! `size` counted from the descriptor's start (so it is the value's length
 //! minus 16). Layouts, as read by DiscUtils `DeviceElementValue`, ntloader
 //! `bcd.c` and pybcd `bcddevice.py`, checked against ReactOS'
-//! `BL_DEVICE_DESCRIPTOR` (sources in `../notes/bcd-research.md` §3.6):
+//! `BL_DEVICE_DESCRIPTOR` (see DESIGN.md, 'Device elements'):
 //!
 //! | device | type | body |
 //! |---|---|---|

@@ -2,7 +2,7 @@
 //!
 //! Sources: System Informer `ntbcd.h`, pybcd, ReactOS `bcd.h`, the Visus
 //! Deployment Toolkit tables taken from Geoff Chappell's notes, and
-//! Microsoft's `BcdElementType` pages; see `../notes/bcd-research.md` §3.
+//! Microsoft's `BcdElementType` pages; see DESIGN.md, 'BCD stores'.
 
 use uuid::Uuid;
 

@@ -14,7 +14,7 @@
 //!
 //! **From nothing** (a store without a WinPE entry), the entry has what the
 //! "Windows Setup" entry of Microsoft's media has (public `bcdedit /enum
-//! all` listings, `../notes/bcd-research.md` §3.9): device and osdevice
+//! all` listings; see DESIGN.md, 'Stores from nothing'): device and osdevice
 //! `ramdisk=[boot]\sources\x.wim,{options}`, path
 //! `\windows\system32\boot\winload.exe` (BIOS) or `.efi` (UEFI),
 //! description, locale, inherit `{bootloadersettings}`, systemroot

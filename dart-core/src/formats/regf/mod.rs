@@ -12,8 +12,8 @@
 //! bytes and the minor version.
 //!
 //! Facts and their sources (Maxim Suhanov's format specification, ReactOS
-//! `cmlib`, libhivex) are in `../notes/bcd-research.md` §1; the fields the
-//! writer sets are listed in DESIGN.md ("BCD stores").
+//! `cmlib`, libhivex) and the fields the writer sets, with the reasons,
+//! are in DESIGN.md, 'Registry hives'.
 //!
 //! ```
 //! use dart_core::formats::regf::{Hive, ValueType};
