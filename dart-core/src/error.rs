@@ -280,6 +280,19 @@ pub enum Error {
         problem: crate::formats::uefi::UefiProblem,
     },
 
+    /// The client database of a boot server cannot be read or written.
+    #[error(
+        "client database {path}: {action} it failed: {reason}; its last committed state was kept"
+    )]
+    ClientStore {
+        /// What was being done (`reading`, `writing`, …).
+        action: &'static str,
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        reason: String,
+    },
+
     /// A long operation was cancelled by the caller.
     #[error("{operation} was cancelled; {untouched}")]
     Cancelled {
@@ -344,6 +357,7 @@ impl Error {
             Error::FileTooLarge { .. } | Error::BadIso { .. } => ErrorKind::Media,
             Error::BadStore { .. } => ErrorKind::BootStore,
             Error::BadVariableStore { .. } => ErrorKind::UefiVariables,
+            Error::ClientStore { .. } => ErrorKind::Io,
         }
     }
 

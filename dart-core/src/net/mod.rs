@@ -16,7 +16,8 @@
 //!   client may boot; [`menu`] generates the boot store each client reads,
 //!   listing what it may boot; `offer` joins the two (the image and boot file a
 //!   decision leads to, and a policy's problems with a catalog);
-//!   [`clients`] holds what the server knows about each client and how far
+//!   [`known`] is the admin's record of clients (pre-staged, approved,
+//!   denied, pending); [`clients`] holds what the server knows about each client and how far
 //!   it trusts it ([`neighbour`] reads the kernel's neighbour table for
 //!   it); [`boot`] runs the protocol servers under all of that:
 //!   [`BootServer`]; [`settings`] holds its settings and events as plain
@@ -36,6 +37,7 @@ pub mod client_arch;
 pub mod clients;
 pub mod dhcp;
 pub mod image_role;
+pub mod known;
 pub mod log_limit;
 pub mod mac;
 pub mod menu;
