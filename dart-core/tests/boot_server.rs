@@ -873,3 +873,107 @@ fn bios_clients_get_the_f12_loader_when_the_policy_asks_for_it() {
     assert_eq!(store(0).as_deref(), Some(r"\dart\menu\bios.bcd"));
     assert_eq!(store(7).as_deref(), Some(r"\dart\menu\x64-uefi.bcd"));
 }
+
+/// Asks (a PXE DHCPDISCOVER from `mac`) until the server answers or 5 s
+/// pass: an approval made by another process takes effect at the server's
+/// next look at the client database.
+fn answered_within_5s(client: &UdpSocket, dhcp_port: u16, mac: [u8; 6]) -> Option<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(file) = offered_file(client, dhcp_port, mac, 7) {
+            return Some(file);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+    }
+}
+
+#[test]
+fn unknown_clients_wait_as_pending_until_an_admin_approves_them() {
+    use dart_core::net::known::{Approval, ClientDb, ClientKey, ClientState, CLIENTS_FILE};
+    let (_dir, root) = menu_root();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let policy = AccessPolicy::from_json(r#"{"answer": "known"}"#).unwrap();
+    let (server, events) = start(
+        &root,
+        policy,
+        Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
+    );
+    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    let mac = [2, 0, 0, 0, 0, 0x21];
+    let key = ClientKey::Mac(dart_core::net::policy::MacAddr(mac));
+    assert_eq!(
+        offered_file(&client, dhcp_port, mac, 7),
+        None,
+        "not answered"
+    );
+    let mut admin = ClientDb::open(&root.join(CLIENTS_FILE)).unwrap();
+    let pending = admin.find(&key).unwrap().expect("recorded as pending");
+    assert_eq!(pending.state, ClientState::Pending);
+    assert_eq!(pending.arch.map(|a| a.0), Some(7));
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, BootEvent::Pending { .. })));
+    // Nor is it served anything over TFTP, judged by its address.
+    let tftp = server.tftp_addr().unwrap();
+    // (a request from its own address binds the address to its MAC)
+    pxe_client(STRANGER, server.dhcp_ports().unwrap().1, mac, 7);
+    let (code, message) =
+        fetch_from(STRANGER, tftp, "images/rescue/1/efi/boot/bootx64.efi").unwrap_err();
+    assert!(
+        code == 2 && message.contains("pending approval"),
+        "{message}"
+    );
+
+    // Approved by another process: answered without a restart.
+    admin.approve(&key, &Approval::default()).unwrap();
+    assert_eq!(
+        answered_within_5s(&client, dhcp_port, mac).as_deref(),
+        Some("images/rescue/1/efi/boot/bootx64.efi")
+    );
+    assert_eq!(
+        fetch_from(STRANGER, tftp, "images/rescue/1/efi/boot/bootx64.efi").unwrap(),
+        vec![b'r'; 700]
+    );
+    // Pre-staged with images of its own: those, and its boot image offered.
+    admin
+        .approve(
+            &key,
+            &Approval {
+                allow: Some(dart_core::net::policy::Allow::All),
+                boot: Some("deploy".into()),
+                ..Approval::default()
+            },
+        )
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while offered_file(&client, dhcp_port, mac, 7).as_deref()
+        != Some("images/deploy/1/efi/boot/bootx64.efi")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new approval never took effect"
+        );
+    }
+    // Denied: nothing again, and not pending again.
+    admin.deny(&key).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while offered_file(&client, dhcp_port, mac, 7).is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the denial never took effect"
+        );
+    }
+    assert_eq!(
+        admin.find(&key).unwrap().unwrap().state,
+        ClientState::Denied
+    );
+}

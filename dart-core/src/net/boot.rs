@@ -33,18 +33,20 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
+use super::admission::{judge, Purpose};
 use super::catalog::{Catalog, CatalogImage, CATALOG_FILE, IMAGES_DIR};
-use super::clients::{Bind, ClientTable, Identity};
+use super::clients::{Bind, ClientTable, Identity, MAX_CLIENTS};
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
+use super::known::{ClientDb, ClientKey, ClientState, KnownClients, Recorded, CLIENTS_FILE};
 use super::menu::{self, MenuFirmware, MenuSpec, RamdiskTftp, StoreName};
 use super::neighbour;
-use super::policy::{AccessPolicy, Allow, Client, ClientArch, Decision, MacAddr};
+use super::policy::{AccessPolicy, Allow, Answer, Client, ClientArch, Decision, MacAddr};
 use super::tftp::{Provided, TftpConfig, TftpEvent, TftpHooks, TftpServer};
 use crate::error::{Error, Result};
 use crate::model::arch::Architecture;
@@ -130,6 +132,12 @@ pub enum BootEvent {
         /// Why, in one sentence.
         reason: String,
     },
+    /// A client the server does not answer was recorded as pending, for an
+    /// admin to approve (`dart clients approve`).
+    Pending {
+        /// The client.
+        client: Client,
+    },
     /// A client was sent the boot store generated for it.
     Menu {
         /// The client.
@@ -190,6 +198,11 @@ impl fmt::Display for BootEvent {
                 f,
                 "conflicting DHCP claims from {from} ({client}): {reason}; it may boot recovery images only"
             ),
+            BootEvent::Pending { client } => write!(
+                f,
+                "{client} is pending approval: dart clients approve {}",
+                client.mac.map_or_else(|| "MAC".to_string(), |m| m.to_string())
+            ),
             BootEvent::Menu {
                 client,
                 firmware,
@@ -218,7 +231,31 @@ struct State {
     events: Option<Sink>,
     /// The TFTP server's largest block size, written into generated stores.
     max_blksize: u16,
+    /// The client database.
+    known: Mutex<KnownCache>,
 }
+
+/// The client database, its last snapshot, and what was recorded lately.
+struct KnownCache {
+    db: Option<ClientDb>,
+    snapshot: Arc<KnownClients>,
+    version: Option<i64>,
+    checked: Option<Instant>,
+    /// When each pending client was last written.
+    recorded: HashMap<ClientKey, Instant>,
+    /// New pending clients written in the current second.
+    window: (Instant, u32),
+}
+
+/// How often the server looks whether the client database changed.
+const KNOWN_RECHECK: Duration = Duration::from_millis(200);
+
+/// Most new pending clients written per second (forged floods cannot keep
+/// the database busy).
+const MAX_NEW_PENDING: u32 = 20;
+
+/// How often a pending client's last sighting is written.
+const PENDING_REFRESH: Duration = Duration::from_secs(60);
 
 /// Locks a mutex, also after a thread panicked while holding it (the
 /// tables it guards stay consistent: no update can panic half-way).
@@ -226,6 +263,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// The SMBIOS UUID of a PXE request (option 97: type 0, then the UUID with
+/// its first three fields little-endian, as SMBIOS stores it and as
+/// `dmidecode` prints it).
+fn request_uuid(request: &PxeRequest) -> Option<uuid::Uuid> {
+    match request.uuid.as_deref() {
+        Some([0, rest @ ..]) => {
+            let bytes: [u8; 16] = rest.try_into().ok()?;
+            Some(uuid::Uuid::from_bytes_le(bytes))
+        }
+        _ => None,
     }
 }
 
@@ -332,7 +382,7 @@ impl State {
             ip: None,
             arch,
         };
-        lock(&self.clients).claim(mac, arch);
+        lock(&self.clients).claim(mac, arch, request_uuid(request));
         // Only `ciaddr` is a claim to hold an address; option 50 on a
         // request to the DHCP server is a wish.
         if request.ciaddr.is_unspecified() {
@@ -393,7 +443,20 @@ impl State {
         if !answered {
             return None;
         }
-        let mut decision = self.policy().decide(&client);
+        let policy = self.policy();
+        let catalog = self.catalog();
+        let uuid = request_uuid(request);
+        let known = self.known();
+        let record = known.lookup(client.mac, uuid);
+        let mut decision = judge(&policy, &catalog, record, &client, Purpose::Offer);
+        let pending = policy.answer == Answer::Known
+            && policy.pending
+            && record.is_none_or(|r| r.state == ClientState::Pending);
+        if pending {
+            if let Some(mac) = client.mac {
+                self.record_pending(client, ClientKey::Mac(mac), record.is_none());
+            }
+        }
         if conflict {
             decision.limit("conflicting claims for its address", Allow::Recovery);
         }
@@ -410,8 +473,6 @@ impl State {
         let Some(arch) = client.arch else {
             return deny("the request has no client architecture (DHCP option 93)".into());
         };
-        let catalog = self.catalog();
-        let policy = self.policy();
         let prompt = decision.bios_prompt.unwrap_or(policy.menu.bios_prompt);
         match catalog.boot_for(arch, &decision) {
             Some((image, file)) => {
@@ -450,10 +511,86 @@ impl State {
         }
     }
 
+    /// The client database as last read: re-read when another process
+    /// (`dart clients approve`) changed it, checked at most every
+    /// [`KNOWN_RECHECK`].
+    fn known(&self) -> Arc<KnownClients> {
+        let mut k = lock(&self.known);
+        if k.checked.is_some_and(|t| t.elapsed() < KNOWN_RECHECK) {
+            return Arc::clone(&k.snapshot);
+        }
+        k.checked = Some(Instant::now());
+        if k.db.is_none() {
+            k.db = ClientDb::open_existing(&self.root).ok().flatten();
+        }
+        let Some(db) = &k.db else {
+            return Arc::clone(&k.snapshot);
+        };
+        let version = db.version().ok();
+        if version.is_none() || version != k.version {
+            if let Ok(snapshot) = db.snapshot() {
+                k.snapshot = Arc::new(snapshot);
+                k.version = version;
+            }
+        }
+        Arc::clone(&k.snapshot)
+    }
+
+    /// Records a client the server does not answer as pending (a new one
+    /// at most [`MAX_NEW_PENDING`] a second, a known one's last sighting at
+    /// most once a minute), and says so when it is new.
+    fn record_pending(&self, client: Client, key: ClientKey, new: bool) {
+        let now = Instant::now();
+        let mut k = lock(&self.known);
+        if k.recorded
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < PENDING_REFRESH)
+        {
+            return;
+        }
+        if new {
+            if now.duration_since(k.window.0) >= Duration::from_secs(1) {
+                k.window = (now, 0);
+            }
+            if k.window.1 >= MAX_NEW_PENDING {
+                return;
+            }
+            k.window.1 += 1;
+        }
+        if k.recorded.len() >= MAX_CLIENTS {
+            k.recorded.clear();
+        }
+        k.recorded.insert(key, now);
+        if k.db.is_none() {
+            k.db = ClientDb::open(&self.root.join(CLIENTS_FILE)).ok();
+        }
+        let Some(db) = k.db.as_mut() else { return };
+        let seconds = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let recorded = db.record_pending(&key, client.arch, seconds);
+        // Our own write: read it back at the next lookup.
+        k.checked = None;
+        drop(k);
+        if let Ok(Recorded::New) = recorded {
+            self.emit(BootEvent::Pending { client });
+        }
+    }
+
     /// What a client of `identity` may boot, judged as the TFTP gate
     /// judges it.
     fn decide(&self, identity: &Identity) -> Decision {
-        let mut decision = self.policy().decide_cautiously(&identity.client);
+        let client = &identity.client;
+        let uuid = client.mac.and_then(|m| lock(&self.clients).uuid(m));
+        let known = self.known();
+        let record = known.lookup(client.mac, uuid);
+        let mut decision = judge(
+            &self.policy(),
+            &self.catalog(),
+            record,
+            client,
+            Purpose::Serve,
+        );
         if let Some(why) = &identity.distrust {
             decision.limit(why.clone(), Allow::Recovery);
         }
@@ -686,6 +823,14 @@ impl BootServer {
             clients: Mutex::new(ClientTable::default()),
             events: events.clone(),
             max_blksize: config.tftp.max_blksize,
+            known: Mutex::new(KnownCache {
+                db: None,
+                snapshot: Arc::default(),
+                version: None,
+                checked: None,
+                recorded: HashMap::new(),
+                window: (Instant::now(), 0),
+            }),
         });
         let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
         let provide_state = Arc::clone(&state);

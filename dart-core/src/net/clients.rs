@@ -34,6 +34,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::net::Ipv4Addr;
 
+use uuid::Uuid;
+
 use super::policy::{Client, ClientArch, MacAddr};
 
 /// Most clients a [`ClientTable`] remembers, in each of its maps.
@@ -102,6 +104,8 @@ struct Claim {
     arch: Option<ClientArch>,
     /// The image version directory it was last offered.
     offered: Option<String>,
+    /// The SMBIOS UUID of the latest request that had one (option 97).
+    uuid: Option<Uuid>,
 }
 
 /// An IP address's MAC, from a packet sent from that address.
@@ -164,12 +168,20 @@ impl ClientTable {
 
     /// Records what a PXE request says about its MAC address: its
     /// architecture.
-    pub fn claim(&mut self, mac: MacAddr, arch: Option<ClientArch>) {
+    pub fn claim(&mut self, mac: MacAddr, arch: Option<ClientArch>, uuid: Option<Uuid>) {
         self.claims.update(mac, |c| {
             if arch.is_some() {
                 c.arch = arch;
             }
+            if uuid.is_some() {
+                c.uuid = uuid;
+            }
         });
+    }
+
+    /// The SMBIOS UUID `mac`'s requests claimed last.
+    pub fn uuid(&self, mac: MacAddr) -> Option<Uuid> {
+        self.claims.get(&mac).and_then(|c| c.uuid)
     }
 
     /// Records the image version directory `mac` was offered.
@@ -325,9 +337,11 @@ mod tests {
     #[test]
     fn claims_give_the_architecture_and_the_offer_of_the_identified_mac() {
         let mut t = ClientTable::default();
-        t.claim(A, Some(ClientArch::X64_UEFI));
+        let u = Uuid::from_u128(7);
+        t.claim(A, Some(ClientArch::X64_UEFI), Some(u));
         t.record_offer(A, "images/rescue/1");
-        t.claim(A, None);
+        t.claim(A, None, None);
+        assert_eq!(t.uuid(A), Some(u));
         assert_eq!(t.bind(IP, A, IP, None), Bind::Bound);
         let id = t.identify(IP, None);
         assert_eq!(id.client.arch, Some(ClientArch::X64_UEFI));

@@ -17,7 +17,7 @@
 //!   listing what it may boot; `offer` joins the two (the image and boot file a
 //!   decision leads to, and a policy's problems with a catalog);
 //!   [`known`] is the admin's record of clients (pre-staged, approved,
-//!   denied, pending); [`clients`] holds what the server knows about each client and how far
+//!   denied, pending), which [`admission`] joins with the policy; [`clients`] holds what the server knows about each client and how far
 //!   it trusts it ([`neighbour`] reads the kernel's neighbour table for
 //!   it); [`boot`] runs the protocol servers under all of that:
 //!   [`BootServer`]; [`settings`] holds its settings and events as plain
@@ -31,6 +31,7 @@
 //! and the vocabulary; the protocols use the vocabulary; the vocabulary
 //! uses nothing here.
 
+pub mod admission;
 pub mod boot;
 pub mod catalog;
 pub mod client_arch;

@@ -38,6 +38,7 @@
 //! # Ok::<(), dart_core::Error>(())
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -225,6 +226,44 @@ pub struct Rule {
     /// `None`: the policy's [`MenuSettings::bios_prompt`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bios_prompt: Option<bool>,
+}
+
+/// Which clients the server answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    /// Every client (the rules still decide what it may boot).
+    #[default]
+    All,
+    /// Clients approved in the client database only (see
+    /// [`known`](super::known)); others get nothing, and are recorded as
+    /// pending when [`AccessPolicy::pending`] is set.
+    Known,
+    /// No client, known ones included (for maintenance).
+    None,
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Answer::All => "all",
+            Answer::Known => "known",
+            Answer::None => "none",
+        })
+    }
+}
+
+/// Settings of one image.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSettings {
+    /// Which clients may boot it, besides what the rules allow.
+    #[serde(default)]
+    pub answer: Answer,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// The longest menu timeout, in seconds (what bcdedit accepts).
@@ -416,6 +455,13 @@ pub struct AccessPolicy {
     pub default: Allow,
     /// The generated boot menus.
     pub menu: MenuSettings,
+    /// Which clients the server answers at all.
+    pub answer: Answer,
+    /// With [`Answer::Known`]: record the clients it does not answer as
+    /// pending, for an admin to approve.
+    pub pending: bool,
+    /// Settings of single images, by name.
+    pub images: BTreeMap<String, ImageSettings>,
 }
 
 /// A policy as written, before its rule names are checked.
@@ -428,6 +474,12 @@ struct PolicyFile {
     default: Allow,
     #[serde(default)]
     menu: MenuSettings,
+    #[serde(default)]
+    answer: Answer,
+    #[serde(default = "yes")]
+    pending: bool,
+    #[serde(default)]
+    images: BTreeMap<String, ImageSettings>,
 }
 
 impl TryFrom<PolicyFile> for AccessPolicy {
@@ -438,6 +490,9 @@ impl TryFrom<PolicyFile> for AccessPolicy {
             rules: file.rules,
             default: file.default,
             menu: file.menu,
+            answer: file.answer,
+            pending: file.pending,
+            images: file.images,
         };
         match policy.check() {
             Ok(()) => Ok(policy),
@@ -454,6 +509,9 @@ impl Default for AccessPolicy {
             rules: Vec::new(),
             default: Allow::Recovery,
             menu: MenuSettings::default(),
+            answer: Answer::All,
+            pending: true,
+            images: BTreeMap::new(),
         }
     }
 }
@@ -748,6 +806,14 @@ mod tests {
                 bios_prompt: false,
                 tftp_window: 8,
             },
+            answer: Answer::Known,
+            pending: false,
+            images: BTreeMap::from([(
+                "a".to_string(),
+                ImageSettings {
+                    answer: Answer::None,
+                },
+            )]),
         };
         let text = serde_json::to_string(&policy).unwrap();
         assert_eq!(AccessPolicy::from_json(&text).unwrap(), policy);

@@ -220,7 +220,7 @@ pub fn interface_ipv4(name: &str) -> Result<Ipv4Addr> {
 /// dicts).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventRecord {
-    /// `offered`, `denied`, `menu`, `claim-refused`, `claim-conflict`,
+    /// `offered`, `denied`, `pending`, `menu`, `claim-refused`, `claim-conflict`,
     /// `tftp-started`, `tftp-finished`, `tftp-denied`, `tftp-aborted`,
     /// `tftp-replaced`, `tftp-failed`, `dhcp-offered`, `dhcp-silent`,
     /// `dhcp-malformed`, `dhcp-failed`, or `other`.
@@ -303,6 +303,11 @@ impl From<&BootEvent> for EventRecord {
                     "claim-conflict"
                 };
                 record.source = Some(from.ip().to_string());
+                record.client = Some(*client);
+            }
+            BootEvent::Pending { client } => {
+                record.kind = "pending";
+                record.source = client_source(client);
                 record.client = Some(*client);
             }
             BootEvent::Menu { client, rule, .. } => {
