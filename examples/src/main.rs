@@ -22,6 +22,7 @@
 //! dart stage --media DIR|ISO --root DIR --name NAME [--role recovery|imaging] [--arch x64]
 //! dart catalog ROOT [--json]
 //! dart policy check FILE [--mac M] [--ip IP] [--arch A] [--root DIR]
+//! dart clients list|approve|deny|forget|import ... --root DIR [--json]
 //! dart serve --root DIR [--policy FILE] [--tftp ADDR] [--proxy-dhcp IFACE] [--json]
 //! dart plan [--json] [--site FILE] [--active-directory ...]
 //! dart fixture DIR
@@ -45,8 +46,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use cmd::{
-    bcd, bmap, catalog, demo, fixture, flash, image, media, partition, plan, policy, serve, stage,
-    verify,
+    bcd, bmap, catalog, clients, demo, fixture, flash, image, media, partition, plan, policy,
+    serve, stage, verify,
 };
 
 // The command line. (No doc comment: clap would show it as the long help.)
@@ -90,6 +91,9 @@ enum Command {
     /// Access policies of the boot server.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// The clients a boot server knows: pending, approved, denied.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
     /// Run the network boot server (TFTP and proxy-DHCP) until interrupted.
     Serve(serve::ServeArgs),
     /// Rank the deployment methods for a site.
@@ -129,6 +133,7 @@ fn run(command: Command) -> Result<()> {
         Command::Stage(args) => stage::run(args),
         Command::Catalog(args) => catalog::run(args),
         Command::Policy(cmd) => policy::run(cmd),
+        Command::Clients(cmd) => clients::run(cmd),
         Command::Serve(args) => serve::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Fixture(args) => fixture::run(args),

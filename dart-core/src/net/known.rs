@@ -324,7 +324,7 @@ impl ClientDb {
     /// Approves the client known by `key` (adding it when new: a
     /// pre-staged client), with what `approval` sets.
     pub fn approve(&mut self, key: &ClientKey, approval: &Approval) -> Result<KnownClient> {
-        check_approval(key, approval)?;
+        approval.check(key)?;
         self.upsert(key, ClientState::Approved, Some(approval))
     }
 
@@ -453,11 +453,20 @@ impl ClientDb {
     /// are checked first and written in one transaction: a bad line names
     /// its number and nothing is written. Returns how many were approved.
     pub fn import_csv(&mut self, text: &str) -> Result<usize> {
-        let rows = parse_csv(text)?;
+        let rows = parse_client_csv(text)?;
+        self.import(&rows)
+    }
+
+    /// Approves the clients of a parsed list ([`parse_client_csv`]) in one
+    /// transaction; returns how many.
+    pub fn import(&mut self, rows: &[(ClientKey, Approval)]) -> Result<usize> {
+        for (key, approval) in rows {
+            approval.check(key)?;
+        }
         let path = self.path.clone();
         let err = |e: rusqlite::Error| db_error(&path, "writing", &e);
         let tx = self.conn.transaction().map_err(err)?;
-        for (key, approval) in &rows {
+        for (key, approval) in rows {
             let (column, value) = key_column(key);
             let allow = approval
                 .allow
@@ -536,8 +545,15 @@ fn read_row(r: &Row<'_>) -> rusqlite::Result<KnownClient> {
     })
 }
 
-/// `boot` must be an image `allow` permits (as in a policy rule), and a
-/// name has no control characters.
+impl Approval {
+    /// Checks an approval of the client `key`: `boot` must be an image
+    /// `allow` permits (as in a policy rule), and a name has no control
+    /// characters.
+    pub fn check(&self, key: &ClientKey) -> Result<()> {
+        check_approval(key, self)
+    }
+}
+
 fn check_approval(key: &ClientKey, a: &Approval) -> Result<()> {
     if let Some(name) = &a.name {
         if name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 200 {
@@ -591,7 +607,22 @@ pub fn parse_allow(text: &str) -> Result<Allow> {
     }
 }
 
-fn parse_csv(text: &str) -> Result<Vec<(ClientKey, Approval)>> {
+/// The reason of an invalid-setting error without its trailer, for
+/// nesting it in another.
+fn reason_of(e: Error) -> String {
+    match e {
+        Error::InvalidSetting {
+            field,
+            value,
+            reason,
+        } => format!("{field} {value:?}: {reason}"),
+        other => other.to_string(),
+    }
+}
+
+/// Reads a client list (see [`ClientDb::import_csv`] for its columns),
+/// checking every line; the error names the first bad line.
+pub fn parse_client_csv(text: &str) -> Result<Vec<(ClientKey, Approval)>> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -621,7 +652,7 @@ fn parse_csv(text: &str) -> Result<Vec<(ClientKey, Approval)>> {
     }
     let mut out = Vec::new();
     for (n, line) in lines {
-        let at = |why: String| Error::invalid("client list line", n + 1, why);
+        let at = |why: String| Error::invalid("client list", format!("line {}", n + 1), why);
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != columns.len() {
             return Err(at(format!(
@@ -641,8 +672,8 @@ fn parse_csv(text: &str) -> Result<Vec<(ClientKey, Approval)>> {
             (Some(m), _) => m
                 .parse::<MacAddr>()
                 .map(ClientKey::Mac)
-                .map_err(|e| at(e.to_string()))?,
-            (None, Some(u)) => u.parse::<ClientKey>().map_err(|e| at(e.to_string()))?,
+                .map_err(|e| at(reason_of(e)))?,
+            (None, Some(u)) => u.parse::<ClientKey>().map_err(|e| at(reason_of(e)))?,
             (None, None) => return Err(at("it has neither a MAC address nor a UUID".into())),
         };
         let approval = Approval {
@@ -650,10 +681,10 @@ fn parse_csv(text: &str) -> Result<Vec<(ClientKey, Approval)>> {
             allow: get("allow")
                 .map(parse_allow)
                 .transpose()
-                .map_err(|e| at(e.to_string()))?,
+                .map_err(|e| at(reason_of(e)))?,
             boot: get("boot").map(str::to_string),
         };
-        check_approval(&key, &approval).map_err(|e| at(e.to_string()))?;
+        approval.check(&key).map_err(|e| at(reason_of(e)))?;
         out.push((key, approval));
     }
     Ok(out)
@@ -858,7 +889,7 @@ mod tests {
     proptest! {
         #[test]
         fn client_lists_and_keys_never_panic(text in "[a-z0-9:,;{}\\-\n# ]{0,300}") {
-            let _ = parse_csv(&text);
+            let _ = parse_client_csv(&text);
             let _ = text.parse::<ClientKey>();
             let _ = parse_allow(&text);
         }

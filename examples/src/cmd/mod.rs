@@ -5,6 +5,7 @@
 pub mod bcd;
 pub mod bmap;
 pub mod catalog;
+pub mod clients;
 pub mod demo;
 pub mod fixture;
 pub mod flash;
