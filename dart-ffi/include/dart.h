@@ -351,6 +351,70 @@ dart_result dart_bcd_store_set_display_order(struct dart_bcd_store *store,
                                              uintptr_t n);
 
 /*
+ The clients recorded in the boot server root `root` as a JSON array
+ (pending first; each an object with `mac` or `uuid`, `state`, and
+ optionally `name`, `allow`, `boot`, `arch`, then `first_seen` and
+ `last_seen` in seconds since the Unix epoch), written to `clients_json`
+ (free it with `dart_string_free`). `state` is NULL (all) or
+ `"pending"`, `"approved"` or `"denied"`. A root without a client
+ database has none (nothing is created).
+
+ # Safety
+ `root` is a nul-terminated string, `state` NULL or one, `clients_json`
+ writable.
+ */
+dart_result dart_clients_list(const char *root, const char *state, char **clients_json);
+
+/*
+ Approves `client` (a MAC address or an SMBIOS UUID) in the client
+ database of the boot server root `root` (made when missing), pending or
+ not yet seen (pre-staging). `approval_json` is NULL or a JSON object
+ with optional `name`, `allow` (`"all"`, `"recovery"`, `"none"` or an
+ array of image names) and `boot` (an image it may boot). A running
+ server answers the client without a restart. A refused approval changes
+ and creates nothing. `record_json` (may be NULL) gets the client's
+ record.
+
+ # Safety
+ Strings are NULL (where allowed) or nul-terminated; `record_json` is
+ NULL or writable.
+ */
+dart_result dart_clients_approve(const char *root,
+                                 const char *client,
+                                 const char *approval_json,
+                                 char **record_json);
+
+/*
+ Denies `client` in the client database of `root`: it is answered
+ nothing and not recorded as pending again. `record_json` may be NULL.
+
+ # Safety
+ Strings are nul-terminated; `record_json` is NULL or writable.
+ */
+dart_result dart_clients_deny(const char *root, const char *client, char **record_json);
+
+/*
+ Forgets `client` in the client database of `root` (if it asks again it
+ is pending again); `DART_ERR_INVALID_INPUT` when there is no such
+ client.
+
+ # Safety
+ Strings are nul-terminated.
+ */
+dart_result dart_clients_forget(const char *root, const char *client);
+
+/*
+ Pre-stages the clients of the CSV text `csv` (header
+ `mac,uuid,name,allow,boot`; `allow` names separated by `;`) in the
+ client database of `root`: all or none. `count` (may be NULL) gets how
+ many were approved.
+
+ # Safety
+ Strings are nul-terminated; `count` is NULL or writable.
+ */
+dart_result dart_clients_import(const char *root, const char *csv, uintptr_t *count);
+
+/*
  Builds one recovery image with `tools` into `output`. `report_json` may be
  NULL; otherwise it receives the build report (free with `dart_string_free`).
 

@@ -34,6 +34,7 @@
 
 mod args;
 mod bcd;
+mod clients;
 mod compose;
 mod deploy;
 mod error;

@@ -26,6 +26,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 mod bcd;
+mod clients;
 mod compose;
 mod convert;
 mod deploy;
@@ -177,6 +178,11 @@ fn _dart(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(net::stage, m)?)?;
     m.add_function(wrap_pyfunction!(net::read_catalog, m)?)?;
     m.add_class::<net::BootServer>()?;
+    m.add_function(wrap_pyfunction!(clients::list_clients, m)?)?;
+    m.add_function(wrap_pyfunction!(clients::approve_client, m)?)?;
+    m.add_function(wrap_pyfunction!(clients::deny_client, m)?)?;
+    m.add_function(wrap_pyfunction!(clients::forget_client, m)?)?;
+    m.add_function(wrap_pyfunction!(clients::import_clients, m)?)?;
     m.add_class::<bcd::BcdStore>()?;
     Ok(())
 }

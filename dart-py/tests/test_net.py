@@ -279,3 +279,30 @@ def test_a_dropped_server_stops(root: Path) -> None:
     del server
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(addr)
+
+
+def test_clients_are_approved_denied_forgotten_and_imported(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    assert dart.list_clients(root) == []
+    assert not (root / "dart-clients.db").exists(), "listing creates nothing"
+    record = dart.approve_client(
+        root, "52:54:00:AA:BB:01", name="bench", allow=["win11-imaging"], boot="win11-imaging"
+    )
+    assert record["mac"] == "52:54:00:aa:bb:01"
+    assert record["state"] == "approved"
+    assert record["allow"] == ["win11-imaging"]
+    with pytest.raises(dart.InvalidInputError, match='"b"'):
+        dart.approve_client(root, "52:54:00:aa:bb:02", allow=["a"], boot="b")
+    with pytest.raises(dart.InvalidInputError, match="52:54:zz"):
+        dart.approve_client(root, "52:54:zz")
+    with pytest.raises(dart.InvalidInputError, match="line 2"):
+        dart.import_clients(root, "mac,allow\nnot-a-mac,all\n")
+    assert len(dart.list_clients(root)) == 1
+    assert dart.import_clients(root, "mac,name,allow\n52:54:00:aa:bb:03,lab,recovery\n") == 1
+    assert dart.deny_client(root, "52:54:00:aa:bb:03")["state"] == "denied"
+    assert [c["name"] for c in dart.list_clients(root, state="denied")] == ["lab"]
+    dart.forget_client(root, "52:54:00:aa:bb:03")
+    with pytest.raises(dart.InvalidInputError, match="no such client"):
+        dart.forget_client(root, "52:54:00:aa:bb:03")
+    assert len(dart.list_clients(root)) == 1

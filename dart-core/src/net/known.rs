@@ -497,6 +497,69 @@ impl ClientDb {
     }
 }
 
+/// The clients recorded in the server root `root` (all, or those in
+/// `state`), pending first; none when the root has no database (nothing is
+/// created).
+pub fn list_clients(root: &Path, state: Option<ClientState>) -> Result<Vec<KnownClient>> {
+    let Some(db) = ClientDb::open_existing(root)? else {
+        return Ok(Vec::new());
+    };
+    let mut clients = db.list(state)?;
+    clients.sort_by_key(|c| c.state != ClientState::Pending);
+    Ok(clients)
+}
+
+/// Approves `key` in the database of the server root `root` (made when
+/// missing); the approval is checked first, so a refused one creates and
+/// changes nothing.
+pub fn approve_client(root: &Path, key: &ClientKey, approval: &Approval) -> Result<KnownClient> {
+    approval.check(key)?;
+    open_in(root)?.approve(key, approval)
+}
+
+/// Denies `key` in the database of the server root `root`.
+pub fn deny_client(root: &Path, key: &ClientKey) -> Result<KnownClient> {
+    open_in(root)?.deny(key)
+}
+
+/// Forgets `key` in the database of the server root `root`; an error names
+/// it when there is no such client.
+pub fn forget_client(root: &Path, key: &ClientKey) -> Result<()> {
+    let missing = || {
+        Error::invalid(
+            "client",
+            key,
+            format!("{} has no such client", root.join(CLIENTS_FILE).display()),
+        )
+    };
+    let Some(mut db) = ClientDb::open_existing(root)? else {
+        return Err(missing());
+    };
+    if db.forget(key)? {
+        Ok(())
+    } else {
+        Err(missing())
+    }
+}
+
+/// Pre-stages (approves) the clients of a CSV list (see
+/// [`ClientDb::import_csv`]) in the database of the server root `root`;
+/// the whole list is checked before the database is opened.
+pub fn import_clients(root: &Path, csv: &str) -> Result<usize> {
+    let rows = parse_client_csv(csv)?;
+    open_in(root)?.import(&rows)
+}
+
+fn open_in(root: &Path) -> Result<ClientDb> {
+    if !root.is_dir() {
+        return Err(Error::NotFound {
+            what: "boot server root directory",
+            path: root.to_path_buf(),
+        });
+    }
+    ClientDb::open(&root.join(CLIENTS_FILE))
+}
+
 fn db_error(path: &Path, action: &'static str, e: &rusqlite::Error) -> Error {
     Error::ClientStore {
         action,

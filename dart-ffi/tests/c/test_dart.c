@@ -241,6 +241,39 @@ static void test_net(const char *dir) {
 
 /* BCD stores: create, edit, save, reopen, list; errors name the id; a
  * failed edit leaves the saved file as it was. */
+/* The client database: approve, deny, forget, import; refusals change nothing. */
+static void test_clients(const char *dir) {
+    char root[512];
+    snprintf(root, sizeof root, "%s/clients-root", dir);
+    CHECK(mkdir(root, 0755) == 0);
+    char *json = NULL;
+    CHECK(dart_clients_list(root, NULL, &json) == DART_OK && json != NULL && strcmp(json, "[]") == 0);
+    dart_string_free(json);
+    json = NULL;
+    CHECK(dart_clients_approve(root, "52:54:00:AA:BB:01",
+                               "{\"name\": \"bench\", \"allow\": [\"deploy\"], \"boot\": \"deploy\"}",
+                               &json) == DART_OK);
+    CHECK(json != NULL && strstr(json, "\"approved\"") != NULL && strstr(json, "52:54:00:aa:bb:01") != NULL);
+    dart_string_free(json);
+    json = NULL;
+    CHECK(dart_clients_approve(root, "52:54:00:aa:bb:02", "{\"allow\": [\"a\"], \"boot\": \"b\"}", &json) ==
+              DART_ERR_INVALID_INPUT && json == NULL);
+    CHECK(strstr(dart_last_error_message(), "\"b\"") != NULL);
+    CHECK(dart_clients_approve(root, "nonsense", NULL, NULL) == DART_ERR_INVALID_INPUT);
+    size_t count = 0;
+    CHECK(dart_clients_import(root, "mac,allow\nnot-a-mac,all\n", &count) == DART_ERR_INVALID_INPUT && count == 0);
+    CHECK(strstr(dart_last_error_message(), "line 2") != NULL);
+    CHECK(dart_clients_import(root, "mac,name\n52:54:00:aa:bb:03,lab\n", &count) == DART_OK && count == 1);
+    CHECK(dart_clients_deny(root, "52:54:00:aa:bb:03", NULL) == DART_OK);
+    CHECK(dart_clients_list(root, "denied", &json) == DART_OK && json != NULL && strstr(json, "\"lab\"") != NULL);
+    dart_string_free(json);
+    CHECK(dart_clients_list(root, "sideways", &json) == DART_ERR_INVALID_INPUT);
+    CHECK(dart_clients_forget(root, "52:54:00:aa:bb:03") == DART_OK);
+    CHECK(dart_clients_forget(root, "52:54:00:aa:bb:03") == DART_ERR_INVALID_INPUT);
+    CHECK(strstr(dart_last_error_message(), "no such client") != NULL);
+    CHECK(dart_clients_list(NULL, NULL, &json) == DART_ERR_NULL_ARGUMENT);
+}
+
 static void test_bcd(const char *dir) {
     char path[600], cmd[1400];
     snprintf(path, sizeof path, "%s/BCD", dir);
@@ -685,6 +718,7 @@ int main(int argc, char **argv) {
     CHECK(strstr(dart_last_error_message(), "already a FAT32 recovery partition") != NULL);
 
     test_net(dir);
+    test_clients(dir);
     test_bcd(dir);
     test_register(fixture, dir, media_dir);
 

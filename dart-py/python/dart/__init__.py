@@ -22,7 +22,10 @@ binding of the Rust library ``dart-core``:
 * ``stage`` copies media into a network boot server root as a new version
   of an image, ``read_catalog`` lists what a root offers, and
   ``BootServer`` serves it over TFTP (and proxy-DHCP) under an access
-  policy that keeps OS imaging images from ordinary clients;
+  policy that keeps OS imaging images from ordinary clients, with a boot
+  menu generated for each client; ``list_clients``, ``approve_client``,
+  ``deny_client``, ``forget_client`` and ``import_clients`` manage the
+  clients a server with ``"answer": "known"`` holds as pending;
 * ``BcdStore`` creates, reads, lists and edits BCD stores (the boot menus
   of Windows Boot Manager) and saves them crash-safely.
 

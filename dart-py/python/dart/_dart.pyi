@@ -3,9 +3,9 @@
 import os
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, TypedDict, final
+from typing import Any, Literal, TypedDict, final
 
-from typing_extensions import TypeAlias, Unpack
+from typing_extensions import NotRequired, TypeAlias, Unpack
 
 _StrPath: TypeAlias = str | os.PathLike[str]
 # Tools as flags (an int or ``dart.Tools``) or as names ("explorer,locksmith").
@@ -502,6 +502,12 @@ class MediaSet:
     def uefi_architectures(self) -> list[str]: ...
     def validate(self, arch: str, firmware: str = "both") -> None: ...
 
+class _MenuParts(TypedDict):
+    wim: str
+    sdi: str
+    bios_store: NotRequired[str]
+    uefi_store: NotRequired[str]
+
 class _CatalogImage(TypedDict):
     name: str
     role: str
@@ -510,6 +516,8 @@ class _CatalogImage(TypedDict):
     dir: str
     uefi_boot: str | None
     bios_boot: str | None
+    bios_prompt_boot: NotRequired[str]
+    menu: NotRequired[_MenuParts]
     files: int
     bytes: int
     staged_at: int
@@ -548,6 +556,49 @@ def stage(
 def read_catalog(root: _StrPath) -> _Catalog:
     """Reads the catalog of a boot server root: the current version of each
     image (``images``) and older versions kept on disk (``retired``)."""
+
+class _KnownClient(TypedDict):
+    mac: NotRequired[str]
+    uuid: NotRequired[str]
+    state: Literal["pending", "approved", "denied"]
+    name: NotRequired[str]
+    allow: NotRequired[str | list[str]]
+    boot: NotRequired[str]
+    arch: NotRequired[str]
+    first_seen: int
+    last_seen: int
+
+def list_clients(
+    root: _StrPath, *, state: Literal["pending", "approved", "denied"] | None = None
+) -> list[_KnownClient]:
+    """The clients recorded in the boot server root ``root`` (all, or those in
+    ``state``), pending first; an empty list when the root has no client
+    database."""
+
+def approve_client(
+    root: _StrPath,
+    client: str,
+    *,
+    name: str | None = None,
+    allow: str | list[str] | None = None,
+    boot: str | None = None,
+) -> _KnownClient:
+    """Approves ``client`` (a MAC address or an SMBIOS UUID) in the client
+    database of ``root``, pending or not yet seen (pre-staging); ``allow``
+    (``"all"``, ``"recovery"``, ``"none"`` or image names) and ``boot`` give
+    it images of its own. A running server answers it without a restart."""
+
+def deny_client(root: _StrPath, client: str) -> _KnownClient:
+    """Denies ``client``: it is answered nothing and not recorded as pending
+    again."""
+
+def forget_client(root: _StrPath, client: str) -> None:
+    """Forgets ``client`` (if it asks again it is pending again); raises
+    ``InvalidInputError`` when there is no such client."""
+
+def import_clients(root: _StrPath, csv: str) -> int:
+    """Pre-stages the clients of CSV text (header ``mac,uuid,name,allow,boot``),
+    all or none; returns how many."""
 
 @final
 class BootServer:
@@ -731,5 +782,10 @@ __all__ = [
     "stage",
     "read_catalog",
     "BootServer",
+    "list_clients",
+    "approve_client",
+    "deny_client",
+    "forget_client",
+    "import_clients",
     "BcdStore",
 ]

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use dart_core::net::known::{
-    parse_allow, parse_client_csv, Approval, ClientDb, ClientKey, ClientState, KnownClient,
-    CLIENTS_FILE,
+    approve_client, deny_client, forget_client, import_clients, list_clients, parse_allow,
+    Approval, ClientKey, ClientState, KnownClient,
 };
 
 /// `dart clients ...`.
@@ -85,21 +85,21 @@ pub struct ImportArgs {
 pub fn run(cmd: ClientsCommand) -> Result<()> {
     match cmd {
         ClientsCommand::List(a) => list(a),
-        ClientsCommand::Approve(a) => approve(a),
+        ClientsCommand::Approve(a) => {
+            let approval = Approval {
+                name: a.name,
+                allow: a.allow.as_deref().map(parse_allow).transpose()?,
+                boot: a.boot,
+            };
+            let c = approve_client(&a.key.root.root, &a.key.client, &approval)?;
+            report(&a.key.root, "approved", &c)
+        }
         ClientsCommand::Deny(a) => {
-            let mut db = open(&a.root)?;
-            let c = db.deny(&a.client)?;
+            let c = deny_client(&a.root.root, &a.client)?;
             report(&a.root, "denied", &c)
         }
         ClientsCommand::Forget(a) => {
-            let mut db = open(&a.root)?;
-            if !db.forget(&a.client)? {
-                bail!(
-                    "{} has no client {}; nothing was changed",
-                    db.path().display(),
-                    a.client
-                );
-            }
+            forget_client(&a.root.root, &a.client)?;
             if a.root.json {
                 out_json!(&serde_json::json!({"forgotten": a.client.to_string()}))?;
             } else {
@@ -110,8 +110,8 @@ pub fn run(cmd: ClientsCommand) -> Result<()> {
         ClientsCommand::Import(a) => {
             let text = std::fs::read_to_string(&a.file)
                 .with_context(|| format!("reading {}", a.file.display()))?;
-            let rows = parse_client_csv(&text).with_context(|| a.file.display().to_string())?;
-            let n = open(&a.root)?.import(&rows)?;
+            let n = import_clients(&a.root.root, &text)
+                .with_context(|| a.file.display().to_string())?;
             if a.root.json {
                 out_json!(&serde_json::json!({"approved": n}))?;
             } else {
@@ -122,34 +122,14 @@ pub fn run(cmd: ClientsCommand) -> Result<()> {
     }
 }
 
-fn open(root: &Root) -> Result<ClientDb> {
-    if !root.root.is_dir() {
-        bail!(
-            "{} is not a directory: give the boot server root",
-            root.root.display()
-        );
-    }
-    Ok(ClientDb::open(&root.root.join(CLIENTS_FILE))?)
-}
-
 fn list(a: ListArgs) -> Result<()> {
-    let Some(db) = ClientDb::open_existing(&a.root.root)? else {
-        if a.root.json {
-            out_json!(&Vec::<KnownClient>::new())?;
-        } else {
-            outln!("{}: no clients recorded", a.root.root.display());
-        }
-        return Ok(());
-    };
-    let mut clients = db.list(a.state)?;
-    // Pending first: they wait for a decision.
-    clients.sort_by_key(|c| c.state != ClientState::Pending);
+    let clients = list_clients(&a.root.root, a.state)?;
     if a.root.json {
         out_json!(&clients)?;
         return Ok(());
     }
     if clients.is_empty() {
-        outln!("{}: no clients recorded", db.path().display());
+        outln!("{}: no clients recorded", a.root.root.display());
     }
     for c in &clients {
         let arch = c.arch.map(|a| a.to_string()).unwrap_or_default();
@@ -182,18 +162,6 @@ fn seen(c: &KnownClient) -> String {
         .map_or(0, |d| d.as_secs())
         .saturating_sub(c.last_seen);
     format!("last seen {ago} s ago")
-}
-
-fn approve(a: ApproveArgs) -> Result<()> {
-    let approval = Approval {
-        name: a.name,
-        allow: a.allow.as_deref().map(parse_allow).transpose()?,
-        boot: a.boot,
-    };
-    approval.check(&a.key.client)?;
-    let mut db = open(&a.key.root)?;
-    let c = db.approve(&a.key.client, &approval)?;
-    report(&a.key.root, "approved", &c)
 }
 
 fn report(root: &Root, what: &str, c: &KnownClient) -> Result<()> {
