@@ -922,6 +922,11 @@ fn unknown_clients_wait_as_pending_until_an_admin_approves_them() {
         .unwrap()
         .iter()
         .any(|e| matches!(e, BootEvent::Pending { .. })));
+    assert!(
+        events.lock().unwrap().iter().any(|e| matches!(e,
+            BootEvent::Denied { at: Checkpoint::Dhcp, reason, .. } if reason.contains("pending approval"))),
+        "the refusal says why"
+    );
     // Nor is it served anything over TFTP, judged by its address.
     let tftp = server.tftp_addr().unwrap();
     // (a request from its own address binds the address to its MAC)

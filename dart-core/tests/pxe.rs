@@ -314,3 +314,82 @@ fn a_host_cannot_claim_another_hosts_mac() {
     }
     server.stop();
 }
+
+/// With `"answer": "known"`, an unknown UEFI client is answered nothing
+/// and recorded as pending; an admin approves it (another connection to
+/// the client database, as `dart clients approve` is) while it is still
+/// asking, and its next DHCP try is answered: it boots.
+#[test]
+fn a_pending_client_boots_once_approved() {
+    use dart_core::net::known::{Approval, ClientDb, ClientKey, ClientState, CLIENTS_FILE};
+    if !common::ready(
+        "a_pending_client_boots_once_approved",
+        &[&["ip"], &["dnsmasq"], &["qemu-system-x86_64"]],
+    ) {
+        return;
+    }
+    const NEWCOMER: &str = "52:54:00:00:00:0d";
+    let dir = tempfile::tempdir().unwrap();
+    let media_dir = common::bootable_media(&dir.path().join("fixture"));
+    let media = MediaSet::open(&media_dir).unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    stage(
+        &media,
+        &root,
+        &StageOptions::recovery("rescue"),
+        &Control::default(),
+    )
+    .unwrap();
+    let lab = PxeLab::create().unwrap();
+    let policy = AccessPolicy::from_json(r#"{"answer": "known"}"#).unwrap();
+    let (server, events) = start_in_lab(&lab, &root, policy);
+    let mac: MacAddr = NEWCOMER.parse().unwrap();
+
+    let admin = {
+        let events = Arc::clone(&events);
+        let db = root.join(CLIENTS_FILE);
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + Duration::from_secs(120);
+            while !events
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| matches!(e, BootEvent::Pending { client } if client.mac == Some(mac)))
+            {
+                assert!(std::time::Instant::now() < deadline, "never pending");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut db = ClientDb::open(&db).unwrap();
+            let key = ClientKey::Mac(mac);
+            assert_eq!(db.find(&key).unwrap().unwrap().state, ClientState::Pending);
+            let offered_before = events
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|e| matches!(e, BootEvent::Offered { .. }));
+            db.approve(&key, &Approval::default()).unwrap();
+            offered_before
+        })
+    };
+    let check = lab
+        .boot(NEWCOMER, Firmware::Uefi, Duration::from_secs(180))
+        .unwrap();
+    let offered_before_approval = admin.join().unwrap();
+    assert!(!offered_before_approval, "a pending client was answered");
+    assert!(
+        check.marker_seen,
+        "the approved client did not boot:\n{}",
+        check.console_tail
+    );
+    let seen = events.lock().unwrap();
+    assert!(
+        seen.iter().any(
+            |e| matches!(e, BootEvent::Denied { client, at: Checkpoint::Dhcp, reason, .. }
+            if client.mac == Some(mac) && reason.contains("pending"))
+        ),
+        "{seen:#?}"
+    );
+    drop(seen);
+    server.stop();
+}

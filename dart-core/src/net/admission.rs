@@ -77,6 +77,7 @@ pub fn judge(
                 let state = match known.map(|k| k.state) {
                     Some(ClientState::Pending) => "pending approval",
                     Some(ClientState::Denied) => "denied",
+                    _ if policy.pending => "not a known client (now pending approval)",
                     _ => "not a known client",
                 };
                 decision.limit(

@@ -504,10 +504,18 @@ impl State {
                     boot_store,
                 })
             }
-            None => deny(format!(
-                "no staged image the rule allows ({}) boots {arch} clients",
-                decision.allow
-            )),
+            None => {
+                let limits: Vec<&str> = decision.limits.iter().map(|l| l.reason.as_str()).collect();
+                let limited = if limits.is_empty() {
+                    String::new()
+                } else {
+                    format!("; limited because {}", limits.join("; "))
+                };
+                deny(format!(
+                    "no staged image the rule allows ({}) boots {arch} clients{limited}",
+                    decision.allow
+                ))
+            }
         }
     }
 
