@@ -3,7 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use dart_core::net::tftp::{Mode, Options, Packet, Request};
 use std::process::Command;
 
 use dart_testkit::fixture::{generate, Fixture, FixtureOptions};
@@ -143,4 +147,121 @@ pub fn which(tool: &str) -> Option<PathBuf> {
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
         .map(|d| d.join(tool))
         .find(|p| p.is_file())
+}
+
+/// The TFTP block size the benchmarks' client asks for (an Ethernet frame).
+pub const TFTP_BLKSIZE: u16 = 1468;
+
+/// Fetches `name` from `server` with blksize 1468 and, with `window`, the
+/// `windowsize` option: ACK 0 after the OACK, then an ACK for the last
+/// block of each window (RFC 7440) or the short last block; after a block
+/// out of order the ACK of the last block in order; after 1 s of silence
+/// the last ACK again. The transfer's port is the source of the first
+/// reply. With `expect`, checks the bytes; returns the seconds taken.
+pub fn tftp_fetch(
+    server: SocketAddr,
+    name: &str,
+    window: Option<u16>,
+    expect: Option<&[u8]>,
+) -> f64 {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+    let rrq = Packet::Rrq(Request {
+        filename: name.into(),
+        mode: Mode::Octet,
+        options: Options {
+            blksize: Some(TFTP_BLKSIZE),
+            windowsize: window,
+            ..Options::default()
+        },
+    })
+    .to_bytes();
+    let window = window.unwrap_or(1);
+    let blksize = usize::from(TFTP_BLKSIZE);
+    let mut buf = vec![0u8; 65536];
+    let started = Instant::now();
+    let give_up = started + Duration::from_secs(600);
+    sock.send_to(&rrq, server).unwrap();
+    let peer = loop {
+        match sock.recv_from(&mut buf) {
+            Ok((n, from)) => match Packet::parse(&buf[..n]) {
+                Ok(Packet::Oack(o)) => {
+                    assert_eq!(o.blksize, Some(TFTP_BLKSIZE), "{o:?}");
+                    assert_eq!(o.windowsize.unwrap_or(1), window, "{o:?}");
+                    break from;
+                }
+                other => panic!("{name}: expected an OACK, got {other:?}"),
+            },
+            Err(e) if timed_out(&e) => {
+                assert!(Instant::now() < give_up, "{name}: no OACK");
+                sock.send_to(&rrq, server).unwrap();
+            }
+            Err(e) => panic!("{name}: {e}"),
+        }
+    };
+    let ack = |block: u16| {
+        let b = block.to_be_bytes();
+        sock.send_to(&[0, 4, b[0], b[1]], peer).unwrap();
+    };
+    ack(0);
+    let (mut next, mut offset, mut in_window, mut nacked) = (1u64, 0usize, 0u16, None);
+    loop {
+        assert!(Instant::now() < give_up, "{name}: stuck at byte {offset}");
+        let n = match sock.recv_from(&mut buf) {
+            Ok((n, from)) if from == peer => n,
+            Ok(_) => continue,
+            Err(e) if timed_out(&e) => {
+                in_window = 0;
+                ack((next - 1) as u16);
+                continue;
+            }
+            Err(e) => panic!("{name}: {e}"),
+        };
+        if n < 4 || buf[..2] != [0, 3] {
+            match Packet::parse(&buf[..n]) {
+                Ok(Packet::Oack(_)) if next == 1 => ack(0),
+                other => panic!("{name}: expected DATA, got {other:?}"),
+            }
+            continue;
+        }
+        let block = u16::from_be_bytes([buf[2], buf[3]]);
+        let len = n - 4;
+        if block != next as u16 {
+            if nacked != Some(next) {
+                nacked = Some(next);
+                in_window = 0;
+                ack((next - 1) as u16);
+            }
+            continue;
+        }
+        if let Some(want) = expect {
+            assert!(
+                want.get(offset..offset + len) == Some(&buf[4..n]),
+                "{name}: block {next} differs"
+            );
+        }
+        offset += len;
+        next += 1;
+        in_window += 1;
+        if len < blksize {
+            ack(block);
+            let seconds = started.elapsed().as_secs_f64();
+            if let Some(want) = expect {
+                assert_eq!(offset, want.len(), "{name}: length");
+            }
+            return seconds;
+        }
+        if in_window == window {
+            in_window = 0;
+            ack(block);
+        }
+    }
+}
+
+/// Whether a socket read ended by its timeout.
+pub fn timed_out(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    )
 }
