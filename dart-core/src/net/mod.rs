@@ -9,7 +9,8 @@
 //!   2349, 7440 and Microsoft's variable window). They know nothing of
 //!   images or policies: they ask the layer above through one narrow
 //!   interface each (the DHCP server's decision callback, the TFTP
-//!   server's [`TftpHooks`](tftp::TftpHooks): a provider of generated files, a name rewrite and a gate).
+//!   server's [`TftpHooks`](tftp::TftpHooks): a provider of generated files, a name rewrite and a gate);
+//!   [`http`] holds the HTTP/1.1 codec the HTTP service will speak.
 //! - **Boot service** (what a site decides): [`catalog`] records the staged
 //!   image versions and their boot files (staging itself is a deployment
 //!   step, [`crate::deploy::stage()`]); [`policy`] decides which images a
@@ -37,6 +38,7 @@ pub mod catalog;
 pub mod client_arch;
 pub mod clients;
 pub mod dhcp;
+pub mod http;
 pub mod image_role;
 pub mod known;
 pub mod log_limit;
