@@ -78,5 +78,9 @@ pub fn fuzz_one(data: &[u8]) {
         hive: again,
         origin,
     };
-    assert_eq!(by_id(back.view()), view, "a store dart wrote reads back otherwise");
+    assert_eq!(
+        by_id(back.view()),
+        view,
+        "a store dart wrote reads back otherwise"
+    );
 }
