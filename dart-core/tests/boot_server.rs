@@ -212,6 +212,27 @@ fn discover(mac: [u8; 6], arch: u16) -> Vec<u8> {
     )
 }
 
+/// A boot server with proxy-DHCP on loopback under `policy`, and the
+/// client socket its replies go to (reads time out after `wait`); returns
+/// the server, its events, the client and the DHCP port.
+fn start_with_client(
+    root: &Path,
+    policy: AccessPolicy,
+    wait: Duration,
+) -> (BootServer, Events, UdpSocket, u16) {
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(wait)).unwrap();
+    let (server, events) = start(
+        root,
+        policy,
+        Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
+    );
+    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    (server, events, client, dhcp_port)
+}
+
 /// The boot file and boot store (option 252) the proxy-DHCP offers a PXE
 /// DHCPDISCOVER sent from `client`, or `None` when it stays silent.
 fn offered(
@@ -248,10 +269,6 @@ fn offered_file(client: &UdpSocket, dhcp_port: u16, mac: [u8; 6], arch: u16) -> 
 fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
     let (dir, rescue, deploy) = common::two_images(10);
     let root = dir.path().join("root");
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_millis(700)))
-        .unwrap();
     let policy = AccessPolicy::from_json(
         r#"{"rules": [
             {"name": "bench", "mac": "02:00:00:00:00:0a", "allow": "all", "boot": "deploy"},
@@ -259,14 +276,8 @@ fn proxy_dhcp_offers_what_the_policy_allows_and_stays_silent_otherwise() {
         ]}"#,
     )
     .unwrap();
-    let (server, events) = start(
-        &root,
-        policy,
-        Some(ProxyDhcpConfig::loopback(
-            client.local_addr().unwrap().port(),
-        )),
-    );
-    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    let (_server, events, client, dhcp_port) =
+        start_with_client(&root, policy, Duration::from_millis(700));
     let ask = |mac: [u8; 6], arch: u16| offered_file(&client, dhcp_port, mac, arch);
     assert_eq!(
         ask([2, 0, 0, 0, 0, 0xb], 7).as_deref(),
@@ -831,23 +842,13 @@ fn generated_stores_are_cached_until_the_catalog_changes() {
 #[test]
 fn bios_clients_get_the_f12_loader_when_the_policy_asks_for_it() {
     let (_dir, root) = menu_root();
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_millis(700)))
-        .unwrap();
     let policy = AccessPolicy::from_json(
         r#"{"menu": {"bios_prompt": true},
             "rules": [{"name": "lab", "mac": "02:00:00:00:00:0a", "allow": "recovery", "bios_prompt": false}]}"#,
     )
     .unwrap();
-    let (server, _events) = start(
-        &root,
-        policy,
-        Some(ProxyDhcpConfig::loopback(
-            client.local_addr().unwrap().port(),
-        )),
-    );
-    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    let (_server, _events, client, dhcp_port) =
+        start_with_client(&root, policy, Duration::from_millis(700));
     let ask = |mac: [u8; 6], arch: u16| offered_file(&client, dhcp_port, mac, arch);
     assert_eq!(
         ask([2, 0, 0, 0, 0, 0x0b], 0).as_deref(),
@@ -893,19 +894,9 @@ fn answered_within_5s(client: &UdpSocket, dhcp_port: u16, mac: [u8; 6]) -> Optio
 fn unknown_clients_wait_as_pending_until_an_admin_approves_them() {
     use dart_core::net::known::{Approval, ClientDb, ClientKey, ClientState, CLIENTS_FILE};
     let (_dir, root) = menu_root();
-    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    client
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
     let policy = AccessPolicy::from_json(r#"{"answer": "known"}"#).unwrap();
-    let (server, events) = start(
-        &root,
-        policy,
-        Some(ProxyDhcpConfig::loopback(
-            client.local_addr().unwrap().port(),
-        )),
-    );
-    let (dhcp_port, _) = server.dhcp_ports().unwrap();
+    let (server, events, client, dhcp_port) =
+        start_with_client(&root, policy, Duration::from_millis(300));
     let mac = [2, 0, 0, 0, 0, 0x21];
     let key = ClientKey::Mac(dart_core::net::policy::MacAddr(mac));
     assert_eq!(

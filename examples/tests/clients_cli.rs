@@ -2,22 +2,9 @@
 //! `dart clients`: approve, deny, forget and pre-stage the clients of a
 //! boot server; refusals change nothing.
 
-use std::process::{Command, Output};
+mod common;
 
-fn dart(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dart"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{dart, text};
 
 #[test]
 fn clients_are_approved_denied_forgotten_and_imported() {
