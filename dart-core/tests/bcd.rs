@@ -372,6 +372,56 @@ fn a_dirty_or_damaged_hive_is_refused_with_the_reason() {
     assert!(e.to_string().contains("not a BCD store"), "{e}");
 }
 
+/// Replaces the first occurrence of `from` in `bytes` by `to` (same length).
+fn patch(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the pattern is in the hive");
+    bytes[at..at + to.len()].copy_from_slice(to);
+}
+
+fn utf16(units: &[u16]) -> Vec<u8> {
+    units.iter().flat_map(|u| u.to_le_bytes()).collect()
+}
+
+#[test]
+fn two_subkeys_whose_names_differ_only_in_case_are_refused() {
+    // One-byte names: "Alpha" and "Zulu1" become "Alpha" and "aLPHA".
+    let mut hive = Hive::new("x", 1);
+    hive.add_key(Hive::ROOT, "Alpha").unwrap();
+    hive.add_key(Hive::ROOT, "Zulu1").unwrap();
+    hive.add_key(Hive::ROOT, "Other").unwrap();
+    let good = hive.to_bytes();
+    assert!(Hive::parse(&good).is_ok());
+    let mut twice = good.clone();
+    patch(&mut twice, b"Zulu1", b"aLPHA");
+    let e = Hive::parse(&twice).unwrap_err().to_string();
+    assert!(e.contains("a second subkey called \"aLPHA\""), "{e}");
+
+    // UTF-16 names: upper case beyond ASCII ("\u{e4}1" and "\u{c4}1").
+    let mut hive = Hive::new("x", 1);
+    hive.add_key(Hive::ROOT, "\u{e4}1").unwrap();
+    hive.add_key(Hive::ROOT, "\u{e4}2").unwrap();
+    let mut bytes = hive.to_bytes();
+    assert!(Hive::parse(&bytes).is_ok());
+    patch(&mut bytes, &utf16(&[0xe4, 0x32]), &utf16(&[0xc4, 0x31]));
+    let e = Hive::parse(&bytes).unwrap_err().to_string();
+    assert!(e.contains("a second subkey"), "{e}");
+
+    // Two different unpaired surrogates read as the same name (each
+    // becomes U+FFFD), so they are one name twice.
+    let mut hive = Hive::new("x", 1);
+    hive.add_key(Hive::ROOT, "\u{3a9}a").unwrap();
+    hive.add_key(Hive::ROOT, "\u{3a9}b").unwrap();
+    let mut bytes = hive.to_bytes();
+    assert!(Hive::parse(&bytes).is_ok());
+    patch(&mut bytes, &utf16(&[0x3a9, 0x61]), &utf16(&[0xd800, 0x61]));
+    patch(&mut bytes, &utf16(&[0x3a9, 0x62]), &utf16(&[0xdc00, 0x61]));
+    let e = Hive::parse(&bytes).unwrap_err().to_string();
+    assert!(e.contains("a second subkey"), "{e}");
+}
+
 #[test]
 fn a_store_replaced_on_a_fat_volume_is_old_or_new_after_a_crash_at_any_write() {
     let dir = tempfile::tempdir().unwrap();

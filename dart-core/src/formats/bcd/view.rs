@@ -70,14 +70,20 @@ impl Store {
 
     /// The listing.
     pub fn view(&self) -> StoreView {
-        let default = self.default_entry();
-        let render = |u: &Uuid| {
-            if default.as_ref() == Some(u) {
-                "{default}".to_string()
-            } else {
-                names::render_id(u)
-            }
-        };
+        let render = self.renderer();
+        StoreView {
+            objects: self
+                .listed()
+                .iter()
+                .map(|o| object_view(o, &render))
+                .collect(),
+        }
+    }
+
+    /// The objects in listing order: `{bootmgr}`, the menu's entries in
+    /// order, then the rest by id (the same listing for a store in memory
+    /// and the same store read back).
+    fn listed(&self) -> Vec<super::Object> {
         let mut objects = self.objects();
         let order = self.display_order();
         let rank = |id: &Uuid| {
@@ -90,50 +96,29 @@ impl Store {
                     .map_or(usize::MAX, |p| p + 1)
             }
         };
-        // {bootmgr}, the menu in order, then the rest by id: the same
-        // listing for a store in memory and the same store read back.
         objects.sort_by_key(|o| (rank(&o.id), o.id));
-        StoreView {
-            objects: objects
-                .into_iter()
-                .map(|o| ObjectView {
-                    id: format!("{{{}}}", o.id),
-                    alias: Some(render(&o.id)).filter(|a| *a != format!("{{{}}}", o.id)),
-                    kind: format!("{:#010x}", o.kind),
-                    name: object_title(o.kind).to_string(),
-                    description: o.description.clone(),
-                    elements: o
-                        .elements
-                        .iter()
-                        .map(|(code, v)| ElementView {
-                            code: format!("{code:#010x}"),
-                            name: element_name(o.kind, *code)
-                                .map_or_else(|| format!("custom:{code:08x}"), str::to_string),
-                            value: v.to_json(*code, &render),
-                        })
-                        .collect(),
-                })
-                .collect(),
-        }
+        objects
     }
 
-    /// The listing as bcdedit prints `/enum all`.
-    pub fn to_text(&self) -> String {
+    /// How ids print in listings: `{default}` for the default entry, else
+    /// as [`names::render_id`].
+    fn renderer(&self) -> impl Fn(&Uuid) -> String {
         let default = self.default_entry();
-        let render = |u: &Uuid| {
+        move |u: &Uuid| {
             if default.as_ref() == Some(u) {
                 "{default}".to_string()
             } else {
                 names::render_id(u)
             }
-        };
+        }
+    }
+
+    /// The listing as bcdedit prints `/enum all`.
+    pub fn to_text(&self) -> String {
+        let render = self.renderer();
         let mut out = String::new();
-        let view = self.view();
-        let objects = self.objects();
-        for v in &view.objects {
-            let Some(o) = objects.iter().find(|o| format!("{{{}}}", o.id) == v.id) else {
-                continue;
-            };
+        for o in &self.listed() {
+            let v = object_view(o, &render);
             if !out.is_empty() {
                 out.push('\n');
             }
@@ -141,16 +126,34 @@ impl Store {
             out.push('\n');
             out.push_str(&"-".repeat(v.name.chars().count()));
             out.push('\n');
-            line(
-                &mut out,
-                "identifier",
-                &[v.alias.clone().unwrap_or_else(|| v.id.clone())],
-            );
+            line(&mut out, "identifier", &[v.alias.unwrap_or(v.id)]);
             for ((code, value), ev) in o.elements.iter().zip(&v.elements) {
                 line(&mut out, &ev.name, &value.render(*code, &render));
             }
         }
         out
+    }
+}
+
+/// One object as the listing shows it.
+fn object_view(o: &super::Object, render: &impl Fn(&Uuid) -> String) -> ObjectView {
+    let id = format!("{{{}}}", o.id);
+    ObjectView {
+        alias: Some(render(&o.id)).filter(|a| *a != id),
+        id,
+        kind: format!("{:#010x}", o.kind),
+        name: object_title(o.kind).to_string(),
+        description: o.description.clone(),
+        elements: o
+            .elements
+            .iter()
+            .map(|(code, v)| ElementView {
+                code: format!("{code:#010x}"),
+                name: element_name(o.kind, *code)
+                    .map_or_else(|| format!("custom:{code:08x}"), str::to_string),
+                value: v.to_json(*code, render),
+            })
+            .collect(),
     }
 }
 

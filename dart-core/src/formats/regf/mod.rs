@@ -385,7 +385,17 @@ pub(crate) fn upcase(name: &str) -> Vec<u16> {
 /// Upper-cases UTF-16 units one by one, as Windows does (a character whose
 /// upper case is not one unit stays as it is).
 fn upcase_units(name: &str) -> impl Iterator<Item = u16> + '_ {
-    name.encode_utf16()
+    upcase_chars(name.chars())
+}
+
+/// [`upcase_units`] of any characters, without collecting them.
+pub(crate) fn upcase_chars(chars: impl Iterator<Item = char>) -> impl Iterator<Item = u16> {
+    chars
+        .flat_map(|c| {
+            let mut units = [0u16; 2];
+            let n = c.encode_utf16(&mut units).len();
+            units.into_iter().take(n)
+        })
         .map(|u| match char::from_u32(u32::from(u)) {
             Some(c) => {
                 let mut up = c.to_uppercase();

@@ -2,7 +2,8 @@
 //! allocated cells, so that damaged or hostile bytes give a
 //! [`HiveProblem`], never a panic or a loop.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use super::header::{Header, BASE_BLOCK};
 use super::problem::HiveProblem;
@@ -15,10 +16,44 @@ pub(crate) const BIG_SEGMENT: usize = 16344;
 /// "No cell".
 pub(crate) const NONE: u32 = u32::MAX;
 
+/// One bit per 4-byte position of the hive bins data (cells start on
+/// 4-byte boundaries): a set of cell offsets without hashing.
+struct OffsetSet(Vec<u64>);
+
+impl OffsetSet {
+    fn new(len: usize) -> OffsetSet {
+        OffsetSet(vec![0; len / 4 / 64 + 1])
+    }
+
+    /// Adds `offset`; `false` when it was there already (or is not on a
+    /// 4-byte boundary inside the data, which no cell is).
+    fn insert(&mut self, offset: u32) -> bool {
+        let Some((word, bit)) = self.place(offset) else {
+            return false;
+        };
+        let fresh = *word & bit == 0;
+        *word |= bit;
+        fresh
+    }
+
+    fn contains(&self, offset: u32) -> bool {
+        let i = offset as usize / 4;
+        offset.is_multiple_of(4) && self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    fn place(&mut self, offset: u32) -> Option<(&mut u64, u64)> {
+        if !offset.is_multiple_of(4) {
+            return None;
+        }
+        let i = offset as usize / 4;
+        self.0.get_mut(i / 64).map(|w| (w, 1u64 << (i % 64)))
+    }
+}
+
 /// The hive bins data and where its allocated cells start.
 struct Cells<'a> {
     data: &'a [u8],
-    allocated: HashSet<u32>,
+    allocated: OffsetSet,
 }
 
 fn u16_at(b: &[u8], off: usize) -> u16 {
@@ -32,7 +67,7 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
 impl<'a> Cells<'a> {
     /// Walks the bins, recording allocated cells.
     fn scan(data: &'a [u8]) -> Result<Cells<'a>, HiveProblem> {
-        let mut allocated = HashSet::new();
+        let mut allocated = OffsetSet::new(data.len());
         let mut pos = 0usize;
         while pos < data.len() {
             let offset = pos as u32;
@@ -73,7 +108,7 @@ impl<'a> Cells<'a> {
 
     /// The data of the allocated cell at `offset` (without the size).
     fn get(&self, offset: u32, what: &'static str) -> Result<&'a [u8], HiveProblem> {
-        if !self.allocated.contains(&offset) {
+        if !self.allocated.contains(offset) {
             return Err(HiveProblem::BadReference { what, offset });
         }
         let start = offset as usize;
@@ -110,6 +145,42 @@ fn bad(offset: u32, detail: impl Into<String>) -> HiveProblem {
     }
 }
 
+/// The UTF-16 units of a stored wide name.
+type WideUnits<'a> = std::iter::Map<std::slice::ChunksExact<'a, u8>, fn(&[u8]) -> u16>;
+
+/// A stored name's characters, as [`name`] decodes them, without building
+/// a `String`.
+enum RawChars<'a> {
+    /// One byte per character (Latin-1).
+    Compressed(std::slice::Iter<'a, u8>),
+    /// UTF-16LE, unpaired surrogates replaced.
+    Wide(std::char::DecodeUtf16<WideUnits<'a>>),
+}
+
+impl Iterator for RawChars<'_> {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        match self {
+            RawChars::Compressed(bytes) => bytes.next().map(|&b| char::from(b)),
+            RawChars::Wide(units) => units
+                .next()
+                .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)),
+        }
+    }
+}
+
+/// A stored name upper-cased as the hive compares names
+/// ([`super::upcase`] of its decoded form).
+fn upcase_raw(bytes: &[u8], compressed: bool) -> impl Iterator<Item = u16> + '_ {
+    let chars = if compressed {
+        RawChars::Compressed(bytes.iter())
+    } else {
+        let unit: fn(&[u8]) -> u16 = |c| u16_at(c, 0);
+        RawChars::Wide(char::decode_utf16(bytes.chunks_exact(2).map(unit)))
+    };
+    super::upcase_chars(chars)
+}
+
 /// Decodes a stored name.
 fn name(bytes: &[u8], compressed: bool) -> String {
     if compressed {
@@ -130,7 +201,6 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Hive, HiveProblem> {
         keys: Vec::new(),
         security: Vec::new(),
         sk_index: HashMap::new(),
-        seen: HashSet::new(),
     };
     reader.tree(root)?;
     let root_key = &reader.keys[0];
@@ -150,14 +220,15 @@ struct Reader<'a> {
     keys: Vec<Key>,
     security: Vec<Vec<u8>>,
     sk_index: HashMap<u32, usize>,
-    seen: HashSet<u32>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// Reads the tree from the root, depth first, without recursion.
     fn tree(&mut self, root: u32) -> Result<(), HiveProblem> {
+        let mut seen = OffsetSet::new(self.cells.data.len());
         // (nk offset, parent, depth)
         let mut stack = vec![(root, None::<KeyId>, 0usize)];
+        let mut by_name = Vec::new();
         while let Some((off, parent, depth)) = stack.pop() {
             if depth > MAX_DEPTH {
                 return Err(HiveProblem::BadTree {
@@ -165,7 +236,7 @@ impl Reader<'_> {
                     detail: "the tree is deeper than 512 keys",
                 });
             }
-            if !self.seen.insert(off) {
+            if !seen.insert(off) {
                 return Err(HiveProblem::BadTree {
                     offset: off,
                     detail: "the key is reachable twice (the tree loops)",
@@ -177,20 +248,41 @@ impl Reader<'_> {
             if let Some(p) = parent {
                 self.keys[p.0].children.push(id);
             }
-            let mut names = HashSet::new();
-            for &c in &subkeys {
-                let nk = self.cells.typed(c, "subkey list entry", b"nk", 76)?;
-                let len = usize::from(u16_at(nk, 72));
-                let raw = nk
-                    .get(76..76 + len)
-                    .ok_or_else(|| bad(c, "key name runs past the cell"))?;
-                let n = name(raw, u16_at(nk, 2) & key_flags::COMP_NAME != 0);
-                if !names.insert(super::upcase(&n)) {
-                    return Err(bad(c, format!("a second subkey called {n:?}")));
-                }
+            if subkeys.len() > 1 {
+                self.distinct_names(&subkeys, &mut by_name)?;
             }
             for &c in subkeys.iter().rev() {
                 stack.push((c, Some(id), depth + 1));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses two subkeys whose names differ only in case: sorts the
+    /// names (upper-cased as the hive compares them) and compares
+    /// neighbours, without building a set.
+    fn distinct_names(
+        &self,
+        subkeys: &[u32],
+        by_name: &mut Vec<(&'a [u8], bool, u32)>,
+    ) -> Result<(), HiveProblem> {
+        by_name.clear();
+        for &c in subkeys {
+            let nk = self.cells.typed(c, "subkey list entry", b"nk", 76)?;
+            let len = usize::from(u16_at(nk, 72));
+            let raw = nk
+                .get(76..76 + len)
+                .ok_or_else(|| bad(c, "key name runs past the cell"))?;
+            by_name.push((raw, u16_at(nk, 2) & key_flags::COMP_NAME != 0, c));
+        }
+        let cmp = |a: &(&[u8], bool, u32), b: &(&[u8], bool, u32)| {
+            upcase_raw(a.0, a.1).cmp(upcase_raw(b.0, b.1))
+        };
+        by_name.sort_unstable_by(cmp);
+        for pair in by_name.windows(2) {
+            if cmp(&pair[0], &pair[1]) == Ordering::Equal {
+                let n = name(pair[1].0, pair[1].1);
+                return Err(bad(pair[1].2, format!("a second subkey called {n:?}")));
             }
         }
         Ok(())
