@@ -423,6 +423,29 @@ fn two_subkeys_whose_names_differ_only_in_case_are_refused() {
 }
 
 #[test]
+fn keys_copy_within_a_hive_and_between_hives_with_every_field() {
+    let mut hive = Hive::new("x", 1);
+    let a = hive.add_path(Hive::ROOT, &["A", "B"]).unwrap();
+    hive.set_value(a, "V", ValueType::DWORD, vec![1, 2, 3, 4]);
+    hive.key_mut(a).class = Some(b"cls".to_vec());
+    let top = hive.find(Hive::ROOT, &["A"]).unwrap();
+    let copy = hive.duplicate_key(top, Hive::ROOT, "C").unwrap();
+    let b = hive.find(copy, &["b"]).unwrap();
+    assert_eq!(hive.key(b).value("v").unwrap().data, vec![1, 2, 3, 4]);
+    assert_eq!(hive.key(b).class.as_deref(), Some(&b"cls"[..]));
+    let e = hive.duplicate_key(top, a, "Loop").unwrap_err().to_string();
+    assert!(e.contains("below itself"), "{e}");
+    assert!(hive.find(a, &["Loop"]).is_none());
+
+    let mut other = Hive::new("y", 2);
+    let there = other.copy_key(&hive, top, Hive::ROOT, "A").unwrap();
+    let b = other.find(there, &["B"]).unwrap();
+    assert_eq!(other.key(b).value("V").unwrap().data, vec![1, 2, 3, 4]);
+    let back = Hive::parse(&other.to_bytes()).unwrap();
+    assert!(back.find(Hive::ROOT, &["a", "b"]).is_some());
+}
+
+#[test]
 fn a_store_replaced_on_a_fat_volume_is_old_or_new_after_a_crash_at_any_write() {
     let dir = tempfile::tempdir().unwrap();
     let media = dir.path().join("media");

@@ -70,8 +70,8 @@ pub fn derived_id(parts: &[&str]) -> Uuid {
 impl Store {
     /// The boot manager's default entry.
     pub fn default_entry(&self) -> Option<Uuid> {
-        match self.object(names::BOOTMGR)?.element(element::DEFAULT)? {
-            ElementValue::Object(u) => Some(*u),
+        match self.element(&names::BOOTMGR, element::DEFAULT)? {
+            ElementValue::Object(u) => Some(u),
             _ => None,
         }
     }
@@ -82,10 +82,7 @@ impl Store {
     }
 
     fn bootmgr_list(&self, code: u32) -> Vec<Uuid> {
-        match self
-            .object(names::BOOTMGR)
-            .and_then(|o| o.element(code).cloned())
-        {
+        match self.element(&names::BOOTMGR, code) {
             Some(ElementValue::ObjectList(l)) => l,
             _ => Vec::new(),
         }
@@ -93,8 +90,8 @@ impl Store {
 
     /// The boot manager's timeout in seconds.
     pub fn timeout(&self) -> Option<u64> {
-        match self.object(names::BOOTMGR)?.element(element::TIMEOUT)? {
-            ElementValue::Integer(n) => Some(*n),
+        match self.element(&names::BOOTMGR, element::TIMEOUT)? {
+            ElementValue::Integer(n) => Some(n),
             _ => None,
         }
     }
@@ -297,8 +294,8 @@ impl Store {
     /// The `recoverysequence` of the entry `loader` (the entries Windows
     /// starts to recover it), if it has one.
     pub fn recovery_sequence(&self, loader: Uuid) -> Option<Vec<Uuid>> {
-        match self.object(loader)?.element(element::RECOVERYSEQUENCE)? {
-            ElementValue::ObjectList(l) => Some(l.clone()),
+        match self.element(&loader, element::RECOVERYSEQUENCE)? {
+            ElementValue::ObjectList(l) => Some(l),
             _ => None,
         }
     }
@@ -357,9 +354,14 @@ impl Store {
                 self.set_element(&names::BOOTMGR, code, &ElementValue::ObjectList(left))?;
             }
         }
-        for obj in self.objects() {
-            if let Some(seq) = self.recovery_sequence(obj.id).filter(|s| s.contains(&id)) {
-                let left: Vec<Uuid> = seq.into_iter().filter(|u| *u != id).collect();
+        let objects = self.objects();
+        for obj in &objects {
+            let seq = match obj.element(element::RECOVERYSEQUENCE) {
+                Some(ElementValue::ObjectList(l)) if l.contains(&id) => l,
+                _ => continue,
+            };
+            {
+                let left: Vec<Uuid> = seq.iter().copied().filter(|u| *u != id).collect();
                 self.set_recovery_sequence(
                     obj.id,
                     Some(&left).filter(|l| !l.is_empty()).map(|l| l.as_slice()),
@@ -376,11 +378,14 @@ impl Store {
                 None => self.remove_element(&names::BOOTMGR, element::DEFAULT),
             }
         }
+        // Recovery sequences and the boot manager's lists never name
+        // options objects, so the objects read above still tell which
+        // options are in use.
         for o in options {
-            let still_used = self.objects().iter().any(|obj| references(obj, &o));
-            let is_options = self
-                .object(o)
-                .is_some_and(|obj| obj.kind == object_type::DEVICE);
+            let still_used = objects.iter().any(|obj| references(obj, &o));
+            let is_options = objects
+                .iter()
+                .any(|obj| obj.id == o && obj.kind == object_type::DEVICE);
             if is_options && !still_used {
                 if let Some(k) = self.object_key(&o) {
                     self.hive.remove_key(k);

@@ -200,12 +200,23 @@ impl Store {
 
     pub(crate) fn object_key(&self, id: &Uuid) -> Option<KeyId> {
         let objects = self.objects_key()?;
-        self.hive.child(objects, &format!("{{{id}}}"))
+        let mut name = Uuid::encode_buffer();
+        self.hive
+            .child(objects, id.braced().encode_lower(&mut name))
     }
 
     /// Every object, in stored order; keys whose names are not `{guid}`
     /// are skipped.
     pub fn objects(&self) -> Vec<Object> {
+        self.objects_where(|_| true)
+    }
+
+    /// The objects of type `kind`, in stored order, decoding only those.
+    pub(crate) fn objects_of_kind(&self, kind: u32) -> Vec<Object> {
+        self.objects_where(|k| k == kind)
+    }
+
+    fn objects_where(&self, wanted: impl Fn(u32) -> bool) -> Vec<Object> {
         let Some(objects) = self.objects_key() else {
             return Vec::new();
         };
@@ -213,12 +224,27 @@ impl Store {
             .children(objects)
             .iter()
             .filter_map(|&k| {
+                if !wanted(self.kind_of(k)) {
+                    return None;
+                }
                 let name = &self.hive.key(k).name;
                 let id =
                     Uuid::parse_str(name.trim_start_matches('{').trim_end_matches('}')).ok()?;
                 Some(self.decode(id, k))
             })
             .collect()
+    }
+
+    /// The type (`Description\Type`) of the object at `key`; 0 when it
+    /// has none.
+    fn kind_of(&self, key: KeyId) -> u32 {
+        let h = &self.hive;
+        h.find(key, &["Description"])
+            .and_then(|d| h.key(d).value("Type"))
+            .filter(|v| v.data.len() == 4)
+            .map_or(0, |v| {
+                u32::from_le_bytes([v.data[0], v.data[1], v.data[2], v.data[3]])
+            })
     }
 
     /// The object `id`.
@@ -228,13 +254,7 @@ impl Store {
 
     pub(crate) fn decode(&self, id: Uuid, key: KeyId) -> Object {
         let h = &self.hive;
-        let kind = h
-            .find(key, &["Description"])
-            .and_then(|d| h.key(d).value("Type"))
-            .filter(|v| v.data.len() == 4)
-            .map_or(0, |v| {
-                u32::from_le_bytes([v.data[0], v.data[1], v.data[2], v.data[3]])
-            });
+        let kind = self.kind_of(key);
         let mut elements = Vec::new();
         if let Some(els) = h.child(key, "Elements") {
             for &e in h.children(els) {
@@ -257,6 +277,16 @@ impl Store {
             description,
             elements,
         }
+    }
+
+    /// Element `code` of object `id`, decoding only that element.
+    pub(crate) fn element(&self, id: &Uuid, code: u32) -> Option<ElementValue> {
+        let k = self.object_key(id)?;
+        let e = self.hive.find(k, &["Elements", &format!("{code:08X}")])?;
+        self.hive
+            .key(e)
+            .value("Element")
+            .map(|v| ElementValue::decode(code, v))
     }
 
     /// The raw value of element `code` of object `id`.

@@ -163,12 +163,9 @@ fn refused(e: &crate::Error) -> StoreProblem {
 
 /// The firmware the store's entries are for, from their loader paths.
 pub(crate) fn firmware_of(store: &Store) -> Option<Firmware> {
-    let objects = store.objects();
-    let ranked = objects
-        .iter()
-        .filter(|o| o.kind == object_type::OSLOADER)
-        .chain(objects.iter().filter(|o| o.kind == object_type::MEMDIAG));
-    for o in ranked {
+    let loaders = store.objects_of_kind(object_type::OSLOADER);
+    let testers = store.objects_of_kind(object_type::MEMDIAG);
+    for o in loaders.iter().chain(&testers) {
         if let Some(ElementValue::String(p)) = o.element(el::PATH) {
             let p = p.to_ascii_lowercase();
             if p.ends_with(".efi") {
@@ -193,13 +190,17 @@ fn winpe_template(store: &Store) -> Option<Object> {
                 Some(ElementValue::Device(Device::Ramdisk { .. }))
             )
     };
-    let objects = store.objects();
-    let by_id = |id: Uuid| objects.iter().find(|o| o.id == id && is_winpe(o)).cloned();
+    let by_id = |id: Uuid| store.object(id).filter(is_winpe);
     store
         .default_entry()
         .and_then(by_id)
         .or_else(|| store.display_order().into_iter().find_map(by_id))
-        .or_else(|| objects.iter().find(|o| is_winpe(o)).cloned())
+        .or_else(|| {
+            store
+                .objects_of_kind(object_type::OSLOADER)
+                .into_iter()
+                .find(is_winpe)
+        })
 }
 
 fn loader_path(firmware: Firmware) -> &'static str {
@@ -237,20 +238,24 @@ fn options_for(
             && o.element(el::RAMDISKSDIDEVICE) == Some(&ElementValue::Device(entry.device.clone()))
             && matches!(o.element(el::RAMDISKSDIPATH), Some(ElementValue::String(p)) if p.eq_ignore_ascii_case(&entry.sdi))
     };
-    let objects = store.objects();
-    let preferred = template.and_then(|t| objects.iter().find(|o| o.id == t && matches(o)));
-    if let Some(o) = preferred.or_else(|| objects.iter().find(|o| matches(o))) {
+    let preferred = template.and_then(|t| store.object(t)).filter(matches);
+    let found = preferred.or_else(|| {
+        store
+            .objects_of_kind(object_type::DEVICE)
+            .into_iter()
+            .find(matches)
+    });
+    if let Some(o) = found {
         return Ok(o.id);
     }
     let id = new_id;
     match template.and_then(|t| store.object_key(&t)) {
         Some(key) => {
-            let source = store.hive.clone();
             let objects_key = store.objects_key();
             let objects_key = objects_key.ok_or_else(|| store.problem(StoreProblem::NotAStore))?;
             store
                 .hive
-                .copy_key(&source, key, objects_key, &format!("{{{id}}}"))
+                .duplicate_key(key, objects_key, &format!("{{{id}}}"))
                 .map_err(|p| hive_err(store, p))?;
         }
         None => {
@@ -298,7 +303,6 @@ pub(crate) fn add_winpe(store: &mut Store, entry: &WinPeEntry, firmware: Firmwar
     }
     match template {
         Some(t) => {
-            let source = store.hive.clone();
             let key = store.object_key(&t.id).ok_or_else(|| {
                 store.problem(StoreProblem::NoSuchObject(names::render_id(&t.id)))
             })?;
@@ -307,7 +311,7 @@ pub(crate) fn add_winpe(store: &mut Store, entry: &WinPeEntry, firmware: Firmwar
                 .ok_or_else(|| store.problem(StoreProblem::NotAStore))?;
             store
                 .hive
-                .copy_key(&source, key, objects, &format!("{{{id}}}"))
+                .duplicate_key(key, objects, &format!("{{{id}}}"))
                 .map_err(|p| hive_err(store, p))?;
             for code in [el::DEVICE, el::OSDEVICE] {
                 let bytes = match store.raw_element(&t.id, code) {

@@ -352,6 +352,63 @@ impl Hive {
         Ok(top)
     }
 
+    /// Copies the key `from` of this hive (with everything below it) to a
+    /// new subkey of `parent` called `name`, keeping every field, without
+    /// a second hive to copy from. `parent` must not lie below `from`.
+    pub fn duplicate_key(
+        &mut self,
+        from: KeyId,
+        parent: KeyId,
+        name: &str,
+    ) -> Result<KeyId, HiveProblem> {
+        let mut up = Some(parent);
+        while let Some(k) = up {
+            if k == from {
+                return Err(HiveProblem::Name {
+                    name: name.to_string(),
+                    detail: format!(
+                        "key {:?} cannot be copied below itself",
+                        self.keys[from.0].name
+                    ),
+                });
+            }
+            up = self.keys[k.0].parent;
+        }
+        let top = self.add_key(parent, name)?;
+        let mut work = vec![(from, top)];
+        while let Some((src, dst)) = work.pop() {
+            let s = &self.keys[src.0];
+            let fields = (
+                s.flags & !key_flags::HIVE_ENTRY,
+                s.timestamp,
+                s.access,
+                s.user_flags,
+                s.work_var,
+                s.class.clone(),
+                s.security.or(self.keys[dst.0].security),
+                s.values.clone(),
+            );
+            let children = s.children.clone();
+            let d = &mut self.keys[dst.0];
+            (
+                d.flags,
+                d.timestamp,
+                d.access,
+                d.user_flags,
+                d.work_var,
+                d.class,
+                d.security,
+                d.values,
+            ) = fields;
+            for c in children {
+                let child_name = self.keys[c.0].name.clone();
+                let child = self.add_key(dst, &child_name)?;
+                work.push((c, child));
+            }
+        }
+        Ok(top)
+    }
+
     fn intern_security(&mut self, sd: &[u8]) -> usize {
         match self.security.iter().position(|s| s == sd) {
             Some(i) => i,
@@ -365,8 +422,13 @@ impl Hive {
 
 /// Registry names compare without regard to case.
 pub fn same_name(a: &str, b: &str) -> bool {
+    // Equal but for ASCII case is equal; otherwise only names beyond ASCII
+    // can still be (the upper case of `ı` is `I`).
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
     if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
+        return false;
     }
     upcase_units(a).eq(upcase_units(b))
 }
@@ -418,12 +480,19 @@ pub fn utf16z(text: &str) -> Vec<u8> {
 
 /// `REG_SZ` data as text: up to the first NUL, unpaired surrogates replaced.
 pub fn from_utf16z(data: &[u8]) -> String {
-    let units: Vec<u16> = data
+    let units = data
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|u| *u != 0)
-        .collect();
-    String::from_utf16_lossy(&units)
+        .take_while(|u| *u != 0);
+    utf16_lossy(units, data.len() / 2)
+}
+
+/// Decodes UTF-16 units (unpaired surrogates replaced) into a string
+/// allocated once for `hint` units of ASCII.
+fn utf16_lossy(units: impl Iterator<Item = u16>, hint: usize) -> String {
+    let mut out = String::with_capacity(hint);
+    out.extend(char::decode_utf16(units).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)));
+    out
 }
 
 /// `REG_MULTI_SZ` data from strings.
@@ -445,6 +514,6 @@ pub fn from_multi_sz(data: &[u8]) -> Vec<String> {
     units
         .split(|u| *u == 0)
         .filter(|s| !s.is_empty())
-        .map(String::from_utf16_lossy)
+        .map(|s| utf16_lossy(s.iter().copied(), s.len()))
         .collect()
 }
