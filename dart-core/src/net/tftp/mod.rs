@@ -22,9 +22,12 @@ mod session;
 mod shared;
 mod slot;
 
+pub use crate::net::files::{Gate, Provide, Provided, Rewrite};
 pub use config::{TftpConfig, MAX_WINDOWSIZE};
 pub use event::TftpEvent;
 pub use packet::{ErrorCode, Mode, Options, Packet, ParseError, Request};
 pub use path::{check_name, resolve, PathError};
 pub use server::{TftpServer, MAX_BUSY_REPLIES_PER_SECOND, RECLAIM_AFTER};
-pub use shared::{Gate, Provide, Provided, Rewrite, TftpHooks};
+
+/// The hooks of a [`TftpServer`]: the file servers' [`FileHooks`](crate::net::files::FileHooks).
+pub type TftpHooks = crate::net::files::FileHooks;

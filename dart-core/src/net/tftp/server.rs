@@ -85,8 +85,9 @@ use super::event::TftpEvent;
 use super::packet::{clip, ErrorCode, Packet};
 use super::recent::RecentlyFinished;
 use super::session::{is_timeout, Session};
-use super::shared::{Shared, TftpHooks, POLL};
+use super::shared::{Shared, POLL};
 use super::slot::{Cancel, Control, Pending, Slot};
+use super::TftpHooks;
 use crate::beneath::RootDir;
 use crate::error::{Error, Result};
 

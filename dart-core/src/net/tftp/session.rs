@@ -15,8 +15,9 @@ use super::event::TftpEvent;
 use super::packet::clip;
 use super::packet::{ErrorCode, Mode, Options, Packet, Request};
 use super::path::{check_name, resolve, PathError};
-use super::shared::{Provided, Shared, POLL};
+use super::shared::{Shared, POLL};
 use super::slot::{Cancel, Control, Slot};
+use crate::net::files::Provided;
 
 /// `msftwindow` value in Windows Boot Manager's RRQ.
 const MSFT_REQUEST: u32 = 31416;
@@ -706,7 +707,7 @@ mod tests {
     use super::*;
     use crate::beneath::RootDir;
     use crate::net::tftp::config::TftpConfig;
-    use crate::net::tftp::shared::TftpHooks;
+    use crate::net::tftp::TftpHooks;
     use std::io::Write;
     use std::sync::atomic::AtomicUsize;
 
