@@ -166,6 +166,7 @@ fn main() {
                 ..TftpConfig::default()
             },
             proxy_dhcp: None,
+            http: None,
         },
         None,
     )

@@ -15,6 +15,7 @@ use std::time::Duration;
 use dart_core::deploy::stage::{stage, StageOptions};
 use dart_core::net::boot::Checkpoint;
 use dart_core::net::dhcp::ProxyDhcpConfig;
+use dart_core::net::http::{HttpConfig, HttpEvent};
 use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
 use dart_core::net::{AccessPolicy, BootEvent, BootServer, BootServerConfig};
 use dart_core::progress::Control;
@@ -34,6 +35,10 @@ fn start(root: &Path, policy: AccessPolicy, dhcp: Option<ProxyDhcpConfig>) -> (B
                 ..TftpConfig::default()
             },
             proxy_dhcp: dhcp,
+            http: Some(HttpConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..HttpConfig::default()
+            }),
         },
         Some(Box::new(move |e| sink.lock().unwrap().push(e))),
     )
@@ -972,4 +977,106 @@ fn unknown_clients_wait_as_pending_until_an_admin_approves_them() {
         admin.find(&key).unwrap().unwrap().state,
         ClientState::Denied
     );
+}
+
+/// An HTTP GET from `source` (curl, bound to that address): the status
+/// and the body.
+fn http_get(source: Ipv4Addr, server: SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "--interface"])
+        .arg(source.to_string())
+        .arg(format!("http://{server}{path}"))
+        .output()
+        .expect("curl runs");
+    let text = out.stdout;
+    let cut = text.iter().rposition(|&b| b == b'\n').unwrap();
+    let status = std::str::from_utf8(&text[cut + 1..])
+        .unwrap()
+        .parse()
+        .unwrap();
+    (status, text[..cut].to_vec())
+}
+
+#[test]
+fn http_serves_the_same_menus_under_the_same_policy_as_tftp() {
+    let (dir, root) = menu_root();
+    let (server, events, pxe_port) = start_with_dhcp(
+        &root,
+        r#"{"rules": [
+            {"name": "bench", "mac": "02:00:00:00:00:0a", "allow": "all", "boot": "deploy"},
+            {"name": "kiosk", "mac": "02:00:00:00:00:0c", "allow": "none"}
+        ]}"#,
+    );
+    let http = server.http_addr().unwrap();
+    assert!(pxe_client(STRANGER, pxe_port, [2, 0, 0, 0, 0, 0x0b], 7));
+    assert!(pxe_client(BENCH, pxe_port, [2, 0, 0, 0, 0, 0x0a], 7));
+    assert!(!pxe_client(KIOSK, pxe_port, [2, 0, 0, 0, 0, 0x0c], 7));
+
+    // The ordinary client's menu over HTTP: the recovery images only, and
+    // their files are served; the imaging image's are refused by name
+    // of the rule.
+    let (status, bytes) = http_get(STRANGER, http, "/Boot/BCD");
+    assert_eq!(status, 200);
+    let stranger = served_store(&bytes, dir.path());
+    let names: Vec<String> = menu_of(&stranger).into_iter().map(|e| e.0).collect();
+    assert_eq!(names, ["rescue", "tools"]);
+    for (_, wim, sdi, _) in menu_of(&stranger) {
+        assert_eq!(
+            http_get(STRANGER, http, &wim.replace('\\', "/")).1.len(),
+            1000
+        );
+        assert_eq!(
+            http_get(STRANGER, http, &sdi.replace('\\', "/")).1.len(),
+            300
+        );
+    }
+    let (status, body) = http_get(STRANGER, http, "/images/deploy/1/sources/boot.wim");
+    assert_eq!(status, 403);
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("imaging") && body.contains("default"),
+        "{body}"
+    );
+
+    // The bench gets every image, byte for byte.
+    let (status, bytes) = http_get(BENCH, http, "/efi/microsoft/boot/bcd");
+    assert_eq!(status, 200);
+    let names: Vec<String> = menu_of(&served_store(&bytes, dir.path()))
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(names, ["deploy", "rescue", "tools"]);
+    assert_eq!(
+        http_get(BENCH, http, "/images/deploy/1/sources/boot.wim").1,
+        vec![b'd'; 1000]
+    );
+    // The kiosk gets nothing: no store, no file.
+    assert_eq!(http_get(KIOSK, http, "/Boot/BCD").0, 403);
+    assert_eq!(
+        http_get(KIOSK, http, "/images/rescue/1/sources/boot.wim").0,
+        403
+    );
+    // Nothing outside the root, whoever asks.
+    assert!(matches!(
+        http_get(BENCH, http, "/../../etc/passwd").0,
+        403 | 404
+    ));
+
+    let events = events.lock().unwrap();
+    let http_denials = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                BootEvent::Denied {
+                    at: Checkpoint::Http,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(http_denials, 3, "{events:#?}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, BootEvent::Http(HttpEvent::Served { status: 200, .. }))));
 }

@@ -754,8 +754,10 @@ dart_result dart_catalog_json(const char *root, char **out);
  `tftp` (where TFTP listens, default `"0.0.0.0:69"`; port 0 lets the
  system choose, see `dart_boot_server_tftp_port`), `tftp_reply_ports`
  (`[first, last]`), `max_transfers`, `proxy_dhcp` (a network interface
- name: also answer PXE clients with proxy-DHCP there) and `server_ip`
- (this server's address for PXE clients; default: the interface's). A
+ name: also answer PXE clients with proxy-DHCP there), `server_ip`
+ (this server's address for PXE clients; default: the interface's) and
+ `http` (also serve over HTTP there, e.g. `"0.0.0.0:80"`; see
+ `dart_boot_server_http_port`). A
  wrong setting fails with `DART_ERR_INVALID_INPUT` naming it; a port that
  cannot be bound with `DART_ERR_IO`.
 
@@ -782,6 +784,15 @@ dart_result dart_boot_server_start(const char *settings_json,
  `server` is a live handle; `out_port` points to a `uint16_t`.
  */
 dart_result dart_boot_server_tftp_port(const struct dart_boot_server *server, uint16_t *out_port);
+
+/*
+ The TCP port HTTP listens on (the one the system chose when the
+ settings gave port 0), or 0 when the server serves no HTTP.
+
+ # Safety
+ `server` is a live handle; `out_port` points to a `uint16_t`.
+ */
+dart_result dart_boot_server_http_port(const struct dart_boot_server *server, uint16_t *out_port);
 
 /*
  Replaces the access policy (JSON, as the `policy` setting); requests

@@ -159,8 +159,10 @@ impl EventTarget {
 /// `tftp` (where TFTP listens, default `"0.0.0.0:69"`; port 0 lets the
 /// system choose, see `dart_boot_server_tftp_port`), `tftp_reply_ports`
 /// (`[first, last]`), `max_transfers`, `proxy_dhcp` (a network interface
-/// name: also answer PXE clients with proxy-DHCP there) and `server_ip`
-/// (this server's address for PXE clients; default: the interface's). A
+/// name: also answer PXE clients with proxy-DHCP there), `server_ip`
+/// (this server's address for PXE clients; default: the interface's) and
+/// `http` (also serve over HTTP there, e.g. `"0.0.0.0:80"`; see
+/// `dart_boot_server_http_port`). A
 /// wrong setting fails with `DART_ERR_INVALID_INPUT` naming it; a port that
 /// cannot be bound with `DART_ERR_IO`.
 ///
@@ -207,6 +209,24 @@ pub unsafe extern "C" fn dart_boot_server_tftp_port(
     guard(|| {
         // SAFETY: forwarded from the caller's contract.
         let addr = unsafe { borrow(server, "server") }?.tftp_addr();
+        *out_ptr(out_port, "out_port")? = addr.map_or(0, |a| a.port());
+        Ok(())
+    })
+}
+
+/// The TCP port HTTP listens on (the one the system chose when the
+/// settings gave port 0), or 0 when the server serves no HTTP.
+///
+/// # Safety
+/// `server` is a live handle; `out_port` points to a `uint16_t`.
+#[no_mangle]
+pub unsafe extern "C" fn dart_boot_server_http_port(
+    server: *const dart_boot_server,
+    out_port: *mut u16,
+) -> dart_result {
+    guard(|| {
+        // SAFETY: forwarded from the caller's contract.
+        let addr = unsafe { borrow(server, "server") }?.http_addr();
         *out_ptr(out_port, "out_port")? = addr.map_or(0, |a| a.port());
         Ok(())
     })

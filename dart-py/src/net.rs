@@ -120,7 +120,7 @@ impl BootServer {
     /// own; returns at once. A wrong setting raises `InvalidInputError`
     /// naming it; a port that cannot be bound, `IoError`.
     #[new]
-    #[pyo3(signature = (root, *, policy=None, policy_file=None, tftp="0.0.0.0:69", tftp_reply_ports=None, max_transfers=None, proxy_dhcp=None, server_ip=None, on_event=None))]
+    #[pyo3(signature = (root, *, policy=None, policy_file=None, tftp="0.0.0.0:69", tftp_reply_ports=None, max_transfers=None, proxy_dhcp=None, server_ip=None, http=None, on_event=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -132,6 +132,7 @@ impl BootServer {
         max_transfers: Option<usize>,
         proxy_dhcp: Option<String>,
         server_ip: Option<String>,
+        http: Option<String>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<BootServer> {
         if let Some(callback) = &on_event {
@@ -151,6 +152,7 @@ impl BootServer {
         settings.set_item("max_transfers", max_transfers)?;
         settings.set_item("proxy_dhcp", proxy_dhcp)?;
         settings.set_item("server_ip", server_ip)?;
+        settings.set_item("http", http)?;
         let settings = error::core(ServeSettings::from_json(&json_text(settings.as_any())?))?;
         let events = on_event.map(|callback| {
             Box::new(move |event: BootEvent| report(&callback, &event))
@@ -169,6 +171,14 @@ impl BootServer {
         let addr = self.with(net::BootServer::tftp_addr)?;
         addr.map(|a| (a.ip().to_string(), a.port()))
             .ok_or_else(|| DartError::new_err("the boot server has been stopped"))
+    }
+
+    /// Where HTTP listens, as `(host, port)`, or `None` when the server
+    /// serves no HTTP.
+    #[getter]
+    fn http_address(&self) -> PyResult<Option<(String, u16)>> {
+        let addr = self.with(net::BootServer::http_addr)?;
+        Ok(addr.map(|a| (a.ip().to_string(), a.port())))
     }
 
     /// TFTP transfers running now (0 once stopped).

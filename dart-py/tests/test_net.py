@@ -204,6 +204,36 @@ def test_bad_settings_raise_typed_errors(root: Path, tmp_path: Path) -> None:
             dart.BootServer(root, tftp=f"127.0.0.1:{busy.tftp_address[1]}")
 
 
+def test_the_boot_server_serves_the_same_files_over_http(root: Path) -> None:
+    import http.client
+
+    events: list[dict[str, Any]] = []
+    with dart.BootServer(
+        root, tftp="127.0.0.1:0", http="127.0.0.1:0", policy=LOOPBACK_POLICY, on_event=events.append
+    ) as server:
+        address = server.http_address
+        assert address is not None and address[0] == "127.0.0.1" and address[1] != 0
+        connection = http.client.HTTPConnection(*address, timeout=20)
+        connection.request("GET", "/" + RESCUE_LOADER)
+        response = connection.getresponse()
+        assert response.status == 200 and response.read() == LOADER
+        # The same connection, a byte range.
+        connection.request("GET", "/" + RESCUE_LOADER, headers={"Range": "bytes=0-3"})
+        response = connection.getresponse()
+        assert response.status == 206 and response.read() == LOADER[:4]
+        connection.request("GET", "/" + IMAGING_LOADER)
+        response = connection.getresponse()
+        assert response.status == 403 and b"loopback" in response.read()
+        denied = wait_for(events, lambda e: e["kind"] == "denied")
+        assert denied["at"] == "http" and denied["rule"] == "loopback"
+        assert wait_for(events, lambda e: e["kind"] == "http-served")["target"] == "/" + RESCUE_LOADER
+        connection.close()
+    with dart.BootServer(root, tftp="127.0.0.1:0") as no_http:
+        assert no_http.http_address is None
+    with pytest.raises(dart.InvalidInputError, match="http"):
+        dart.BootServer(root, tftp="127.0.0.1:0", http="80")
+
+
 def test_policy_file_and_stop(root: Path, tmp_path: Path) -> None:
     policy = tmp_path / "policy.json"
     policy.write_text('{"default": "none"}')

@@ -176,6 +176,7 @@ impl PxeLab {
                 interface: Some(BRIDGE.into()),
                 ..ProxyDhcpConfig::default()
             }),
+            http: None,
         }
     }
 

@@ -43,11 +43,13 @@ use super::clients::{Bind, ClientTable, Identity, MAX_CLIENTS};
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
+use super::files::{FileHooks, Provided};
+use super::http::{HttpConfig, HttpEvent, HttpServer};
 use super::known::{ClientDb, ClientKey, ClientState, KnownClients, Recorded, CLIENTS_FILE};
 use super::menu::{self, MenuFirmware, MenuSpec, RamdiskTftp, StoreName};
 use super::neighbour;
 use super::policy::{AccessPolicy, Allow, Answer, Client, ClientArch, Decision, MacAddr};
-use super::tftp::{Provided, TftpConfig, TftpEvent, TftpHooks, TftpServer};
+use super::tftp::{TftpConfig, TftpEvent, TftpServer};
 use crate::error::{Error, Result};
 use crate::model::arch::Architecture;
 
@@ -67,6 +69,9 @@ pub struct BootServerConfig {
     /// Proxy-DHCP settings; `None` runs TFTP only (for networks whose DHCP
     /// server names the boot file itself).
     pub proxy_dhcp: Option<ProxyDhcpConfig>,
+    /// HTTP settings; `None` serves no HTTP. Its `root` is replaced by
+    /// [`root`](Self::root).
+    pub http: Option<HttpConfig>,
 }
 
 /// Where the policy refused a client.
@@ -75,8 +80,10 @@ pub struct BootServerConfig {
 pub enum Checkpoint {
     /// No boot file was offered.
     Dhcp,
-    /// A file read was refused.
+    /// A file read over TFTP was refused.
     Tftp,
+    /// A file read over HTTP was refused.
+    Http,
 }
 
 /// What the boot server did, for logging; passed to the callback given to
@@ -151,6 +158,8 @@ pub enum BootEvent {
     },
     /// A TFTP event.
     Tftp(TftpEvent),
+    /// An HTTP event.
+    Http(HttpEvent),
     /// A proxy-DHCP event.
     Dhcp(DhcpEvent),
 }
@@ -179,6 +188,7 @@ impl fmt::Display for BootEvent {
                 let at = match at {
                     Checkpoint::Dhcp => "DHCP",
                     Checkpoint::Tftp => "TFTP",
+                    Checkpoint::Http => "HTTP",
                 };
                 write!(
                     f,
@@ -214,6 +224,7 @@ impl fmt::Display for BootEvent {
                 images.join(", ")
             ),
             BootEvent::Tftp(e) => e.fmt(f),
+            BootEvent::Http(e) => e.fmt(f),
             BootEvent::Dhcp(e) => e.fmt(f),
         }
     }
@@ -608,7 +619,7 @@ impl State {
     /// The TFTP provider: a request for a boot store gets the store
     /// generated for the client (see [`menu`](super::menu)); other names
     /// are left to the files under the root.
-    fn provide(&self, addr: SocketAddr, name: &str) -> Option<Provided> {
+    fn provide(&self, addr: SocketAddr, name: &str, at: Checkpoint) -> Option<Provided> {
         let wanted = StoreName::parse(name)?;
         let identity = self.identify(addr);
         let client = identity.client;
@@ -618,7 +629,7 @@ impl State {
                 client,
                 target: name.to_string(),
                 rule: decision.rule.clone(),
-                at: Checkpoint::Tftp,
+                at,
                 reason: reason.clone(),
             });
             Some(Provided::Refused(reason))
@@ -718,7 +729,12 @@ impl State {
     }
 
     /// The TFTP gate: may `addr` read `path` (relative to the root)?
-    fn may_read(&self, addr: SocketAddr, path: &Path) -> std::result::Result<(), String> {
+    fn may_read(
+        &self,
+        addr: SocketAddr,
+        path: &Path,
+        at: Checkpoint,
+    ) -> std::result::Result<(), String> {
         let identity = self.identify(addr);
         let client = identity.client;
         let catalog = self.catalog();
@@ -728,7 +744,7 @@ impl State {
                 client,
                 target: path.display().to_string(),
                 rule: decision.rule.clone(),
-                at: Checkpoint::Tftp,
+                at,
                 reason: reason.clone(),
             });
             Err(reason)
@@ -767,6 +783,7 @@ pub struct BootServer {
     state: Arc<State>,
     tftp: Option<TftpServer>,
     dhcp: Option<ProxyDhcp>,
+    http: Option<HttpServer>,
 }
 
 impl fmt::Debug for BootServer {
@@ -774,13 +791,14 @@ impl fmt::Debug for BootServer {
         f.debug_struct("BootServer")
             .field("root", &self.state.root)
             .field("tftp", &self.tftp)
+            .field("http", &self.http)
             .finish_non_exhaustive()
     }
 }
 
 impl BootServer {
-    /// Checks the settings, starts TFTP and (if configured) proxy-DHCP on
-    /// threads of their own, and returns at once. `events`, if given, is
+    /// Checks the settings, starts TFTP and (if configured) proxy-DHCP and
+    /// HTTP on threads of their own, and returns at once. `events`, if given, is
     /// called from the server's threads for each [`BootEvent`]; it should
     /// return quickly.
     ///
@@ -800,6 +818,7 @@ impl BootServer {
     ///             interface: Some("eth0".into()),
     ///             ..ProxyDhcpConfig::default()
     ///         }),
+    ///         http: None,
     ///     },
     ///     Some(Box::new(|event| eprintln!("{event}"))),
     /// )?;
@@ -840,16 +859,37 @@ impl BootServer {
                 window: (Instant::now(), 0),
             }),
         });
-        let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
-        let provide_state = Arc::clone(&state);
-        let hooks = TftpHooks {
-            provide: Some(Arc::new(move |addr, name| {
-                provide_state.provide(addr, name)
-            })),
-            rewrite: Some(Arc::new(move |addr, name| {
-                rewrite_state.rewrite(addr, name)
-            })),
-            gate: Some(Arc::new(move |addr, path| gate_state.may_read(addr, path))),
+        let hooks = |at: Checkpoint| {
+            let (gate_state, rewrite_state) = (Arc::clone(&state), Arc::clone(&state));
+            let provide_state = Arc::clone(&state);
+            FileHooks {
+                provide: Some(Arc::new(move |addr, name| {
+                    provide_state.provide(addr, name, at)
+                })),
+                rewrite: Some(Arc::new(move |addr, name| {
+                    rewrite_state.rewrite(addr, name)
+                })),
+                gate: Some(Arc::new(move |addr, path| {
+                    gate_state.may_read(addr, path, at)
+                })),
+            }
+        };
+        let http = match config.http {
+            None => None,
+            Some(http_config) => {
+                let http_events = events.clone().map(|sink| {
+                    Box::new(move |e| sink(BootEvent::Http(e)))
+                        as Box<dyn Fn(HttpEvent) + Send + Sync>
+                });
+                Some(HttpServer::start(
+                    HttpConfig {
+                        root: config.root.clone(),
+                        ..http_config
+                    },
+                    hooks(Checkpoint::Http),
+                    http_events,
+                )?)
+            }
         };
         let tftp_events = events.clone().map(|sink| {
             Box::new(move |e| sink(BootEvent::Tftp(e))) as Box<dyn Fn(TftpEvent) + Send + Sync>
@@ -859,7 +899,7 @@ impl BootServer {
                 root: config.root,
                 ..config.tftp
             },
-            hooks,
+            hooks(Checkpoint::Tftp),
             tftp_events,
         )?;
         let dhcp = match config.proxy_dhcp {
@@ -884,12 +924,18 @@ impl BootServer {
             state,
             tftp: Some(tftp),
             dhcp,
+            http,
         })
     }
 
     /// The address TFTP listens on.
     pub fn tftp_addr(&self) -> Option<SocketAddr> {
         self.tftp.as_ref().map(TftpServer::local_addr)
+    }
+
+    /// The address HTTP listens on, when it runs.
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.http.as_ref().map(HttpServer::local_addr)
     }
 
     /// The ports proxy-DHCP listens on (DHCP, PXE), when it runs.
@@ -926,6 +972,9 @@ impl BootServer {
     fn shutdown(&mut self) {
         if let Some(dhcp) = self.dhcp.take() {
             dhcp.stop();
+        }
+        if let Some(http) = self.http.take() {
+            http.stop();
         }
         if let Some(tftp) = self.tftp.take() {
             tftp.stop();

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::boot::{BootEvent, BootServer, BootServerConfig, Checkpoint};
 use super::dhcp::{DhcpEvent, ProxyDhcpConfig};
+use super::http::{HttpConfig, HttpEvent};
 use super::policy::{AccessPolicy, Client, MacAddr};
 use super::tftp::{TftpConfig, TftpEvent};
 use crate::error::{Error, Result};
@@ -58,6 +59,10 @@ pub struct ServeSettings {
     /// interface's first IPv4 address.
     #[serde(default, deserialize_with = "named::server_ip")]
     pub server_ip: Option<Ipv4Addr>,
+    /// Serve the same catalog over HTTP on this address (for example
+    /// `0.0.0.0:80`); no HTTP when unset.
+    #[serde(default, deserialize_with = "named::http")]
+    pub http: Option<SocketAddr>,
 }
 
 /// Field deserializers that put the setting's name in front of an error in
@@ -89,6 +94,7 @@ mod named {
         max_transfers: Option<usize>,
         proxy_dhcp: Option<String>,
         server_ip: Option<Ipv4Addr>,
+        http: Option<SocketAddr>,
     }
 }
 
@@ -104,6 +110,7 @@ impl ServeSettings {
             max_transfers: None,
             proxy_dhcp: None,
             server_ip: None,
+            http: None,
         }
     }
 
@@ -156,11 +163,17 @@ impl ServeSettings {
                 })
             }
         };
+        let http = self.http.map(|bind| HttpConfig {
+            root: self.root.clone(),
+            bind,
+            ..HttpConfig::default()
+        });
         Ok(BootServerConfig {
             root: self.root,
             policy,
             tftp,
             proxy_dhcp,
+            http,
         })
     }
 
@@ -222,7 +235,8 @@ pub fn interface_ipv4(name: &str) -> Result<Ipv4Addr> {
 pub struct EventRecord {
     /// `offered`, `denied`, `pending`, `menu`, `claim-refused`, `claim-conflict`,
     /// `tftp-started`, `tftp-finished`, `tftp-denied`, `tftp-aborted`,
-    /// `tftp-replaced`, `tftp-failed`, `dhcp-offered`, `dhcp-silent`,
+    /// `tftp-replaced`, `tftp-failed`, `http-served`, `http-refused`,
+    /// `http-cut`, `dhcp-offered`, `dhcp-silent`,
     /// `dhcp-malformed`, `dhcp-failed`, or `other`.
     pub kind: &'static str,
     /// The log line.
@@ -236,7 +250,7 @@ pub struct EventRecord {
     /// The policy rule, for policy events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
-    /// `dhcp` or `tftp`, for denials.
+    /// `dhcp`, `tftp` or `http`, for denials.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at: Option<Checkpoint>,
     /// Where the event came from as far as the packet says (an IP address
@@ -336,6 +350,16 @@ impl From<&BootEvent> for EventRecord {
                 };
                 record.kind = kind;
                 record.target = Some(file.clone());
+            }
+            BootEvent::Http(e) => {
+                let (kind, client, path) = match e {
+                    HttpEvent::Served { client, path, .. } => ("http-served", client, path),
+                    HttpEvent::Refused { client, path, .. } => ("http-refused", client, path),
+                    HttpEvent::Cut { client, path, .. } => ("http-cut", client, path),
+                };
+                record.kind = kind;
+                record.source = Some(client.ip().to_string());
+                record.target = Some(path.clone()).filter(|p| !p.is_empty());
             }
             BootEvent::Dhcp(e) => {
                 record.source = match e {

@@ -61,6 +61,34 @@ static void write_file(const char *path, const unsigned char *bytes, size_t len)
  * octet mode, 512-byte blocks). Returns the number of bytes read into `buf`,
  * -1 on a timeout or a malformed reply, or -(1000 + code) when the server
  * answered ERROR `code` (its message is copied to `err`). */
+/* An HTTP/1.1 GET of `path` from 127.0.0.1:port, the connection closed
+ * after it: the whole response (head and body) in `buf`, its length
+ * returned, -1 on a socket error. */
+static long http_get(uint16_t port, const char *path, char *buf, size_t cap) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) return -1;
+    struct timeval tv = {20, 0};
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct sockaddr_in to = {0};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&to, sizeof to) != 0) { close(s); return -1; }
+    char request[512];
+    int n = snprintf(request, sizeof request, "GET %s HTTP/1.1\r\nHost: dart\r\nConnection: close\r\n\r\n", path);
+    if (send(s, request, (size_t)n, 0) != n) { close(s); return -1; }
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = recv(s, buf + got, cap - 1 - got, 0);
+        if (r <= 0) break;
+        got += (size_t)r;
+        if (got == cap - 1) break;
+    }
+    buf[got] = '\0';
+    close(s);
+    return (long)got;
+}
+
 static long tftp_get(uint16_t port, const char *file, unsigned char *buf, size_t cap,
                      char *err, size_t errcap) {
     int s = socket(AF_INET, SOCK_DGRAM, 0);
@@ -207,12 +235,23 @@ static void test_net(const char *dir) {
     CHECK(dart_boot_server_start(NULL, NULL, NULL, &server) == DART_ERR_NULL_ARGUMENT);
 
     /* Serve: the recovery image is readable, the imaging one is not. */
-    snprintf(settings, sizeof settings, "{\"root\": \"%s\", \"tftp\": \"127.0.0.1:0\"}", root);
+    snprintf(settings, sizeof settings, "{\"root\": \"%s\", \"tftp\": \"127.0.0.1:0\", \"http\": \"127.0.0.1:0\"}", root);
     CHECK(dart_boot_server_start(settings, on_event, &events_seen, &server) == DART_OK);
     CHECK(server != NULL);
     uint16_t port = 0;
     CHECK(dart_boot_server_tftp_port(server, &port) == DART_OK && port != 0);
     CHECK(dart_boot_server_tftp_port(NULL, &port) == DART_ERR_NULL_ARGUMENT);
+    /* The same files over HTTP, under the same policy. */
+    uint16_t http_port = 0;
+    CHECK(dart_boot_server_http_port(server, &http_port) == DART_OK && http_port != 0);
+    {
+        char response[8192];
+        long n = http_get(http_port, "/images/rescue/2/efi/boot/bootx64.efi", response, sizeof response);
+        CHECK(n > (long)sizeof loader && strncmp(response, "HTTP/1.1 200 OK", 15) == 0);
+        CHECK(memcmp(response + n - (long)sizeof loader, loader, sizeof loader) == 0);
+        n = http_get(http_port, "/images/win-imaging/1/efi/boot/bootx64.efi", response, sizeof response);
+        CHECK(n > 0 && strncmp(response, "HTTP/1.1 403", 12) == 0 && strstr(response, "win-imaging") != NULL);
+    }
     char *served = NULL;
     CHECK(dart_boot_server_catalog_json(server, &served) == DART_OK && strstr(served, "win-imaging") != NULL);
     dart_string_free(served);
@@ -225,7 +264,7 @@ static void test_net(const char *dir) {
     err[0] = '\0';
     CHECK(tftp_get(port, "images/win-imaging/1/efi/boot/bootx64.efi", got, sizeof got, err, sizeof err) == -1002);
     CHECK(strstr(err, "\"default\"") != NULL && strstr(err, "win-imaging") != NULL);
-    CHECK(wait_for(&denied_seen, 1));
+    CHECK(wait_for(&denied_seen, 2));
 
     /* A new policy lets this client boot the imaging image too. */
     CHECK(dart_boot_server_set_policy(server, "{\"rules\": [{\"name\": \"bench\", \"ip\": \"127.0.0.1\", \"allow\": \"all\"}]}") == DART_OK);

@@ -633,11 +633,16 @@ class BootServer:
         max_transfers: int | None = None,
         proxy_dhcp: str | None = None,
         server_ip: str | None = None,
+        http: str | None = None,
         on_event: _OnEvent | None = None,
     ) -> BootServer: ...
     @property
     def tftp_address(self) -> tuple[str, int]:
         """Where TFTP listens, as ``(host, port)``; raises ``DartError`` once stopped."""
+    @property
+    def http_address(self) -> tuple[str, int] | None:
+        """Where HTTP listens, as ``(host, port)``, or ``None`` without ``http``;
+        raises ``DartError`` once stopped."""
     @property
     def active_transfers(self) -> int:
         """TFTP transfers running now (0 once stopped)."""

@@ -1,4 +1,4 @@
-//! `dart serve`: run the network boot server (TFTP and proxy-DHCP) until
+//! `dart serve`: run the network boot server (TFTP, proxy-DHCP, HTTP) until
 //! interrupted, logging each event as a line of text or JSON.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// Most TFTP transfers at once.
     #[arg(long)]
     max_transfers: Option<usize>,
+    /// Also serve the catalog over HTTP on this address (e.g. 0.0.0.0:80), under the same policy.
+    #[arg(long, value_name = "ADDR")]
+    http: Option<SocketAddr>,
     /// Print each event as a JSON line instead of a log line.
     #[arg(long)]
     json: bool,
@@ -49,6 +52,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         proxy_dhcp: a.proxy_dhcp,
         server_ip: a.server_ip,
         max_transfers: a.max_transfers,
+        http: a.http,
         ..ServeSettings::new(&a.root)
     };
     let json = a.json;
@@ -84,12 +88,15 @@ pub fn run(a: ServeArgs) -> Result<()> {
     )?;
     let catalog = server.catalog();
     errln!(
-        "dart: serving {} image(s) from {} (TFTP on {}); Ctrl-C stops",
+        "dart: serving {} image(s) from {} (TFTP on {}{}); Ctrl-C stops",
         catalog.images.len(),
         a.root.display(),
         server
             .tftp_addr()
-            .map_or_else(|| "-".to_string(), |a| a.to_string())
+            .map_or_else(|| "-".to_string(), |a| a.to_string()),
+        server
+            .http_addr()
+            .map_or_else(String::new, |a| format!(", HTTP on {a}"))
     );
     // Images may be staged later, so names the catalog lacks are a warning
     // here (`dart policy check --root` makes them an error).
