@@ -1080,3 +1080,111 @@ fn http_serves_the_same_menus_under_the_same_policy_as_tftp() {
         .iter()
         .any(|e| matches!(e, BootEvent::Http(HttpEvent::Served { status: 200, .. }))));
 }
+
+/// A DHCPDISCOVER as OVMF's HTTP Boot driver sends it: class
+/// `HTTPClient:Arch:00016:...`, option 93 = 16.
+fn http_discover(mac: [u8; 6]) -> Vec<u8> {
+    use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode};
+    use dhcproto::{Encodable, Encoder};
+    let mut msg = Message::default();
+    msg.set_opcode(Opcode::BootRequest)
+        .set_xid(0x0bad_cafe)
+        .set_chaddr(&mac);
+    let opts = msg.opts_mut();
+    opts.insert(DhcpOption::MessageType(MessageType::Discover));
+    opts.insert(DhcpOption::ClassIdentifier(
+        b"HTTPClient:Arch:00016:UNDI:003000".to_vec(),
+    ));
+    opts.insert(DhcpOption::ClientSystemArchitecture(16u16.into()));
+    let mut out = Vec::new();
+    msg.encode(&mut Encoder::new(&mut out)).unwrap();
+    out
+}
+
+#[test]
+fn uefi_http_boot_clients_are_offered_a_url_the_http_server_serves() {
+    use dhcproto::v4::{DhcpOption, Message, OptionCode};
+    use dhcproto::{Decodable, Decoder};
+    let (dir, rescue, _) = common::two_images(4000);
+    let root = dir.path().join("root");
+    let (server, events, client, dhcp_port) =
+        start_with_client(&root, AccessPolicy::default(), Duration::from_secs(5));
+    let http = server.http_addr().unwrap();
+    let mac = [2, 0, 0, 0, 0, 0x42];
+    client
+        .send_to(&http_discover(mac), ("127.0.0.1", dhcp_port))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = client.recv_from(&mut buf).unwrap();
+    let reply = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+    assert_eq!(
+        reply.opts().get(OptionCode::ClassIdentifier),
+        Some(&DhcpOption::ClassIdentifier(b"HTTPClient".to_vec()))
+    );
+    assert_eq!(reply.opts().get(OptionCode::VendorExtensions), None);
+    let url = String::from_utf8_lossy(reply.fname().unwrap())
+        .trim_end_matches('\0')
+        .to_string();
+    let loader = rescue.uefi_boot.unwrap();
+    assert_eq!(url, format!("http://127.0.0.1:{}/{loader}", http.port()));
+    // The URL serves the loader, byte for byte.
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-f", &url])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, vec![b'r'; 4000]);
+    assert!(events.lock().unwrap().iter().any(|e| matches!(
+        e,
+        BootEvent::Offered { file, .. } if *file == url
+    )));
+    server.stop();
+
+    // A server without HTTP stays silent to them, and says why.
+    let events: Events = Arc::default();
+    let sink = Arc::clone(&events);
+    let no_http = BootServer::start(
+        BootServerConfig {
+            root: root.clone(),
+            policy: AccessPolicy::default(),
+            tftp: TftpConfig {
+                bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..TftpConfig::default()
+            },
+            proxy_dhcp: Some(ProxyDhcpConfig::loopback(
+                client.local_addr().unwrap().port(),
+            )),
+            http: None,
+        },
+        Some(Box::new(move |e| sink.lock().unwrap().push(e))),
+    )
+    .unwrap();
+    let (dhcp_port, _) = no_http.dhcp_ports().unwrap();
+    client
+        .send_to(&http_discover(mac), ("127.0.0.1", dhcp_port))
+        .unwrap();
+    // The decision is made (and reported) before any reply would be sent.
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    let denied = loop {
+        let found = events.lock().unwrap().iter().find_map(|e| match e {
+            BootEvent::Denied {
+                at: Checkpoint::Dhcp,
+                reason,
+                ..
+            } => Some(reason.clone()),
+            _ => None,
+        });
+        if found.is_some() || std::time::Instant::now() > until {
+            break found;
+        }
+        std::thread::yield_now();
+    };
+    assert!(
+        denied.as_deref().is_some_and(|r| r.contains("--http")),
+        "{denied:?}"
+    );
+    client
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    assert!(client.recv_from(&mut buf).is_err(), "a reply came");
+}

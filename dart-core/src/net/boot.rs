@@ -32,6 +32,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -40,6 +41,7 @@ use serde::Serialize;
 use super::admission::{judge, Purpose};
 use super::catalog::{Catalog, CatalogImage, CATALOG_FILE, IMAGES_DIR};
 use super::clients::{Bind, ClientTable, Identity, MAX_CLIENTS};
+use super::dhcp::packet::MAX_BOOT_FILE;
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
@@ -235,6 +237,8 @@ type Sink = Arc<dyn Fn(BootEvent) + Send + Sync>;
 /// What the DHCP and TFTP threads share.
 struct State {
     root: PathBuf,
+    /// The port HTTP listens on; 0 while it serves no HTTP.
+    http_port: AtomicU16,
     /// Swapped whole by `set_policy`; requests take a cheap reference.
     policy: RwLock<Arc<AccessPolicy>>,
     catalog: Mutex<CachedCatalog>,
@@ -492,6 +496,21 @@ impl State {
                     Some(f) if prompt && arch.same_as(ClientArch::BIOS) => f.as_str(),
                     _ => file,
                 };
+                // A UEFI HTTP Boot client fetches its loader by URL.
+                let url;
+                let file = if request.is_http() {
+                    let port = self.http_port.load(Ordering::Acquire);
+                    if port == 0 {
+                        return deny("it is a UEFI HTTP Boot client and this server serves no HTTP (start it with an HTTP address: dart serve --http ADDR)".into());
+                    }
+                    url = http_url(server, port, file);
+                    if url.len() > MAX_BOOT_FILE {
+                        return deny(format!("the boot file URL {url} is longer than the {MAX_BOOT_FILE} bytes a DHCP reply holds"));
+                    }
+                    url.as_str()
+                } else {
+                    file
+                };
                 if let Some(mac) = client.mac {
                     lock(&self.clients).record_offer(mac, &image.dir);
                 }
@@ -507,6 +526,7 @@ impl State {
                 let boot_store = image
                     .menu
                     .as_ref()
+                    .filter(|_| !request.is_http())
                     .and(MenuFirmware::of(arch))
                     .map(|f| format!("\\{}", menu::menu_path(f).replace('/', "\\")));
                 Some(BootOffer {
@@ -841,6 +861,7 @@ impl BootServer {
         let events: Option<Sink> = events.map(Arc::from);
         let state = Arc::new(State {
             root: config.root.clone(),
+            http_port: AtomicU16::new(0),
             policy: RwLock::new(Arc::new(config.policy)),
             catalog: Mutex::new(CachedCatalog {
                 stamp: None,
@@ -874,7 +895,7 @@ impl BootServer {
                 })),
             }
         };
-        let http = match config.http {
+        let http: Option<HttpServer> = match config.http {
             None => None,
             Some(http_config) => {
                 let http_events = events.clone().map(|sink| {
@@ -902,6 +923,11 @@ impl BootServer {
             hooks(Checkpoint::Tftp),
             tftp_events,
         )?;
+        if let Some(server) = &http {
+            state
+                .http_port
+                .store(server.local_addr().port(), Ordering::Release);
+        }
         let dhcp = match config.proxy_dhcp {
             None => None,
             Some(dhcp_config) => {
@@ -986,4 +1012,23 @@ impl Drop for BootServer {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// The URL of `file` (relative to the root) on this server's HTTP port:
+/// `http://10.0.0.5/images/...`, the port left out when it is 80, and
+/// every byte outside the URL-safe set percent-encoded.
+fn http_url(server: Ipv4Addr, port: u16, file: &str) -> String {
+    let mut url = if port == 80 {
+        format!("http://{server}/")
+    } else {
+        format!("http://{server}:{port}/")
+    };
+    for &b in file.trim_start_matches('/').as_bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
 }

@@ -24,6 +24,13 @@ impl ClientArch {
     pub const X64_UEFI_BC: ClientArch = ClientArch(9);
     /// 64-bit ARM UEFI.
     pub const ARM64_UEFI: ClientArch = ClientArch(11);
+    /// 32-bit x86 UEFI booting over HTTP (IANA "Processor Architecture
+    /// Types", 0x0F).
+    pub const X86_UEFI_HTTP: ClientArch = ClientArch(15);
+    /// 64-bit x86 UEFI booting over HTTP (0x10).
+    pub const X64_UEFI_HTTP: ClientArch = ClientArch(16);
+    /// 64-bit ARM UEFI booting over HTTP (0x13).
+    pub const ARM64_UEFI_HTTP: ClientArch = ClientArch(19);
 
     const NAMES: [(&'static str, ClientArch); 4] = [
         ("bios", ClientArch::BIOS),
@@ -32,15 +39,14 @@ impl ClientArch {
         ("arm64-uefi", ClientArch::ARM64_UEFI),
     ];
 
-    /// Whether two codes name the same kind of machine (7 and 9 are both
-    /// x64 UEFI).
+    /// Whether two codes name the same kind of machine (7, 9 and 16 are
+    /// all x64 UEFI; 15 is x86 UEFI and 19 ARM64 UEFI, over HTTP).
     pub fn same_as(self, other: ClientArch) -> bool {
-        let norm = |a: ClientArch| {
-            if a == ClientArch::X64_UEFI_BC {
-                ClientArch::X64_UEFI
-            } else {
-                a
-            }
+        let norm = |a: ClientArch| match a {
+            ClientArch::X64_UEFI_BC | ClientArch::X64_UEFI_HTTP => ClientArch::X64_UEFI,
+            ClientArch::X86_UEFI_HTTP => ClientArch::X86_UEFI,
+            ClientArch::ARM64_UEFI_HTTP => ClientArch::ARM64_UEFI,
+            a => a,
         };
         norm(self) == norm(other)
     }

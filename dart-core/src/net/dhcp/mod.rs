@@ -70,6 +70,14 @@
 //! is configured. iPXE takes it as a proxy offer (no menu, sub-option 9) and
 //! asks port 4011 like EDK2; the ACK carries the same fields.
 //!
+//! **UEFI HTTP Boot clients** (class `HTTPClient...`, option 93 = 15, 16
+//! or 19) get class `HTTPClient`, no option 43, and the boot file's URL in
+//! `file`: EDK2's `HttpBootDxe` takes such a proxy offer (`yiaddr` 0, a
+//! URI with an IP address) as `HttpOfferTypeProxyIpUri` and pairs it with
+//! the DHCP server's address-only offer (`HttpBootDhcp4.c`,
+//! `HttpBootSelectDhcpOffer`); UEFI 2.10 section 24.7.2 describes the
+//! exchange. They never ask port 4011.
+//!
 //! A boot item the client sent (option 43 sub-option 71, from PXE
 //! boot-server discovery) is echoed in the reply's option 43.
 //!

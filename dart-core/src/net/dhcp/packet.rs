@@ -50,6 +50,8 @@ pub const FIRST_UEFI_ARCH: u16 = 6;
 /// The vendor class (option 60) every PXE client's class starts with, and
 /// the one a PXE server answers with.
 const PXE_CLIENT: &[u8] = b"PXEClient";
+/// The vendor class of UEFI HTTP Boot clients (UEFI 2.10 section 24.7.2).
+const HTTP_CLIENT: &[u8] = b"HTTPClient";
 
 /// Bytes of the fixed BOOTP header, before the magic cookie.
 const HEADER_LEN: usize = 236;
@@ -72,6 +74,7 @@ const OPT_OVERLOAD: u8 = 52;
 const OPT_MESSAGE_TYPE: u8 = 53;
 const OPT_SERVER_ID: u8 = 54;
 const OPT_CLASS_ID: u8 = 60;
+const OPT_USER_CLASS: u8 = 77;
 const OPT_ARCH: u8 = 93;
 const OPT_NIC: u8 = 94;
 const OPT_UUID: u8 = 97;
@@ -154,6 +157,8 @@ pub struct PxeRequest {
     /// PXE boot item (option 43 sub-option 71), sent in boot-server
     /// requests; echoed in the reply.
     pub boot_item: Option<BootItem>,
+    /// User class (option 77) as sent: iPXE sends `iPXE`.
+    pub user_class: Option<Vec<u8>>,
 }
 
 /// What to tell a PXE client.
@@ -229,8 +234,8 @@ impl PxeRequest {
     /// Parses a message received on port 67 or 4011.
     ///
     /// `Ok(None)`: a well-formed message that is not a PXE client's
-    /// request: a BOOTREPLY, plain BOOTP, a class (option 60) that does not
-    /// start with `PXEClient`, or a type a proxy never answers (DECLINE,
+    /// request: a BOOTREPLY, plain BOOTP, a class (option 60) that starts
+    /// with neither `PXEClient` nor `HTTPClient`, or a type a proxy never answers (DECLINE,
     /// RELEASE, ...). `Err`: bytes that are not a DHCP message. Never
     /// panics.
     pub fn parse(bytes: &[u8]) -> Result<Option<PxeRequest>, ParseError> {
@@ -280,10 +285,14 @@ impl PxeRequest {
             }
         };
         let vendor_class = match options.get(&OPT_CLASS_ID) {
-            Some(value) if value.starts_with(PXE_CLIENT) => match decode(OPT_CLASS_ID, value)? {
-                DhcpOption::ClassIdentifier(class) => String::from_utf8_lossy(&class).into_owned(),
-                _ => return Err(unexpected(OPT_CLASS_ID)),
-            },
+            Some(value) if value.starts_with(PXE_CLIENT) || value.starts_with(HTTP_CLIENT) => {
+                match decode(OPT_CLASS_ID, value)? {
+                    DhcpOption::ClassIdentifier(class) => {
+                        String::from_utf8_lossy(&class).into_owned()
+                    }
+                    _ => return Err(unexpected(OPT_CLASS_ID)),
+                }
+            }
             _ => return Ok(None),
         };
 
@@ -329,6 +338,11 @@ impl PxeRequest {
             _ => None,
         };
 
+        let user_class = options
+            .get(&OPT_USER_CLASS)
+            .filter(|v| !v.is_empty())
+            .cloned();
+
         Ok(Some(PxeRequest {
             kind,
             xid: header.xid(),
@@ -343,6 +357,7 @@ impl PxeRequest {
             giaddr: header.giaddr(),
             network_interface,
             boot_item,
+            user_class,
         }))
     }
 
@@ -359,18 +374,34 @@ impl PxeRequest {
     }
 
     /// The client's architecture: option 93, or else the number in a vendor
-    /// class of the form `PXEClient:Arch:00007:...`.
+    /// class of the form `PXEClient:Arch:00007:...` (or `HTTPClient:...`).
     pub fn architecture(&self) -> Option<u16> {
         self.client_arch.or_else(|| {
             let digits = self
                 .vendor_class
-                .strip_prefix("PXEClient:Arch:")?
+                .strip_prefix("PXEClient:Arch:")
+                .or_else(|| self.vendor_class.strip_prefix("HTTPClient:Arch:"))?
                 .get(..5)?;
             if digits.bytes().all(|b| b.is_ascii_digit()) {
                 digits.parse().ok()
             } else {
                 None
             }
+        })
+    }
+
+    /// Whether the client is a UEFI HTTP Boot client (vendor class
+    /// `HTTPClient...`): it fetches its boot file by the URL in the reply,
+    /// not over TFTP.
+    pub fn is_http(&self) -> bool {
+        self.vendor_class.as_bytes().starts_with(HTTP_CLIENT)
+    }
+
+    /// Whether the client is iPXE: user class (option 77) `iPXE`, sent raw
+    /// or as an RFC 3004 list entry.
+    pub fn is_ipxe(&self) -> bool {
+        self.user_class.as_deref().is_some_and(|c| {
+            c == b"iPXE" || (c.first() == Some(&4) && c.get(1..5) == Some(&b"iPXE"[..]))
         })
     }
 
@@ -429,6 +460,7 @@ pub fn build_reply(
     }
 
     let uefi = request.is_uefi();
+    let http = request.is_http();
     let (message_type, ciaddr) = match request.kind {
         RequestKind::Discover => (MessageType::Offer, Ipv4Addr::UNSPECIFIED),
         RequestKind::Request | RequestKind::Inform => (MessageType::Ack, request.ciaddr),
@@ -436,7 +468,7 @@ pub fn build_reply(
     // EDK2 sends its port-4011 request to siaddr (option 54 only when siaddr
     // is 0), so a UEFI client's OFFER names this server there; the ACK then
     // names the TFTP server.
-    let siaddr = if uefi && message_type == MessageType::Offer {
+    let siaddr = if (uefi || http) && message_type == MessageType::Offer {
         server_ip
     } else {
         offer.tftp_server
@@ -465,12 +497,21 @@ pub fn build_reply(
     let mut options = vec![
         DhcpOption::MessageType(message_type),
         DhcpOption::ServerIdentifier(server_ip),
-        DhcpOption::ClassIdentifier(PXE_CLIENT.to_vec()),
+        DhcpOption::ClassIdentifier(if http { HTTP_CLIENT } else { PXE_CLIENT }.to_vec()),
     ];
     if let Some(uuid) = &request.uuid {
         options.push(DhcpOption::ClientMachineIdentifier(uuid.clone()));
     }
-    if let Some(vendor) = vendor_options(uefi, request.boot_item) {
+    // An HTTP Boot client reads no PXE options; EDK2's HttpBootDxe takes an
+    // offer with class HTTPClient, no address (a proxy offer) and a URI in
+    // `file` as `HttpOfferTypeProxyIpUri` and pairs it with the DHCP
+    // server's address-only offer (`HttpBootDhcp4.c`).
+    let vendor = if http {
+        None
+    } else {
+        vendor_options(uefi, request.boot_item)
+    };
+    if let Some(vendor) = vendor {
         options.push(DhcpOption::VendorExtensions(vendor));
     }
 
@@ -824,6 +865,74 @@ mod tests {
         assert_eq!(r.boot_item, None);
         assert_eq!(r.client_ip(), None);
         assert!(r.is_uefi());
+    }
+
+    /// What OVMF's HTTP Boot driver sends (HttpBootDhcp4.c): option 93 =
+    /// 16 (x64 UEFI HTTP) and class `HTTPClient:Arch:00016:UNDI:003000`.
+    fn edk2_http(arch: u16) -> Vec<u8> {
+        let mut o = option(53, &[1]);
+        o.extend(option(97, &UUID));
+        o.extend(option(94, &[1, 3, 0]));
+        o.extend(option(93, &arch.to_be_bytes()));
+        o.extend(option(
+            60,
+            format!("HTTPClient:Arch:{arch:05}:UNDI:003000").as_bytes(),
+        ));
+        o.push(255);
+        message([0; 4], 0x8000, &o)
+    }
+
+    #[test]
+    fn http_boot_clients_get_a_proxy_offer_with_the_url() {
+        let r = PxeRequest::parse(&edk2_http(16)).unwrap().unwrap();
+        assert!(r.is_http() && r.is_uefi() && !r.is_ipxe());
+        assert_eq!(r.architecture(), Some(16));
+        let offer = BootOffer {
+            boot_file: "http://10.0.0.1/images/rescue/1/efi/boot/bootx64.efi".into(),
+            tftp_server: SERVER,
+            boot_store: None,
+        };
+        let m = decoded(&build_reply(&r, &offer, SERVER).unwrap());
+        assert_eq!(m.yiaddr(), Ipv4Addr::UNSPECIFIED);
+        assert_eq!(
+            m.fname(),
+            Some(&b"http://10.0.0.1/images/rescue/1/efi/boot/bootx64.efi\0"[..])
+        );
+        let opts = m.opts();
+        assert_eq!(
+            opts.get(OptionCode::ClassIdentifier),
+            Some(&DhcpOption::ClassIdentifier(b"HTTPClient".to_vec()))
+        );
+        assert_eq!(opts.get(OptionCode::VendorExtensions), None);
+        // Without option 93, the class names the architecture.
+        let mut bare = edk2_http(16);
+        let at = bare.windows(4).position(|w| w == [93, 2, 0, 16]).unwrap();
+        bare[at..at + 4].copy_from_slice(&[0, 0, 0, 0]);
+        let r = PxeRequest::parse(&bare).unwrap().unwrap();
+        assert_eq!((r.client_arch, r.architecture()), (None, Some(16)));
+    }
+
+    #[test]
+    fn ipxe_is_known_by_its_user_class() {
+        for class in [&b"iPXE"[..], &[4, b'i', b'P', b'X', b'E'][..]] {
+            let r = PxeRequest::parse(&edk2(1, 7, [0; 4], &option(77, class)))
+                .unwrap()
+                .unwrap();
+            assert!(r.is_ipxe(), "{class:?}");
+            assert!(!r.is_http());
+        }
+        let r = PxeRequest::parse(&edk2(1, 7, [0; 4], &option(77, b"gPXE")))
+            .unwrap()
+            .unwrap();
+        assert!(!r.is_ipxe());
+        // Any other class is not a boot client.
+        let mut other = option(53, &[1]);
+        other.extend(option(60, b"MSFT 5.0"));
+        other.push(255);
+        assert_eq!(
+            PxeRequest::parse(&message([0; 4], 0, &other)).unwrap(),
+            None
+        );
     }
 
     #[test]

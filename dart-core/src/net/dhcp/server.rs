@@ -713,6 +713,7 @@ mod tests {
             giaddr: Ipv4Addr::UNSPECIFIED,
             network_interface: None,
             boot_item: None,
+            user_class: None,
         }
     }
 
