@@ -1188,3 +1188,99 @@ fn uefi_http_boot_clients_are_offered_a_url_the_http_server_serves() {
         .unwrap();
     assert!(client.recv_from(&mut buf).is_err(), "a reply came");
 }
+
+/// A DHCPREQUEST as iPXE sends it to port 4011 once it has `source`:
+/// class `PXEClient:Arch:00007...`, user class `iPXE`.
+fn ipxe_request(mac: [u8; 6], source: Ipv4Addr) -> Vec<u8> {
+    use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode, UnknownOption};
+    use dhcproto::{Encodable, Encoder};
+    let mut msg = Message::default();
+    msg.set_opcode(Opcode::BootRequest)
+        .set_xid(0x1b0e)
+        .set_chaddr(&mac)
+        .set_ciaddr(source);
+    let opts = msg.opts_mut();
+    opts.insert(DhcpOption::MessageType(MessageType::Request));
+    opts.insert(DhcpOption::ClassIdentifier(
+        b"PXEClient:Arch:00007:UNDI:003010".to_vec(),
+    ));
+    opts.insert(DhcpOption::ClientSystemArchitecture(7u16.into()));
+    opts.insert(DhcpOption::Unknown(UnknownOption::new(
+        OptionCode::from(77),
+        b"iPXE".to_vec(),
+    )));
+    let mut out = Vec::new();
+    msg.encode(&mut Encoder::new(&mut out)).unwrap();
+    out
+}
+
+#[test]
+fn ipxe_clients_get_a_script_of_what_they_may_boot() {
+    use dhcproto::v4::Message;
+    use dhcproto::{Decodable, Decoder};
+    let (_dir, root) = menu_root();
+    let (server, _events, pxe_port) = start_with_dhcp(&root, r#"{"menu": {"timeout": 4}}"#);
+    let http = server.http_addr().unwrap();
+    let mac = [2, 0, 0, 0, 0, 0x51];
+    let socket = UdpSocket::bind((STRANGER, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    socket
+        .send_to(&ipxe_request(mac, STRANGER), ("127.0.0.1", pxe_port))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let (n, _) = socket.recv_from(&mut buf).unwrap();
+    let reply = Message::decode(&mut Decoder::new(&buf[..n])).unwrap();
+    let url = String::from_utf8_lossy(reply.fname().unwrap())
+        .trim_end_matches('\0')
+        .to_string();
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:{}/dart/boot.ipxe", http.port())
+    );
+
+    let (status, script) = http_get(STRANGER, http, "/dart/boot.ipxe");
+    let script = String::from_utf8(script).unwrap();
+    assert_eq!(status, 200, "{script}");
+    assert!(script.starts_with("#!ipxe\n"), "{script}");
+    assert!(
+        script.contains("chain --autofree /images/rescue/1/"),
+        "{script}"
+    );
+    assert!(
+        script.contains("chain --autofree /images/tools/1/"),
+        "{script}"
+    );
+    assert!(
+        !script.contains("deploy"),
+        "an imaging image in an ordinary client's script: {script}"
+    );
+    assert!(script.contains("--timeout 4000"), "{script}");
+    // Every path it chains is served to that client.
+    for line in script
+        .lines()
+        .filter_map(|l| l.strip_prefix("chain --autofree "))
+    {
+        let path = line.split_whitespace().next().unwrap();
+        assert_eq!(http_get(STRANGER, http, path).0, 200, "{path}");
+    }
+    // With wimboot in the root, the items boot the WIMs through it.
+    std::fs::create_dir_all(root.join("dart")).unwrap();
+    std::fs::write(root.join("dart/wimboot"), b"stand-in wimboot").unwrap();
+    let (_, script) = http_get(STRANGER, http, "/DART/boot.ipxe");
+    let script = String::from_utf8(script).unwrap();
+    assert!(script.contains("kernel /dart/wimboot"), "{script}");
+    assert!(
+        script.contains("initrd /images/rescue/1/sources/boot.wim boot.wim"),
+        "{script}"
+    );
+    let (status, wimboot) = http_get(STRANGER, http, "/dart/wimboot");
+    assert_eq!(
+        (status, wimboot.as_slice()),
+        (200, &b"stand-in wimboot"[..])
+    );
+    // Nothing else under dart/ is served.
+    std::fs::write(root.join("dart/other"), b"x").unwrap();
+    assert_eq!(http_get(STRANGER, http, "/dart/other").0, 403);
+}

@@ -47,6 +47,7 @@ use super::dhcp::{
 };
 use super::files::{FileHooks, Provided};
 use super::http::{HttpConfig, HttpEvent, HttpServer};
+use super::ipxe::{self, IpxeScript};
 use super::known::{ClientDb, ClientKey, ClientState, KnownClients, Recorded, CLIENTS_FILE};
 use super::menu::{self, MenuFirmware, MenuSpec, RamdiskTftp, StoreName};
 use super::neighbour;
@@ -368,17 +369,21 @@ impl State {
         }
     }
 
-    /// The TFTP rewrite: a name outside `images/` from a client that was
-    /// offered an image resolves in that image version's directory.
+    /// The file servers' rewrite: a name outside `images/` and `dart/` from a
+    /// client that was offered an image resolves in that image version's
+    /// directory.
     fn rewrite(&self, addr: SocketAddr, name: &str) -> Option<String> {
         let name = name.replace('\\', "/");
         let name = name.trim_start_matches('/');
-        let prefix = format!("{IMAGES_DIR}/");
-        if name
-            .get(..prefix.len())
-            .is_some_and(|p| p.eq_ignore_ascii_case(&prefix))
-        {
-            return None;
+        // Names under images/ are already whole; dart/ holds the server's
+        // own shared files (generated menus and scripts, wimboot).
+        for prefix in [format!("{IMAGES_DIR}/"), "dart/".to_string()] {
+            if name
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(&prefix))
+            {
+                return None;
+            }
         }
         let mac = self.identify(addr).client.mac?;
         let dir = lock(&self.clients).offered(mac)?.to_owned();
@@ -496,14 +501,18 @@ impl State {
                     Some(f) if prompt && arch.same_as(ClientArch::BIOS) => f.as_str(),
                     _ => file,
                 };
-                // A UEFI HTTP Boot client fetches its loader by URL.
+                // A UEFI HTTP Boot client fetches its loader by URL; iPXE
+                // gets its script's URL when the server speaks HTTP.
                 let url;
-                let file = if request.is_http() {
-                    let port = self.http_port.load(Ordering::Acquire);
-                    if port == 0 {
+                let http_port = self.http_port.load(Ordering::Acquire);
+                let file = if request.is_ipxe() && http_port != 0 {
+                    url = http_url(server, http_port, ipxe::SCRIPT_PATH);
+                    url.as_str()
+                } else if request.is_http() {
+                    if http_port == 0 {
                         return deny("it is a UEFI HTTP Boot client and this server serves no HTTP (start it with an HTTP address: dart serve --http ADDR)".into());
                     }
-                    url = http_url(server, port, file);
+                    url = http_url(server, http_port, file);
                     if url.len() > MAX_BOOT_FILE {
                         return deny(format!("the boot file URL {url} is longer than the {MAX_BOOT_FILE} bytes a DHCP reply holds"));
                     }
@@ -526,7 +535,7 @@ impl State {
                 let boot_store = image
                     .menu
                     .as_ref()
-                    .filter(|_| !request.is_http())
+                    .filter(|_| !(request.is_http() || request.is_ipxe() && http_port != 0))
                     .and(MenuFirmware::of(arch))
                     .map(|f| format!("\\{}", menu::menu_path(f).replace('/', "\\")));
                 Some(BootOffer {
@@ -640,6 +649,9 @@ impl State {
     /// generated for the client (see [`menu`](super::menu)); other names
     /// are left to the files under the root.
     fn provide(&self, addr: SocketAddr, name: &str, at: Checkpoint) -> Option<Provided> {
+        if ipxe::SCRIPT_PATH.eq_ignore_ascii_case(name.replace('\\', "/").trim_start_matches('/')) {
+            return Some(self.ipxe_script(addr, name, at));
+        }
         let wanted = StoreName::parse(name)?;
         let identity = self.identify(addr);
         let client = identity.client;
@@ -699,6 +711,41 @@ impl State {
             rule: decision.rule.clone(),
         });
         Some(Provided::Bytes(bytes))
+    }
+
+    /// The iPXE script generated for the client at `addr` (see
+    /// [`ipxe`](super::ipxe)).
+    fn ipxe_script(&self, addr: SocketAddr, name: &str, at: Checkpoint) -> Provided {
+        let identity = self.identify(addr);
+        let client = identity.client;
+        let decision = self.decide(&identity);
+        let refuse = |reason: String| {
+            self.emit(BootEvent::Denied {
+                client,
+                target: name.to_string(),
+                rule: decision.rule.clone(),
+                at,
+                reason: reason.clone(),
+            });
+            Provided::Refused(reason)
+        };
+        let loader = ipv4(addr.ip()).and_then(|ip| lock(&self.clients).loader(ip));
+        let Some(arch) = client.arch.or(loader) else {
+            return refuse(format!(
+                "the server does not know the architecture of {client} (no DHCP request with option 93 and no boot loader read from this address), so it cannot choose its images"
+            ));
+        };
+        let policy = self.policy();
+        let catalog = self.catalog();
+        let wimboot = self.root.join(ipxe::WIMBOOT_PATH).is_file();
+        let timeout = decision.timeout.unwrap_or(policy.menu.timeout);
+        match IpxeScript::for_client(&catalog, arch, &decision, wimboot, timeout) {
+            Some(script) => Provided::Bytes(Arc::from(script.render().into_bytes())),
+            None => refuse(format!(
+                "{client} may boot no staged image on {arch} (access policy rule {:?} allows {})",
+                decision.rule, decision.allow
+            )),
+        }
     }
 
     /// The generated store's bytes, from the cache of the catalog version
@@ -769,6 +816,14 @@ impl State {
             });
             Err(reason)
         };
+        // wimboot (iPXE's open-source Windows loader) is shared by every
+        // image a generated iPXE script boots; it holds nothing of a site.
+        if path
+            .to_str()
+            .is_some_and(|p| p.eq_ignore_ascii_case(ipxe::WIMBOOT_PATH))
+        {
+            return Ok(());
+        }
         let Some(image) = catalog.owner(path) else {
             return refuse(format!("{} is not part of a staged image", path.display()));
         };

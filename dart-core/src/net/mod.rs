@@ -41,6 +41,7 @@ pub mod dhcp;
 pub mod files;
 pub mod http;
 pub mod image_role;
+pub mod ipxe;
 pub mod known;
 pub mod log_limit;
 pub mod mac;
