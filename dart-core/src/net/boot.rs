@@ -1073,17 +1073,10 @@ impl Drop for BootServer {
 /// `http://10.0.0.5/images/...`, the port left out when it is 80, and
 /// every byte outside the URL-safe set percent-encoded.
 fn http_url(server: Ipv4Addr, port: u16, file: &str) -> String {
-    let mut url = if port == 80 {
-        format!("http://{server}/")
+    let path = ipxe::url_path(file);
+    if port == 80 {
+        format!("http://{server}{path}")
     } else {
-        format!("http://{server}:{port}/")
-    };
-    for &b in file.trim_start_matches('/').as_bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            url.push(char::from(b));
-        } else {
-            url.push_str(&format!("%{b:02X}"));
-        }
+        format!("http://{server}:{port}{path}")
     }
-    url
 }

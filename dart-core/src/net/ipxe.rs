@@ -85,9 +85,9 @@ impl IpxeScript {
             };
             let boot = match &image.menu {
                 Some(parts) if wimboot => IpxeBoot::Wimboot {
-                    wim: absolute(&parts.wim),
+                    wim: url_path(&parts.wim),
                 },
-                _ => IpxeBoot::Chain(absolute(loader)),
+                _ => IpxeBoot::Chain(url_path(loader)),
             };
             if default_image.as_deref() == Some(image.name.as_str()) {
                 default = items.len();
@@ -146,7 +146,7 @@ impl IpxeScript {
 
 /// A root-relative path as an absolute URL path, each byte outside the
 /// URL-safe set percent-encoded.
-fn absolute(path: &str) -> String {
+pub(crate) fn url_path(path: &str) -> String {
     let mut out = String::from("/");
     for &b in path.trim_start_matches('/').as_bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
