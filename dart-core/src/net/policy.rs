@@ -740,10 +740,11 @@ mod tests {
     }
 
     #[test]
-    fn x64_uefi_codes_7_and_9_are_the_same_machine() {
+    fn x64_uefi_codes_7_9_and_16_are_the_same_machine() {
         let rule: Rule =
             serde_json::from_str(r#"{"name": "x", "arch": "x64-uefi", "allow": "all"}"#).unwrap();
-        for code in [7, 9] {
+        // 16: the same machine booting over HTTP.
+        for code in [7, 9, 16] {
             let c = Client {
                 arch: Some(ClientArch(code)),
                 ..Client::default()
@@ -751,7 +752,9 @@ mod tests {
             assert!(rule.matches(&c));
         }
         assert_eq!(ClientArch(9).to_string(), "x64-uefi");
-        assert_eq!(ClientArch(16).to_string(), "arch-16");
+        assert_eq!(ClientArch(16).to_string(), "x64-uefi");
+        assert_eq!(ClientArch(19).to_string(), "arm64-uefi");
+        assert_eq!(ClientArch(42).to_string(), "arch-42");
         assert_eq!("11".parse::<ClientArch>().unwrap(), ClientArch::ARM64_UEFI);
     }
 
