@@ -422,26 +422,21 @@ impl Hive {
 
 /// Registry names compare without regard to case.
 pub fn same_name(a: &str, b: &str) -> bool {
-    // Equal but for ASCII case is equal; otherwise only names beyond ASCII
-    // can still be (the upper case of `ı` is `I`).
-    if a.eq_ignore_ascii_case(b) {
-        return true;
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    // Bytes equal but for ASCII case are characters equal once upper-cased,
+    // so only the first difference matters: two ASCII bytes there (each a
+    // character of its own) or one name ending there decide at once; a
+    // character beyond ASCII may still upper-case to the other's (`ı` is
+    // `I` in upper case), so those names are compared in full.
+    match x
+        .iter()
+        .zip(y)
+        .position(|(p, q)| !p.eq_ignore_ascii_case(q))
+    {
+        None => x.len() == y.len(),
+        Some(i) if x[i].is_ascii() && y[i].is_ascii() => false,
+        Some(_) => upcase_units(a).eq(upcase_units(b)),
     }
-    if a.is_ascii() && b.is_ascii() {
-        return false;
-    }
-    upcase_units(a).eq(upcase_units(b))
-}
-
-/// The name as the hive sorts it: UTF-16 code units, upper-cased.
-pub(crate) fn upcase(name: &str) -> Vec<u16> {
-    if name.is_ascii() {
-        return name
-            .bytes()
-            .map(|b| u16::from(b.to_ascii_uppercase()))
-            .collect();
-    }
-    upcase_units(name).collect()
 }
 
 /// Upper-cases UTF-16 units one by one, as Windows does (a character whose
@@ -516,4 +511,34 @@ pub fn from_multi_sz(data: &[u8]) -> Vec<String> {
         .filter(|s| !s.is_empty())
         .map(|s| utf16_lossy(s.iter().copied(), s.len()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast paths of `same_name` agree with comparing the
+        /// upper-cased units in full, for names mixing ASCII with letters
+        /// whose upper case is ASCII (`ı`, `ſ`), beyond the BMP, and alike.
+        #[test]
+        fn same_name_is_equality_of_upper_cased_units(
+            a in "[aAiIsSıſßäÄ{}0-9😀-]{0,6}",
+            b in "[aAiIsSıſßäÄ{}0-9😀-]{0,6}",
+        ) {
+            let full = upcase_units(&a).eq(upcase_units(&b));
+            prop_assert_eq!(same_name(&a, &b), full, "{:?} {:?}", a, b);
+            prop_assert!(same_name(&a, &a.to_ascii_uppercase()));
+        }
+    }
+
+    #[test]
+    fn names_beyond_ascii_compare_as_windows_upper_cases_them() {
+        assert!(same_name("ıd", "ID"));
+        assert!(same_name("Äpfel", "äPFEL"));
+        assert!(!same_name("ab", "abc"));
+        assert!(!same_name("{A}", "{B}"));
+        assert!(same_name("{abc}", "{ABC}"));
+    }
 }

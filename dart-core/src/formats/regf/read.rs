@@ -170,7 +170,7 @@ impl Iterator for RawChars<'_> {
 }
 
 /// A stored name upper-cased as the hive compares names
-/// ([`super::upcase`] of its decoded form).
+/// (`super::upcase_chars` of its decoded form).
 fn upcase_raw(bytes: &[u8], compressed: bool) -> impl Iterator<Item = u16> + '_ {
     let chars = if compressed {
         RawChars::Compressed(bytes.iter())

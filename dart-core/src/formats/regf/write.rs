@@ -12,7 +12,7 @@
 
 use super::header::BASE_BLOCK;
 use super::read::{BIG_SEGMENT, NONE};
-use super::{key_flags, upcase, Hive, KeyId, Value};
+use super::{key_flags, upcase_chars, Hive, KeyId, Value};
 
 const BIN: usize = 4096;
 const BIN_HEADER: usize = 32;
@@ -90,10 +90,13 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
     // Depth first with subkeys in their sorted order, so equal trees give
     // equal bytes whatever order their keys were added in.
     let mut order = Vec::new();
+    let mut sorted: Vec<Vec<KeyId>> = vec![Vec::new(); hive.keys.len()];
     let mut stack = vec![Hive::ROOT];
     while let Some(k) = stack.pop() {
         order.push(k);
-        stack.extend(sorted_children(hive, k).into_iter().rev());
+        let children = sorted_children(hive, k);
+        stack.extend(children.iter().rev());
+        sorted[k.0] = children;
     }
     let minor = hive.header.minor;
     let mut layout = Layout::default();
@@ -193,7 +196,7 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
         let Some(kc) = &cells[id.0] else { continue };
         let key = hive.key(id);
         let (name, compressed) = name_bytes(&key.name, key.compressed_name);
-        let children = sorted_children(hive, id);
+        let children = std::mem::take(&mut sorted[id.0]);
         let max = |f: &dyn Fn(&KeyId) -> usize| children.iter().map(f).max().unwrap_or(0);
         let max_name = max(&|c| hive.key(*c).name.encode_utf16().count() * 2);
         let max_class = max(&|c| hive.key(*c).class.as_ref().map_or(0, Vec::len));
@@ -316,11 +319,22 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
     out
 }
 
-/// Subkeys sorted as Windows requires.
+/// Subkeys sorted as Windows requires: by upper-cased UTF-16 units.
 fn sorted_children(hive: &Hive, id: KeyId) -> Vec<KeyId> {
     let mut c = hive.children(id).to_vec();
-    c.sort_by_cached_key(|k| upcase(&hive.key(*k).name));
+    c.sort_by(|a, b| name_order(&hive.key(*a).name, &hive.key(*b).name));
     c
+}
+
+/// The order of two names as Windows sorts them (UTF-16 units, upper-cased by `upcase_chars`), without allocating.
+fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        return a
+            .bytes()
+            .map(|c| c.to_ascii_uppercase())
+            .cmp(b.bytes().map(|c| c.to_ascii_uppercase()));
+    }
+    upcase_chars(a.chars()).cmp(upcase_chars(b.chars()))
 }
 
 /// The `lf` hint: the first four characters, NUL where one is not ASCII.
@@ -334,9 +348,7 @@ fn hint(name: &str) -> [u8; 4] {
 
 /// The `lh` hash: h = h * 37 + c over the upper-cased name.
 fn hash(name: &str) -> u32 {
-    upcase(name)
-        .into_iter()
-        .fold(0u32, |h, u| h.wrapping_mul(37).wrapping_add(u32::from(u)))
+    upcase_chars(name.chars()).fold(0u32, |h, u| h.wrapping_mul(37).wrapping_add(u32::from(u)))
 }
 
 struct Writer<'a> {
