@@ -982,19 +982,11 @@ fn unknown_clients_wait_as_pending_until_an_admin_approves_them() {
 /// An HTTP GET from `source` (curl, bound to that address): the status
 /// and the body.
 fn http_get(source: Ipv4Addr, server: SocketAddr, path: &str) -> (u16, Vec<u8>) {
-    let out = std::process::Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "--interface"])
-        .arg(source.to_string())
-        .arg(format!("http://{server}{path}"))
-        .output()
-        .expect("curl runs");
-    let text = out.stdout;
-    let cut = text.iter().rposition(|&b| b == b'\n').unwrap();
-    let status = std::str::from_utf8(&text[cut + 1..])
-        .unwrap()
-        .parse()
-        .unwrap();
-    (status, text[..cut].to_vec())
+    common::http::curl(&[
+        "--interface",
+        &source.to_string(),
+        &format!("http://{server}{path}"),
+    ])
 }
 
 #[test]

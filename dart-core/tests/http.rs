@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use dart_core::net::files::{FileHooks, Provided};
 use dart_core::net::http::{HttpConfig, HttpServer};
+use dart_testkit::http::curl;
 
 fn root_with_files() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -31,22 +32,6 @@ fn start(root: &Path, hooks: FileHooks, tune: impl FnOnce(&mut HttpConfig)) -> H
     };
     tune(&mut config);
     HttpServer::start(config, hooks, None).unwrap()
-}
-
-/// curl's output and its `-w` summary (status, size).
-fn curl(args: &[&str]) -> (u16, Vec<u8>) {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("curl runs");
-    let text = out.stdout;
-    let cut = text.iter().rposition(|&b| b == b'\n').unwrap();
-    let status = std::str::from_utf8(&text[cut + 1..])
-        .unwrap()
-        .parse()
-        .unwrap();
-    (status, text[..cut].to_vec())
 }
 
 /// Sends `request` on a fresh connection and reads until the server

@@ -29,6 +29,7 @@ pub mod error;
 pub mod fixture;
 pub mod guards;
 pub mod hivex;
+pub mod http;
 pub mod installed;
 pub mod media;
 pub mod pxelab;

@@ -656,16 +656,7 @@ impl State {
         let identity = self.identify(addr);
         let client = identity.client;
         let decision = self.decide(&identity);
-        let refuse = |reason: String| {
-            self.emit(BootEvent::Denied {
-                client,
-                target: name.to_string(),
-                rule: decision.rule.clone(),
-                at,
-                reason: reason.clone(),
-            });
-            Some(Provided::Refused(reason))
-        };
+        let refuse = |reason: String| Some(self.refused(client, name, &decision.rule, at, reason));
         let loader = ipv4(addr.ip()).and_then(|ip| lock(&self.clients).loader(ip));
         let firmware = match wanted {
             StoreName::For(f) => Some(f),
@@ -713,22 +704,33 @@ impl State {
         Some(Provided::Bytes(bytes))
     }
 
+    /// A generated file refused to `client`: reported as a denial of
+    /// `name` by `rule` at `at`, the reason also given to the client.
+    fn refused(
+        &self,
+        client: Client,
+        name: &str,
+        rule: &str,
+        at: Checkpoint,
+        reason: String,
+    ) -> Provided {
+        self.emit(BootEvent::Denied {
+            client,
+            target: name.to_string(),
+            rule: rule.to_string(),
+            at,
+            reason: reason.clone(),
+        });
+        Provided::Refused(reason)
+    }
+
     /// The iPXE script generated for the client at `addr` (see
     /// [`ipxe`](super::ipxe)).
     fn ipxe_script(&self, addr: SocketAddr, name: &str, at: Checkpoint) -> Provided {
         let identity = self.identify(addr);
         let client = identity.client;
         let decision = self.decide(&identity);
-        let refuse = |reason: String| {
-            self.emit(BootEvent::Denied {
-                client,
-                target: name.to_string(),
-                rule: decision.rule.clone(),
-                at,
-                reason: reason.clone(),
-            });
-            Provided::Refused(reason)
-        };
+        let refuse = |reason: String| self.refused(client, name, &decision.rule, at, reason);
         let loader = ipv4(addr.ip()).and_then(|ip| lock(&self.clients).loader(ip));
         let Some(arch) = client.arch.or(loader) else {
             return refuse(format!(
