@@ -393,3 +393,154 @@ fn a_pending_client_boots_once_approved() {
     drop(seen);
     server.stop();
 }
+
+/// Clients that boot over HTTP: OVMF's UEFI HTTP Boot client is offered
+/// the loader's URL by the proxy-DHCP (vendor class `HTTPClient`) and
+/// fetches it from dart's HTTP server; iPXE's UEFI program (user class
+/// `iPXE`) is offered the script generated for it, which chains the
+/// loader over HTTP. Both boot the stand-in loader, and every file either
+/// fetched came over HTTP, none over TFTP.
+#[test]
+fn uefi_http_boot_and_ipxe_clients_boot_over_http() {
+    use dart_core::net::http::{HttpConfig, HttpEvent};
+    use dart_testkit::qemu::{NetClient, IPXE_EFI};
+    if !common::ready(
+        "uefi_http_boot_and_ipxe_clients_boot_over_http",
+        &[&["ip"], &["dnsmasq"], &["qemu-system-x86_64"]],
+    ) {
+        return;
+    }
+    const HTTP_CLIENT: &str = "52:54:00:00:00:0e";
+    const IPXE_CLIENT: &str = "52:54:00:00:00:0f";
+    let dir = tempfile::tempdir().unwrap();
+    let media_dir = common::bootable_media(&dir.path().join("fixture"));
+    let media = MediaSet::open(&media_dir).unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let rescue = stage(
+        &media,
+        &root,
+        &StageOptions::recovery("rescue"),
+        &Control::default(),
+    )
+    .unwrap();
+    let loader = rescue.uefi_boot.clone().unwrap();
+    let lab = PxeLab::create().unwrap();
+    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let mut config = lab.server_config(&root, AccessPolicy::default());
+    config.http = Some(HttpConfig {
+        bind: std::net::SocketAddr::from(([0, 0, 0, 0], 80)),
+        ..HttpConfig::default()
+    });
+    let server = lab
+        .run_in(move || {
+            BootServer::start(
+                config,
+                Some(Box::new(move |e| {
+                    eprintln!("{e}");
+                    sink.lock().unwrap().push(e)
+                })),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    let taken = |events: &Mutex<Vec<BootEvent>>| std::mem::take(&mut *events.lock().unwrap());
+    let served = |seen: &[BootEvent]| -> Vec<String> {
+        seen.iter()
+            .filter_map(|e| match e {
+                BootEvent::Http(HttpEvent::Served { path, .. }) => Some(path.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let over_tftp = |seen: &[BootEvent]| {
+        seen.iter()
+            .any(|e| matches!(e, BootEvent::Tftp(TftpEvent::Finished { .. })))
+    };
+
+    let check = lab
+        .boot_with(HTTP_CLIENT, &NetClient::UefiHttp, Duration::from_secs(180))
+        .unwrap();
+    assert!(
+        check.marker_seen,
+        "the UEFI HTTP Boot client did not boot:\n{}",
+        check.console_tail
+    );
+    let seen = taken(&events);
+    let url = format!("http://10.77.0.1/{loader}");
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, BootEvent::Offered { file, .. } if *file == url)),
+        "no offer of {url}: {seen:#?}"
+    );
+    assert!(
+        served(&seen)
+            .iter()
+            .any(|p| p.trim_start_matches('/') == loader),
+        "{seen:#?}"
+    );
+    assert!(!over_tftp(&seen), "{seen:#?}");
+
+    let check = lab
+        .boot_with(
+            IPXE_CLIENT,
+            &NetClient::IpxeEfi(IPXE_EFI.into()),
+            Duration::from_secs(180),
+        )
+        .unwrap();
+    assert!(
+        check.marker_seen,
+        "the iPXE client did not boot:\n{}",
+        check.console_tail
+    );
+    let seen = taken(&events);
+    let script = "http://10.77.0.1/dart/boot.ipxe";
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, BootEvent::Offered { file, .. } if file == script)),
+        "no offer of {script}: {seen:#?}"
+    );
+    let fetched = served(&seen);
+    assert!(
+        fetched.iter().any(|p| p == "/dart/boot.ipxe")
+            && fetched.iter().any(|p| p.trim_start_matches('/') == loader),
+        "{seen:#?}"
+    );
+    assert!(!over_tftp(&seen), "{seen:#?}");
+    server.stop();
+}
+
+/// A boot server with HTTP started inside the lab's namespace stops when
+/// stopped from a thread outside it (as the tests and the demo do): the
+/// HTTP listener must not depend on reaching its own port to wake up.
+#[test]
+fn a_server_in_another_namespace_stops_with_its_http_listener() {
+    use dart_core::net::http::HttpConfig;
+    if !common::ready(
+        "a_server_in_another_namespace_stops_with_its_http_listener",
+        &[&["ip"], &["dnsmasq"]],
+    ) {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let lab = PxeLab::create().unwrap();
+    let mut config = lab.server_config(root.path(), AccessPolicy::default());
+    config.http = Some(HttpConfig {
+        bind: std::net::SocketAddr::from(([0, 0, 0, 0], 80)),
+        ..HttpConfig::default()
+    });
+    let server = lab
+        .run_in(move || BootServer::start(config, None))
+        .unwrap()
+        .unwrap();
+    let (done, stopped) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        server.stop();
+        let _ = done.send(());
+    });
+    assert!(
+        stopped.recv_timeout(Duration::from_secs(20)).is_ok(),
+        "the server did not stop within 20 s"
+    );
+}

@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::qemu::{boot_pxe, BootCheck, Firmware};
+use crate::qemu::{boot_network, boot_pxe, BootCheck, Firmware, NetClient};
 use dart_core::net::dhcp::ProxyDhcpConfig;
 use dart_core::net::tftp::{Mode, Options, Packet, Request, TftpConfig};
 use dart_core::net::{AccessPolicy, BootServerConfig};
@@ -277,6 +277,13 @@ impl PxeLab {
     /// `timeout` for the boot marker.
     pub fn boot(&self, mac: &str, firmware: Firmware, timeout: Duration) -> Result<BootCheck> {
         boot_pxe(&self.lan, TAP, mac, firmware, timeout)
+    }
+
+    /// Boots a diskless QEMU machine with MAC `mac` and the network boot
+    /// client `client` (PXE, UEFI HTTP Boot, iPXE) and waits up to `timeout`
+    /// for the boot marker.
+    pub fn boot_with(&self, mac: &str, client: &NetClient, timeout: Duration) -> Result<BootCheck> {
+        boot_network(&self.lan, TAP, mac, client, timeout)
     }
 }
 

@@ -150,6 +150,25 @@ pub enum AfterMarker {
     WaitForPowerOff,
 }
 
+/// Which network boot client a diskless machine runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetClient {
+    /// The firmware's own PXE client: OVMF's (UEFI; the NIC has no option
+    /// ROM), or the iPXE option ROM QEMU ships run by SeaBIOS (BIOS).
+    Pxe(Firmware),
+    /// OVMF's UEFI HTTP Boot client (HttpBootDxe): its PXE clients are
+    /// switched off through fw_cfg (`opt/org.tianocore/IPv4PXESupport` and
+    /// `IPv6PXESupport`), so the HTTPv4 boot option is the first to run.
+    UefiHttp,
+    /// iPXE's UEFI build (`ipxe.efi` of the `ipxe` package) started by OVMF
+    /// from a FAT drive as `\EFI\BOOT\BOOTX64.EFI`: it asks DHCP with user
+    /// class `iPXE` and fetches what it is offered.
+    IpxeEfi(PathBuf),
+}
+
+/// The iPXE UEFI program of Debian's `ipxe` package.
+pub const IPXE_EFI: &str = "/usr/lib/ipxe/ipxe.efi";
+
 /// Boots a diskless machine from the network: QEMU runs inside the network
 /// namespace `netns` (with `ip netns exec`), its virtio NIC (MAC `mac`) on
 /// the existing tap device `tap`. With UEFI, OVMF's own PXE client runs
@@ -162,7 +181,23 @@ pub fn boot_pxe(
     firmware: Firmware,
     timeout: Duration,
 ) -> Result<BootCheck> {
+    boot_network(netns, tap, mac, &NetClient::Pxe(firmware), timeout)
+}
+
+/// Boots a diskless machine from the network with the boot client
+/// `client`, as [`boot_pxe`] does, and waits up to `timeout` for the marker.
+pub fn boot_network(
+    netns: &str,
+    tap: &str,
+    mac: &str,
+    client: &NetClient,
+    timeout: Duration,
+) -> Result<BootCheck> {
     let scratch = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
+    let firmware = match client {
+        NetClient::Pxe(firmware) => *firmware,
+        NetClient::UefiHttp | NetClient::IpxeEfi(_) => Firmware::Uefi,
+    };
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", netns, "qemu-system-x86_64"]);
     machine(&mut cmd, firmware, scratch.path())?;
@@ -170,12 +205,34 @@ pub fn boot_pxe(
         Firmware::Uefi => ",romfile=",
         Firmware::Bios => "",
     };
+    let nic_boot = match client {
+        NetClient::IpxeEfi(_) => "",
+        _ => ",bootindex=1",
+    };
     cmd.arg("-netdev")
         .arg(format!("tap,id=n0,ifname={tap},script=no,downscript=no"))
         .arg("-device")
-        .arg(format!(
-            "virtio-net-pci,netdev=n0,mac={mac}{rom},bootindex=1"
-        ));
+        .arg(format!("virtio-net-pci,netdev=n0,mac={mac}{rom}{nic_boot}"));
+    match client {
+        NetClient::Pxe(_) => {}
+        NetClient::UefiHttp => {
+            for option in ["IPv4PXESupport", "IPv6PXESupport"] {
+                cmd.arg("-fw_cfg")
+                    .arg(format!("name=opt/org.tianocore/{option},string=n"));
+            }
+        }
+        NetClient::IpxeEfi(program) => {
+            let boot_dir = scratch.path().join("esp/EFI/BOOT");
+            std::fs::create_dir_all(&boot_dir).map_err(|e| Error::write(&boot_dir, e))?;
+            std::fs::copy(program, boot_dir.join("BOOTX64.EFI"))
+                .map_err(|e| Error::read(program, e))?;
+            cmd.arg("-drive").arg(format!(
+                "if=none,id=esp,format=raw,snapshot=on,file=fat:{}",
+                scratch.path().join("esp").display()
+            ));
+            cmd.args(["-device", "ide-hd,drive=esp,bootindex=1"]);
+        }
+    }
     watch(cmd, timeout)
 }
 

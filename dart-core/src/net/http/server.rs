@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -77,6 +77,9 @@ pub struct HttpServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
     listener: Option<JoinHandle<()>>,
+    /// The listening socket (a second handle), to wake the blocked accept
+    /// at stop.
+    waker: TcpListener,
 }
 
 impl fmt::Debug for HttpServer {
@@ -139,6 +142,9 @@ impl HttpServer {
         let addr = listener
             .local_addr()
             .map_err(|e| bind_error("reading the local address of the HTTP listener", e))?;
+        let waker = listener
+            .try_clone()
+            .map_err(|e| bind_error("preparing the HTTP listener on", e))?;
         let shared = Arc::new(Shared {
             config,
             root,
@@ -161,6 +167,7 @@ impl HttpServer {
             addr,
             shared,
             listener: Some(thread),
+            waker,
         })
     }
 
@@ -185,17 +192,7 @@ impl HttpServer {
             return;
         };
         self.shared.stop.store(true, Ordering::Release);
-        // Wake the blocked accept with a connection of our own.
-        let wake = match self.addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => {
-                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.addr.port())
-            }
-            IpAddr::V6(ip) if ip.is_unspecified() => {
-                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), self.addr.port())
-            }
-            _ => self.addr,
-        };
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
+        wake_accept(&self.waker, self.addr);
         let _ = listener.join();
         let threads = {
             let mut conns = self.shared.conns();
@@ -214,6 +211,40 @@ impl Drop for HttpServer {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Wakes a thread blocked in `accept` on `listener` (bound to `addr`).
+///
+/// On Unix, `shutdown(2)` on the listening socket makes a blocked
+/// `accept` return at once (EINVAL on Linux), wherever the caller runs.
+/// A connection of our own would not do: from another network namespace
+/// (a server started inside one and stopped from outside), the address
+/// the server listens on is not reachable.
+#[cfg(unix)]
+fn wake_accept(listener: &TcpListener, _addr: SocketAddr) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: shutdown on a descriptor this handle owns for its whole
+    // life; it changes only that socket's state and touches no memory.
+    unsafe {
+        libc::shutdown(listener.as_raw_fd(), libc::SHUT_RDWR);
+    }
+}
+
+/// Wakes a thread blocked in `accept` on the listener bound to `addr` with
+/// a connection of our own.
+#[cfg(not(unix))]
+fn wake_accept(_listener: &TcpListener, addr: SocketAddr) {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let wake = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    };
+    let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
 }
 
 /// Accepts until stopped.
