@@ -32,6 +32,7 @@ pub mod hivex;
 pub mod http;
 pub mod installed;
 pub mod media;
+pub mod nginx;
 pub mod pxelab;
 pub mod qemu;
 pub mod uefi_vars;

@@ -46,8 +46,8 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 use cmd::{
-    bcd, bmap, catalog, clients, demo, fixture, flash, image, media, partition, plan, policy,
-    serve, stage, verify,
+    bcd, bmap, catalog, clients, demo, export, fixture, flash, image, media, partition, plan,
+    policy, serve, stage, verify,
 };
 
 // The command line. (No doc comment: clap would show it as the long help.)
@@ -96,6 +96,9 @@ enum Command {
     Clients(clients::ClientsCommand),
     /// Run the network boot server (TFTP and proxy-DHCP) until interrupted.
     Serve(serve::ServeArgs),
+    /// Write a boot server root as a static tree (staged files, boot stores and iPXE scripts per
+    /// client class, a SHA-256 manifest) for any web server, CDN or object store.
+    Export(export::ExportArgs),
     /// Rank the deployment methods for a site.
     Plan(plan::PlanArgs),
     /// Write a synthetic WinPE-like media set, tool payloads and drivers.
@@ -135,6 +138,7 @@ fn run(command: Command) -> Result<()> {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Clients(cmd) => clients::run(cmd),
         Command::Serve(args) => serve::run(args),
+        Command::Export(args) => export::run(args),
         Command::Plan(args) => plan::run(args),
         Command::Fixture(args) => fixture::run(args),
         Command::Demo(args) => demo::run(args),

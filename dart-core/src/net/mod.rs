@@ -38,6 +38,7 @@ pub mod catalog;
 pub mod client_arch;
 pub mod clients;
 pub mod dhcp;
+pub mod export;
 pub mod files;
 pub mod http;
 pub mod image_role;

@@ -309,7 +309,7 @@ pub enum Match {
 
 impl Rule {
     /// The decision of this rule, without limits.
-    fn decision(&self) -> Decision {
+    pub(crate) fn decision(&self) -> Decision {
         Decision {
             rule: self.name.clone(),
             allow: self.allow.clone(),
@@ -659,7 +659,7 @@ impl AccessPolicy {
         decision
     }
 
-    fn default_decision(&self) -> Decision {
+    pub(crate) fn default_decision(&self) -> Decision {
         Decision {
             rule: "default".to_string(),
             allow: self.default.clone(),

@@ -7,6 +7,7 @@ pub mod bmap;
 pub mod catalog;
 pub mod clients;
 pub mod demo;
+pub mod export;
 pub mod fixture;
 pub mod flash;
 pub mod image;
