@@ -654,7 +654,7 @@ mod tests {
             r#"{"rules": [
                 {"name": "Imaging Bench", "mac": "52:54:00:00:00:0a", "allow": "all"},
                 {"name": "imaging bench!", "mac": "52:54:00:00:00:0b", "allow": "all"},
-                {"name": "default", "mac": "52:54:00:00:00:0c", "allow": "none"},
+                {"name": "Default!", "mac": "52:54:00:00:00:0c", "allow": "none"},
                 {"name": "***", "mac": "52:54:00:00:00:0d", "allow": "recovery"}
             ]}"#,
         )
