@@ -167,6 +167,7 @@ fn main() {
             },
             proxy_dhcp: None,
             http: None,
+            boot_url: None,
         },
         None,
     )

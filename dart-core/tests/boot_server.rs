@@ -39,6 +39,7 @@ fn start(root: &Path, policy: AccessPolicy, dhcp: Option<ProxyDhcpConfig>) -> (B
                 bind: SocketAddr::from(([127, 0, 0, 1], 0)),
                 ..HttpConfig::default()
             }),
+            boot_url: None,
         },
         Some(Box::new(move |e| sink.lock().unwrap().push(e))),
     )
@@ -1147,6 +1148,7 @@ fn uefi_http_boot_clients_are_offered_a_url_the_http_server_serves() {
                 client.local_addr().unwrap().port(),
             )),
             http: None,
+            boot_url: None,
         },
         Some(Box::new(move |e| sink.lock().unwrap().push(e))),
     )
@@ -1275,4 +1277,79 @@ fn ipxe_clients_get_a_script_of_what_they_may_boot() {
     // Nothing else under dart/ is served.
     std::fs::write(root.join("dart/other"), b"x").unwrap();
     assert_eq!(http_get(STRANGER, http, "/dart/other").0, 403);
+}
+
+/// With a boot URL (an export served elsewhere), HTTP clients are pointed
+/// there: a UEFI HTTP Boot client at its loader under the URL, an iPXE
+/// client at its class's script, the class named after the rule that
+/// decided; nothing needs this server's HTTP. A boot URL a DHCP reply or
+/// a script cannot hold is refused at start.
+#[test]
+fn a_boot_url_points_http_clients_at_an_export() {
+    use dhcproto::v4::Message;
+    use dhcproto::{Decodable, Decoder};
+    let (dir, rescue, _) = common::two_images(1000);
+    let root = dir.path().join("root");
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let config = |boot_url: &str| BootServerConfig {
+        root: root.clone(),
+        policy: AccessPolicy::from_json(
+            r#"{"rules": [{"name": "Imaging Bench", "mac": "02:00:00:00:00:0a", "allow": "all"}]}"#,
+        )
+        .unwrap(),
+        tftp: TftpConfig {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            ..TftpConfig::default()
+        },
+        proxy_dhcp: Some(ProxyDhcpConfig::loopback(
+            client.local_addr().unwrap().port(),
+        )),
+        http: None,
+        boot_url: Some(boot_url.into()),
+    };
+    for bad in ["ftp://boot.example.org", "http://boot.example.org/${x}"] {
+        let e = BootServer::start(config(bad), None).unwrap_err();
+        assert!(e.to_string().contains("base URL"), "{e}");
+    }
+    let server = BootServer::start(config("http://boot.example.org/dart/"), None).unwrap();
+    let (dhcp_port, pxe_port) = server.dhcp_ports().unwrap();
+    let file_of = |buf: &[u8]| {
+        let reply = Message::decode(&mut Decoder::new(buf)).unwrap();
+        String::from_utf8_lossy(reply.fname().unwrap())
+            .trim_end_matches('\0')
+            .to_string()
+    };
+    let mut buf = [0u8; 1500];
+    client
+        .send_to(
+            &http_discover([2, 0, 0, 0, 0, 0x43]),
+            ("127.0.0.1", dhcp_port),
+        )
+        .unwrap();
+    let (n, _) = client.recv_from(&mut buf).unwrap();
+    assert_eq!(
+        file_of(&buf[..n]),
+        format!("http://boot.example.org/dart/{}", rescue.uefi_boot.unwrap())
+    );
+    for (mac, class) in [
+        (BENCH_MAC, "imaging-bench"),
+        ([2, 0, 0, 0, 0, 0x44], "default"),
+    ] {
+        let socket = UdpSocket::bind((STRANGER, 0)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        socket
+            .send_to(&ipxe_request(mac, STRANGER), ("127.0.0.1", pxe_port))
+            .unwrap();
+        let (n, _) = socket.recv_from(&mut buf).unwrap();
+        assert_eq!(
+            file_of(&buf[..n]),
+            format!("http://boot.example.org/dart/dart/classes/{class}/x64-uefi.ipxe")
+        );
+    }
+    server.stop();
 }

@@ -428,7 +428,9 @@ fn uefi_http_boot_and_ipxe_clients_boot_over_http() {
     let lab = PxeLab::create().unwrap();
     let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
     let sink = Arc::clone(&events);
-    let mut config = lab.server_config(&root, AccessPolicy::default());
+    // The iPXE menu boots its default after 1 s.
+    let quick = AccessPolicy::from_json(r#"{"menu": {"timeout": 1}}"#).unwrap();
+    let mut config = lab.server_config(&root, quick);
     config.http = Some(HttpConfig {
         bind: std::net::SocketAddr::from(([0, 0, 0, 0], 80)),
         ..HttpConfig::default()
@@ -543,4 +545,100 @@ fn a_server_in_another_namespace_stops_with_its_http_listener() {
         stopped.recv_timeout(Duration::from_secs(20)).is_ok(),
         "the server did not stop within 20 s"
     );
+}
+
+/// Two sites' layout in one lab: the images are exported (`dart export`)
+/// and served by nginx, and dart runs as a small proxy-DHCP on the export
+/// tree (its root, as a branch's mirror would be) that points clients at
+/// that URL (`boot_url`), serving no files itself. An iPXE client is
+/// offered its class's script on nginx, which chains the loader from
+/// nginx: it boots, and dart served no file at all.
+#[test]
+fn an_ipxe_client_boots_from_an_export_served_by_nginx() {
+    use dart_core::net::export::{export, plan_export, ExportOptions};
+    use dart_testkit::nginx::{Listen, Nginx};
+    use dart_testkit::qemu::{NetClient, IPXE_EFI};
+    if !common::ready(
+        "an_ipxe_client_boots_from_an_export_served_by_nginx",
+        &[
+            &["ip"],
+            &["dnsmasq"],
+            &["qemu-system-x86_64"],
+            &["nginx", "-v"],
+        ],
+    ) {
+        return;
+    }
+    const IPXE_CLIENT: &str = "52:54:00:00:00:10";
+    let dir = tempfile::tempdir().unwrap();
+    let media_dir = common::bootable_media(&dir.path().join("fixture"));
+    let media = MediaSet::open(&media_dir).unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let rescue = stage(
+        &media,
+        &root,
+        &StageOptions::recovery("rescue"),
+        &Control::default(),
+    )
+    .unwrap();
+    let site = dir.path().join("site");
+    // The iPXE menu boots its default after 1 s.
+    let quick = AccessPolicy::from_json(r#"{"menu": {"timeout": 1}}"#).unwrap();
+    let options = ExportOptions {
+        role: ImageRole::Recovery,
+        base_url: None,
+        policy: quick.clone(),
+    };
+    export(
+        &plan_export(&root, &site, &options).unwrap(),
+        &Control::default(),
+    )
+    .unwrap();
+    let lab = PxeLab::create().unwrap();
+    let _nginx =
+        Nginx::start_in(Some(lab.lan()), &site, Listen::Tcp("10.77.0.1:8080".into())).unwrap();
+    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
+    let sink = Arc::clone(&events);
+    let mut config = lab.server_config(&site, quick);
+    config.boot_url = Some("http://10.77.0.1:8080/".into());
+    let server = lab
+        .run_in(move || {
+            BootServer::start(
+                config,
+                Some(Box::new(move |e| {
+                    eprintln!("{e}");
+                    sink.lock().unwrap().push(e)
+                })),
+            )
+        })
+        .unwrap()
+        .unwrap();
+    let check = lab
+        .boot_with(
+            IPXE_CLIENT,
+            &NetClient::IpxeEfi(IPXE_EFI.into()),
+            Duration::from_secs(180),
+        )
+        .unwrap();
+    assert!(
+        check.marker_seen,
+        "the iPXE client did not boot from nginx:\n{}",
+        check.console_tail
+    );
+    server.stop();
+    let seen = events.lock().unwrap();
+    let script = "http://10.77.0.1:8080/dart/classes/default/x64-uefi.ipxe";
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, BootEvent::Offered { file, .. } if file == script)),
+        "no offer of {script}: {seen:#?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, BootEvent::Tftp(_) | BootEvent::Http(_))),
+        "dart served files itself: {seen:#?}"
+    );
+    assert!(rescue.uefi_boot.is_some());
 }

@@ -160,9 +160,10 @@ impl EventTarget {
 /// system choose, see `dart_boot_server_tftp_port`), `tftp_reply_ports`
 /// (`[first, last]`), `max_transfers`, `proxy_dhcp` (a network interface
 /// name: also answer PXE clients with proxy-DHCP there), `server_ip`
-/// (this server's address for PXE clients; default: the interface's) and
+/// (this server's address for PXE clients; default: the interface's),
 /// `http` (also serve over HTTP there, e.g. `"0.0.0.0:80"`; see
-/// `dart_boot_server_http_port`). A
+/// `dart_boot_server_http_port`) and `boot_url` (point UEFI HTTP Boot and
+/// iPXE clients at a `dart export` of the root served at that URL). A
 /// wrong setting fails with `DART_ERR_INVALID_INPUT` naming it; a port that
 /// cannot be bound with `DART_ERR_IO`.
 ///

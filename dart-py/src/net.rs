@@ -120,7 +120,7 @@ impl BootServer {
     /// own; returns at once. A wrong setting raises `InvalidInputError`
     /// naming it; a port that cannot be bound, `IoError`.
     #[new]
-    #[pyo3(signature = (root, *, policy=None, policy_file=None, tftp="0.0.0.0:69", tftp_reply_ports=None, max_transfers=None, proxy_dhcp=None, server_ip=None, http=None, on_event=None))]
+    #[pyo3(signature = (root, *, policy=None, policy_file=None, tftp="0.0.0.0:69", tftp_reply_ports=None, max_transfers=None, proxy_dhcp=None, server_ip=None, http=None, boot_url=None, on_event=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -133,6 +133,7 @@ impl BootServer {
         proxy_dhcp: Option<String>,
         server_ip: Option<String>,
         http: Option<String>,
+        boot_url: Option<String>,
         on_event: Option<Py<PyAny>>,
     ) -> PyResult<BootServer> {
         if let Some(callback) = &on_event {
@@ -153,6 +154,7 @@ impl BootServer {
         settings.set_item("proxy_dhcp", proxy_dhcp)?;
         settings.set_item("server_ip", server_ip)?;
         settings.set_item("http", http)?;
+        settings.set_item("boot_url", boot_url)?;
         let settings = error::core(ServeSettings::from_json(&json_text(settings.as_any())?))?;
         let events = on_event.map(|callback| {
             Box::new(move |event: BootEvent| report(&callback, &event))

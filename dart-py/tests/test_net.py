@@ -232,6 +232,11 @@ def test_the_boot_server_serves_the_same_files_over_http(root: Path) -> None:
         assert no_http.http_address is None
     with pytest.raises(dart.InvalidInputError, match="http"):
         dart.BootServer(root, tftp="127.0.0.1:0", http="80")
+    # A boot URL (an export served elsewhere) is checked at start.
+    with dart.BootServer(root, tftp="127.0.0.1:0", boot_url="http://boot.example.org/dart/"):
+        pass
+    with pytest.raises(dart.InvalidInputError, match="base URL"):
+        dart.BootServer(root, tftp="127.0.0.1:0", boot_url="ftp://boot.example.org")
 
 
 def test_policy_file_and_stop(root: Path, tmp_path: Path) -> None:

@@ -38,6 +38,12 @@ impl Nginx {
     /// one worker process, and waits (up to 10 s) until it accepts
     /// connections.
     pub fn start(root: &Path, listen: Listen) -> Result<Nginx> {
+        Nginx::start_in(None, root, listen)
+    }
+
+    /// Starts nginx as [`start`](Self::start) does, inside the network
+    /// namespace `netns` (a name under `/run/netns`) when given.
+    pub fn start_in(netns: Option<&str>, root: &Path, listen: Listen) -> Result<Nginx> {
         let dir = tempfile::tempdir().map_err(|e| Error::write(&std::env::temp_dir(), e))?;
         let socket = dir.path().join("nginx.sock");
         let listen_at = match &listen {
@@ -56,7 +62,15 @@ impl Nginx {
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).map_err(|e| Error::write(&conf_path, e))?;
-        let child = Command::new("nginx")
+        let mut command = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, "nginx"]);
+                c
+            }
+            None => Command::new("nginx"),
+        };
+        let child = command
             .arg("-c")
             .arg(&conf_path)
             .arg("-p")
@@ -77,7 +91,9 @@ impl Nginx {
             socket: matches!(listen, Listen::UnixSocket).then_some(socket),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !nginx.accepts(&listen) {
+        // nginx opens its listening sockets before it writes its pid file.
+        let pid_file = nginx.dir.path().join("nginx.pid");
+        while !pid_file.exists() {
             let exited = nginx.child.try_wait().ok().flatten().is_some();
             if exited || Instant::now() > deadline {
                 let log =
@@ -92,16 +108,6 @@ impl Nginx {
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(nginx)
-    }
-
-    fn accepts(&self, listen: &Listen) -> bool {
-        match listen {
-            Listen::UnixSocket => self
-                .socket
-                .as_deref()
-                .is_some_and(|s| std::os::unix::net::UnixStream::connect(s).is_ok()),
-            Listen::Tcp(addr) => std::net::TcpStream::connect(addr.as_str()).is_ok(),
-        }
     }
 
     /// The Unix socket, for [`Listen::UnixSocket`].

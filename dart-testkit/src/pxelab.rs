@@ -177,6 +177,7 @@ impl PxeLab {
                 ..ProxyDhcpConfig::default()
             }),
             http: None,
+            boot_url: None,
         }
     }
 

@@ -45,6 +45,7 @@ use super::dhcp::packet::MAX_BOOT_FILE;
 use super::dhcp::{
     BootOffer, DhcpEvent, Port, ProxyDhcp, ProxyDhcpConfig, PxeRequest, RequestKind,
 };
+use super::export;
 use super::files::{FileHooks, Provided};
 use super::http::{HttpConfig, HttpEvent, HttpServer};
 use super::ipxe::{self, IpxeScript};
@@ -75,6 +76,12 @@ pub struct BootServerConfig {
     /// HTTP settings; `None` serves no HTTP. Its `root` is replaced by
     /// [`root`](Self::root).
     pub http: Option<HttpConfig>,
+    /// The URL a `dart export` of this root is served at (by any web
+    /// server); when set, the proxy-DHCP points HTTP clients there instead
+    /// of at this server: UEFI HTTP Boot clients at their loader, iPXE
+    /// clients at the script of their class
+    /// ([`export::script_path`](super::export::script_path)).
+    pub boot_url: Option<String>,
 }
 
 /// Where the policy refused a client.
@@ -240,6 +247,9 @@ struct State {
     root: PathBuf,
     /// The port HTTP listens on; 0 while it serves no HTTP.
     http_port: AtomicU16,
+    /// Where an export of the root is served, checked, without a trailing
+    /// `/`.
+    boot_url: Option<String>,
     /// Swapped whole by `set_policy`; requests take a cheap reference.
     policy: RwLock<Arc<AccessPolicy>>,
     catalog: Mutex<CachedCatalog>,
@@ -502,24 +512,36 @@ impl State {
                     _ => file,
                 };
                 // A UEFI HTTP Boot client fetches its loader by URL; iPXE
-                // gets its script's URL when the server speaks HTTP.
+                // gets its script's URL when the server speaks HTTP, or
+                // its class's script in the export at the boot URL.
                 let url;
                 let http_port = self.http_port.load(Ordering::Acquire);
-                let file = if request.is_ipxe() && http_port != 0 {
+                let boot_url = self.boot_url.as_deref();
+                let over_http = request.is_http()
+                    || request.is_ipxe() && (http_port != 0 || boot_url.is_some());
+                let file = if request.is_ipxe() && boot_url.is_some() {
+                    let class = export::class_of(&policy, &decision.rule);
+                    let script = export::script_path(&class, arch).unwrap_or_default();
+                    url = format!("{}/{script}", boot_url.unwrap_or_default());
+                    url.as_str()
+                } else if request.is_ipxe() && http_port != 0 {
                     url = http_url(server, http_port, ipxe::SCRIPT_PATH);
                     url.as_str()
                 } else if request.is_http() {
-                    if http_port == 0 {
-                        return deny("it is a UEFI HTTP Boot client and this server serves no HTTP (start it with an HTTP address: dart serve --http ADDR)".into());
-                    }
-                    url = http_url(server, http_port, file);
-                    if url.len() > MAX_BOOT_FILE {
-                        return deny(format!("the boot file URL {url} is longer than the {MAX_BOOT_FILE} bytes a DHCP reply holds"));
-                    }
+                    url = match boot_url {
+                        Some(base) => format!("{base}{}", ipxe::url_path(file)),
+                        None if http_port == 0 => {
+                            return deny("it is a UEFI HTTP Boot client and this server serves no HTTP (start it with an HTTP address: dart serve --http ADDR, or point it at an export: --boot-url URL)".into());
+                        }
+                        None => http_url(server, http_port, file),
+                    };
                     url.as_str()
                 } else {
                     file
                 };
+                if over_http && file.len() > MAX_BOOT_FILE {
+                    return deny(format!("the boot file URL {file} is longer than the {MAX_BOOT_FILE} bytes a DHCP reply holds"));
+                }
                 if let Some(mac) = client.mac {
                     lock(&self.clients).record_offer(mac, &image.dir);
                 }
@@ -535,7 +557,7 @@ impl State {
                 let boot_store = image
                     .menu
                     .as_ref()
-                    .filter(|_| !(request.is_http() || request.is_ipxe() && http_port != 0))
+                    .filter(|_| !over_http)
                     .and(MenuFirmware::of(arch))
                     .map(|f| format!("\\{}", menu::menu_path(f).replace('/', "\\")));
                 Some(BootOffer {
@@ -896,6 +918,7 @@ impl BootServer {
     ///             ..ProxyDhcpConfig::default()
     ///         }),
     ///         http: None,
+    ///         boot_url: None,
     ///     },
     ///     Some(Box::new(|event| eprintln!("{event}"))),
     /// )?;
@@ -915,10 +938,16 @@ impl BootServer {
         }
         // A damaged catalog is an error at start, not a silent empty server.
         let catalog = Catalog::load(&config.root)?;
+        let boot_url = config
+            .boot_url
+            .as_deref()
+            .map(export::check_base_url)
+            .transpose()?;
         let events: Option<Sink> = events.map(Arc::from);
         let state = Arc::new(State {
             root: config.root.clone(),
             http_port: AtomicU16::new(0),
+            boot_url,
             policy: RwLock::new(Arc::new(config.policy)),
             catalog: Mutex::new(CachedCatalog {
                 stamp: None,

@@ -14,13 +14,16 @@
 //! dart/classes/CLASS/x64-uefi.bcd
 //! dart/classes/CLASS/bios.ipxe              an iPXE script per firmware
 //! dart/classes/CLASS/x64-uefi.ipxe
+//! dart-catalog.json                         the catalog of the exported images only
 //! dart-export.json                          the manifest: images, classes, files with SHA-256
 //! SHA256SUMS                                the same sums, for `sha256sum -c`
 //! ```
 //!
 //! A web server serves the tree as it is; the proxy-DHCP of each subnet
 //! points clients at it (`dart serve --boot-url URL`), naming the script of
-//! the class its policy puts the client in. Class names come from rule
+//! the class its policy puts the client in. The tree is itself a server
+//! root (its catalog lists the exported images), so a branch can run its
+//! proxy-DHCP (and TFTP, for legacy PXE clients) on a mirror of it. Class names come from rule
 //! names ([`class_names`]), so the exporter and the proxy agree on them.
 //!
 //! The tree is planned first ([`plan_export`], plain data), then written
@@ -36,7 +39,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::catalog::{Catalog, CatalogImage, ImageRole};
+use super::catalog::{Catalog, CatalogImage, ImageRole, CATALOG_FILE};
 use super::client_arch::ClientArch;
 use super::ipxe::{IpxeScript, WIMBOOT_PATH};
 use super::menu::{read_template, MenuFirmware, MenuSpec, RamdiskTftp};
@@ -325,6 +328,10 @@ pub fn plan_export(root: &Path, to: &Path, options: &ExportOptions) -> Result<Ex
         wimboot,
         &mut files,
     )?;
+    // The exported images' catalog, so that the tree is a server root.
+    let catalog_bytes = serde_json::to_vec_pretty(&exported)
+        .map_err(|e| Error::invalid("image catalog", root.display().to_string(), e.to_string()))?;
+    files.push(generated(CATALOG_FILE.to_string(), catalog_bytes));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let bytes = files.iter().map(|f| f.size).sum();
     Ok(ExportPlan {

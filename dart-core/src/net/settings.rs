@@ -63,6 +63,10 @@ pub struct ServeSettings {
     /// `0.0.0.0:80`); no HTTP when unset.
     #[serde(default, deserialize_with = "named::http")]
     pub http: Option<SocketAddr>,
+    /// Point HTTP boot clients at a `dart export` of the root served at
+    /// this URL (any web server) instead of at this server.
+    #[serde(default, deserialize_with = "named::boot_url")]
+    pub boot_url: Option<String>,
 }
 
 /// Field deserializers that put the setting's name in front of an error in
@@ -95,6 +99,7 @@ mod named {
         proxy_dhcp: Option<String>,
         server_ip: Option<Ipv4Addr>,
         http: Option<SocketAddr>,
+        boot_url: Option<String>,
     }
 }
 
@@ -111,6 +116,7 @@ impl ServeSettings {
             proxy_dhcp: None,
             server_ip: None,
             http: None,
+            boot_url: None,
         }
     }
 
@@ -174,6 +180,7 @@ impl ServeSettings {
             tftp,
             proxy_dhcp,
             http,
+            boot_url: self.boot_url,
         })
     }
 

@@ -611,8 +611,11 @@ class BootServer:
     [names], "boot": name}], "default": ...}``), or ``policy_file`` a JSON
     file of it; by default every client may boot recovery images only.
     ``tftp`` is where TFTP listens (port 0: the system chooses, see
-    ``tftp_address``). A wrong setting raises ``InvalidInputError`` naming
-    it; a port that cannot be bound raises ``IoError``.
+    ``tftp_address``). ``http`` also serves the catalog over HTTP there
+    (``"0.0.0.0:80"``); ``boot_url`` points UEFI HTTP Boot and iPXE clients
+    at a ``dart export`` of the root served at that URL by any web server.
+    A wrong setting raises ``InvalidInputError`` naming it; a port that
+    cannot be bound raises ``IoError``.
 
     ``on_event(event)`` is called for each event with a dict (``kind``,
     ``message`` and, when known, ``client``, ``target``, ``rule``, ``at``)
@@ -634,6 +637,7 @@ class BootServer:
         proxy_dhcp: str | None = None,
         server_ip: str | None = None,
         http: str | None = None,
+        boot_url: str | None = None,
         on_event: _OnEvent | None = None,
     ) -> BootServer: ...
     @property

@@ -39,6 +39,10 @@ pub struct ServeArgs {
     /// Also serve the catalog over HTTP on this address (e.g. 0.0.0.0:80), under the same policy.
     #[arg(long, value_name = "ADDR")]
     http: Option<SocketAddr>,
+    /// Point UEFI HTTP Boot and iPXE clients at a `dart export` of the root served at this URL
+    /// (any web server, e.g. http://boot.example.org/dart) instead of at this server.
+    #[arg(long, value_name = "URL")]
+    boot_url: Option<String>,
     /// Print each event as a JSON line instead of a log line.
     #[arg(long)]
     json: bool,
@@ -53,6 +57,7 @@ pub fn run(a: ServeArgs) -> Result<()> {
         server_ip: a.server_ip,
         max_transfers: a.max_transfers,
         http: a.http,
+        boot_url: a.boot_url,
         ..ServeSettings::new(&a.root)
     };
     let json = a.json;
