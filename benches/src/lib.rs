@@ -13,6 +13,8 @@ use std::process::Command;
 use dart_testkit::fixture::{generate, Fixture, FixtureOptions};
 pub use dart_testkit::walk;
 
+pub mod tcp_link;
+
 /// Bytes of stand-in system files in the benchmark's base image.
 pub const BASE_BYTES: u64 = 48 << 20;
 /// Bytes of stand-in program per tool payload (15 tools).

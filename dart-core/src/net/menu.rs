@@ -372,9 +372,7 @@ impl MenuSpec {
             if let Some(ElementValue::Device(Device::Ramdisk {
                 options: Some(options),
                 ..
-            })) = store
-                .object(id)
-                .and_then(|o| o.element(element::DEVICE).cloned())
+            })) = store.element(&id, element::DEVICE)
             {
                 self.tune(&mut store, options)?;
             }

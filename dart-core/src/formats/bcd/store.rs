@@ -235,6 +235,36 @@ impl Store {
             .collect()
     }
 
+    /// The objects of type `kind` whose element `code` passes `test`, in
+    /// stored order, decoding only that element of each.
+    pub(crate) fn ids_where_element(
+        &self,
+        kind: u32,
+        code: u32,
+        test: impl Fn(&ElementValue) -> bool,
+    ) -> Vec<Uuid> {
+        let Some(objects) = self.objects_key() else {
+            return Vec::new();
+        };
+        let name = format!("{code:08X}");
+        self.hive
+            .children(objects)
+            .iter()
+            .filter_map(|&k| {
+                if self.kind_of(k) != kind {
+                    return None;
+                }
+                let e = self.hive.find(k, &["Elements", &name])?;
+                let v = self.hive.key(e).value("Element")?;
+                if !test(&ElementValue::decode(code, v)) {
+                    return None;
+                }
+                let name = &self.hive.key(k).name;
+                Uuid::parse_str(name.trim_start_matches('{').trim_end_matches('}')).ok()
+            })
+            .collect()
+    }
+
     /// The type (`Description\Type`) of the object at `key`; 0 when it
     /// has none.
     fn kind_of(&self, key: KeyId) -> u32 {

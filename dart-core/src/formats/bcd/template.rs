@@ -233,20 +233,19 @@ fn options_for(
     template: Option<Uuid>,
     new_id: Uuid,
 ) -> Result<Uuid> {
-    let matches = |o: &Object| {
-        o.kind == object_type::DEVICE
-            && o.element(el::RAMDISKSDIDEVICE) == Some(&ElementValue::Device(entry.device.clone()))
-            && matches!(o.element(el::RAMDISKSDIPATH), Some(ElementValue::String(p)) if p.eq_ignore_ascii_case(&entry.sdi))
-    };
-    let preferred = template.and_then(|t| store.object(t)).filter(matches);
-    let found = preferred.or_else(|| {
-        store
-            .objects_of_kind(object_type::DEVICE)
-            .into_iter()
-            .find(matches)
-    });
-    if let Some(o) = found {
-        return Ok(o.id);
+    // Options objects with this boot.sdi path (one element decoded per
+    // object), then the device compared.
+    let device = ElementValue::Device(entry.device.clone());
+    let candidates = store.ids_where_element(
+        object_type::DEVICE,
+        el::RAMDISKSDIPATH,
+        |v| matches!(v, ElementValue::String(p) if p.eq_ignore_ascii_case(&entry.sdi)),
+    );
+    let on_device = |id: &Uuid| store.element(id, el::RAMDISKSDIDEVICE).as_ref() == Some(&device);
+    let preferred = template.filter(|t| candidates.contains(t) && on_device(t));
+    let found = preferred.or_else(|| candidates.iter().copied().find(|id| on_device(id)));
+    if let Some(id) = found {
+        return Ok(id);
     }
     let id = new_id;
     match template.and_then(|t| store.object_key(&t)) {

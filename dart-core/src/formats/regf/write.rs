@@ -71,14 +71,30 @@ enum DataCells {
     },
 }
 
-fn name_bytes(name: &str, compressed: bool) -> (Vec<u8>, bool) {
-    if compressed && name.chars().all(|c| (c as u32) <= 0xFF) {
-        (name.chars().map(|c| c as u32 as u8).collect(), true)
+/// Whether `name` is stored one byte per character (Latin-1): asked for,
+/// and possible.
+fn stays_compressed(name: &str, compressed: bool) -> bool {
+    compressed && name.chars().all(|c| (c as u32) <= 0xFF)
+}
+
+/// The stored length of `name` in bytes.
+fn name_len(name: &str, compressed: bool) -> usize {
+    if stays_compressed(name, compressed) {
+        name.chars().count()
     } else {
-        (
-            name.encode_utf16().flat_map(u16::to_le_bytes).collect(),
-            false,
-        )
+        name.encode_utf16().count() * 2
+    }
+}
+
+/// Appends the stored bytes of `name` to `out`; returns whether they are
+/// compressed.
+fn push_name(out: &mut Vec<u8>, name: &str, compressed: bool) -> bool {
+    if stays_compressed(name, compressed) {
+        out.extend(name.chars().map(|c| c as u32 as u8));
+        true
+    } else {
+        out.extend(name.encode_utf16().flat_map(u16::to_le_bytes));
+        false
     }
 }
 
@@ -107,8 +123,7 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
 
     for &id in &order {
         let key = hive.key(id);
-        let (name, _) = name_bytes(&key.name, key.compressed_name);
-        let nk = layout.alloc(76 + name.len());
+        let nk = layout.alloc(76 + name_len(&key.name, key.compressed_name));
         let class = match &key.class {
             Some(c) if !c.is_empty() => layout.alloc(c.len()),
             _ => NONE,
@@ -127,8 +142,7 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
         };
         let mut vk = Vec::new();
         for v in &key.values {
-            let (vname, _) = name_bytes(&v.name, v.compressed_name);
-            let cell = layout.alloc(20 + vname.len());
+            let cell = layout.alloc(20 + name_len(&v.name, v.compressed_name));
             let data = if v.data.len() <= 4 {
                 DataCells::Inline
             } else if big(minor, v) {
@@ -192,10 +206,14 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
         w.cell(off, &c);
     }
 
+    // One buffer for every cell's payload, and one for names.
+    let mut cell: Vec<u8> = Vec::with_capacity(256);
+    let mut name: Vec<u8> = Vec::with_capacity(64);
     for &id in &order {
         let Some(kc) = &cells[id.0] else { continue };
         let key = hive.key(id);
-        let (name, compressed) = name_bytes(&key.name, key.compressed_name);
+        name.clear();
+        let compressed = push_name(&mut name, &key.name, key.compressed_name);
         let children = std::mem::take(&mut sorted[id.0]);
         let max = |f: &dyn Fn(&KeyId) -> usize| children.iter().map(f).max().unwrap_or(0);
         let max_name = max(&|c| hive.key(*c).name.encode_utf16().count() * 2);
@@ -225,7 +243,8 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
             .and_then(|s| sk_cells.get(s).copied().flatten())
             .unwrap_or(NONE);
         let class_len = key.class.as_ref().map_or(0, Vec::len);
-        let mut nk = Vec::with_capacity(76 + name.len());
+        let nk = &mut cell;
+        nk.clear();
         nk.extend(b"nk");
         nk.extend(flags.to_le_bytes());
         nk.extend(key.timestamp.to_le_bytes());
@@ -247,21 +266,24 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
         nk.extend((name.len() as u16).to_le_bytes());
         nk.extend((class_len as u16).to_le_bytes());
         nk.extend(&name);
-        w.cell(kc.nk, &nk);
+        w.cell(kc.nk, nk);
 
         if let Some(class) = key.class.as_ref().filter(|c| !c.is_empty()) {
             w.cell(kc.class, class);
         }
         if kc.values != NONE {
-            let list: Vec<u8> = kc.vk.iter().flat_map(|(o, _)| o.to_le_bytes()).collect();
-            w.cell(kc.values, &list);
+            cell.clear();
+            cell.extend(kc.vk.iter().flat_map(|(o, _)| o.to_le_bytes()));
+            w.cell(kc.values, &cell);
         }
         for (v, (off, data)) in key.values.iter().zip(&kc.vk) {
-            let (vname, vcomp) = name_bytes(&v.name, v.compressed_name);
+            name.clear();
+            let vcomp = push_name(&mut name, &v.name, v.compressed_name);
             let len = v.data.len() as u32;
-            let mut vk = Vec::with_capacity(20 + vname.len());
+            let vk = &mut cell;
+            vk.clear();
             vk.extend(b"vk");
-            vk.extend((vname.len() as u16).to_le_bytes());
+            vk.extend((name.len() as u16).to_le_bytes());
             match data {
                 DataCells::Inline => {
                     vk.extend((len | 0x8000_0000).to_le_bytes());
@@ -291,11 +313,12 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
             vk.extend(v.kind.0.to_le_bytes());
             vk.extend((v.flags & !1 | u16::from(vcomp)).to_le_bytes());
             vk.extend(0u16.to_le_bytes());
-            vk.extend(&vname);
-            w.cell(*off, &vk);
+            vk.extend(&name);
+            w.cell(*off, vk);
         }
         if kc.list != NONE {
-            let mut l = Vec::with_capacity(4 + children.len() * 8);
+            let l = &mut cell;
+            l.clear();
             l.extend(if minor <= 4 { b"lf" } else { b"lh" });
             l.extend((children.len() as u16).to_le_bytes());
             for c in &children {
@@ -308,7 +331,7 @@ pub(super) fn serialize(hive: &Hive) -> Vec<u8> {
                     l.extend(hash(name).to_le_bytes());
                 }
             }
-            w.cell(kc.list, &l);
+            w.cell(kc.list, l);
         }
     }
 
