@@ -357,6 +357,7 @@ impl MenuSpec {
             None => Store::new_at(firmware, 0)?,
         };
         let old = store.display_order();
+        let mut ids = Vec::with_capacity(self.items.len());
         for item in &self.items {
             let entry = WinPeEntry {
                 sdi: item.sdi.clone(),
@@ -365,7 +366,8 @@ impl MenuSpec {
                 id: Some(item.id),
                 ..WinPeEntry::new(&item.description, &item.wim)
             };
-            let id = store.add_winpe(&entry, false)?;
+            // Listed all at once below, not one by one.
+            let id = store.add_winpe_object(&entry)?;
             // With the Standard policy the boot manager leaves the menu to
             // the Windows it starts, which WinPE does not draw.
             store.set_element_value(id, element::BOOTMENUPOLICY, &ElementValue::Integer(0))?;
@@ -376,15 +378,17 @@ impl MenuSpec {
             {
                 self.tune(&mut store, options)?;
             }
-        }
-        for id in old {
-            if !self.items.iter().any(|i| i.id == id) {
-                store.remove(id)?;
-            }
+            ids.push(id);
         }
         if let Some(id) = self.default {
             store.set_default(id)?;
         }
+        for id in old {
+            if !ids.contains(&id) {
+                store.remove(id)?;
+            }
+        }
+        store.set_display_order(&ids)?;
         store.set_timeout(self.timeout)?;
         Ok(store)
     }

@@ -354,16 +354,17 @@ impl Store {
                 self.set_element(&names::BOOTMGR, code, &ElementValue::ObjectList(left))?;
             }
         }
-        let objects = self.objects();
-        for obj in &objects {
-            let seq = match obj.element(element::RECOVERYSEQUENCE) {
-                Some(ElementValue::ObjectList(l)) if l.contains(&id) => l,
-                _ => continue,
-            };
-            {
-                let left: Vec<Uuid> = seq.iter().copied().filter(|u| *u != id).collect();
+        // Recovery sequences that name it, decoding only that element.
+        let naming = self.ids_where_element(
+            None,
+            element::RECOVERYSEQUENCE,
+            |v| matches!(v, ElementValue::ObjectList(l) if l.contains(&id)),
+        );
+        for obj in naming {
+            if let Some(seq) = self.recovery_sequence(obj) {
+                let left: Vec<Uuid> = seq.into_iter().filter(|u| *u != id).collect();
                 self.set_recovery_sequence(
-                    obj.id,
+                    obj,
                     Some(&left).filter(|l| !l.is_empty()).map(|l| l.as_slice()),
                 )?;
             }
@@ -378,15 +379,10 @@ impl Store {
                 None => self.remove_element(&names::BOOTMGR, element::DEFAULT),
             }
         }
-        // Recovery sequences and the boot manager's lists never name
-        // options objects, so the objects read above still tell which
-        // options are in use.
+        // Options objects nothing names any more go with it.
         for o in options {
-            let still_used = objects.iter().any(|obj| references(obj, &o));
-            let is_options = objects
-                .iter()
-                .any(|obj| obj.id == o && obj.kind == object_type::DEVICE);
-            if is_options && !still_used {
+            let is_options = self.kind_of_object(&o) == Some(object_type::DEVICE);
+            if is_options && !self.is_referenced(&o) {
                 if let Some(k) = self.object_key(&o) {
                     self.hive.remove_key(k);
                 }
@@ -407,17 +403,4 @@ fn referenced_options(obj: &Object) -> Vec<Uuid> {
             _ => None,
         })
         .collect()
-}
-
-/// Whether `obj` refers to `target` by any element.
-pub(crate) fn references(obj: &Object, target: &Uuid) -> bool {
-    obj.elements.iter().any(|(_, v)| match v {
-        ElementValue::Object(u) => u == target,
-        ElementValue::ObjectList(l) => l.contains(target),
-        ElementValue::Device(Device::Ramdisk { options, .. }) => options.as_ref() == Some(target),
-        ElementValue::Device(Device::Other(raw) | Device::Locate(raw)) => {
-            raw.len() >= 16 && raw[..16] == target.to_bytes_le()
-        }
-        _ => false,
-    })
 }

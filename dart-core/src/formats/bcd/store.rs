@@ -235,14 +235,15 @@ impl Store {
             .collect()
     }
 
-    /// The objects of type `kind` whose element `code` passes `test`, in
-    /// stored order, decoding only that element of each.
+    /// The objects of type `kind` (any type: `None`) whose element `code`
+    /// passes `test`, in stored order, decoding only that element of each.
     pub(crate) fn ids_where_element(
         &self,
-        kind: u32,
+        kind: impl Into<Option<u32>>,
         code: u32,
         test: impl Fn(&ElementValue) -> bool,
     ) -> Vec<Uuid> {
+        let kind = kind.into();
         let Some(objects) = self.objects_key() else {
             return Vec::new();
         };
@@ -251,7 +252,7 @@ impl Store {
             .children(objects)
             .iter()
             .filter_map(|&k| {
-                if self.kind_of(k) != kind {
+                if kind.is_some_and(|kind| self.kind_of(k) != kind) {
                     return None;
                 }
                 let e = self.hive.find(k, &["Elements", &name])?;
@@ -263,6 +264,37 @@ impl Store {
                 Uuid::parse_str(name.trim_start_matches('{').trim_end_matches('}')).ok()
             })
             .collect()
+    }
+
+    /// Whether some object names `target` in an element, as
+    /// [`value_references`] judges; only elements whose format can name an
+    /// object (devices, objects, object lists) are decoded.
+    pub(crate) fn is_referenced(&self, target: &Uuid) -> bool {
+        let Some(objects) = self.objects_key() else {
+            return false;
+        };
+        let h = &self.hive;
+        h.children(objects).iter().any(|&k| {
+            let Some(els) = h.child(k, "Elements") else {
+                return false;
+            };
+            h.children(els).iter().any(|&e| {
+                let Ok(code) = u32::from_str_radix(&h.key(e).name, 16) else {
+                    return false;
+                };
+                if !matches!(super::element::format_of(code), 1 | 3 | 4) {
+                    return false;
+                }
+                h.key(e)
+                    .value("Element")
+                    .is_some_and(|v| value_references(&ElementValue::decode(code, v), target))
+            })
+        })
+    }
+
+    /// The type of the object `id` (`Description\Type`), if it exists.
+    pub(crate) fn kind_of_object(&self, id: &Uuid) -> Option<u32> {
+        self.object_key(id).map(|k| self.kind_of(k))
     }
 
     /// The type (`Description\Type`) of the object at `key`; 0 when it
@@ -420,4 +452,19 @@ pub(crate) fn filetime_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     (since.as_secs() + UNIX_TO_1601) * 10_000_000 + u64::from(since.subsec_nanos() / 100)
+}
+
+/// Whether an element value names `target`: as an object, in an object
+/// list, as a RAM disk's options, or in the first 16 bytes of a device this
+/// crate does not model.
+pub(crate) fn value_references(value: &ElementValue, target: &Uuid) -> bool {
+    match value {
+        ElementValue::Object(u) => u == target,
+        ElementValue::ObjectList(l) => l.contains(target),
+        ElementValue::Device(Device::Ramdisk { options, .. }) => options.as_ref() == Some(target),
+        ElementValue::Device(Device::Other(raw) | Device::Locate(raw)) => {
+            raw.len() >= 16 && raw[..16] == target.to_bytes_le()
+        }
+        _ => false,
+    }
 }
