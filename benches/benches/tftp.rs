@@ -269,11 +269,17 @@ fn round_trip(via: Option<Duration>) -> Duration {
 /// datagram's arrival), so the hold starts at half the target and is
 /// corrected by half the error, three times; the best one is kept.
 fn calibrate(target: Duration) -> Duration {
+    calibrate_with(target, |hold| link_rtt(Some(hold)))
+}
+
+/// The hold that gives a round trip of `target` when `rtt(hold)` measures
+/// the round trip through a link with that hold (see [`calibrate`]).
+fn calibrate_with(target: Duration, rtt: impl Fn(Duration) -> Duration) -> Duration {
     let goal = target.as_secs_f64();
     let mut hold = goal / 2.0;
     let mut best = (f64::INFINITY, hold);
     for _ in 0..3 {
-        let error = link_rtt(Some(Duration::from_secs_f64(hold))).as_secs_f64() - goal;
+        let error = rtt(Duration::from_secs_f64(hold)).as_secs_f64() - goal;
         if error.abs() < best.0 {
             best = (error.abs(), hold);
         }
@@ -950,17 +956,7 @@ fn curl_fetch(url: &str, size: u64) -> f64 {
 
 /// The TCP relay's hold per way that gives a round trip of `target`.
 fn calibrate_tcp(target: Duration) -> Duration {
-    let goal = target.as_secs_f64();
-    let mut hold = goal / 2.0;
-    let mut best = (f64::INFINITY, hold);
-    for _ in 0..3 {
-        let error = tcp_round_trip(Some(Duration::from_secs_f64(hold))).as_secs_f64() - goal;
-        if error.abs() < best.0 {
-            best = (error.abs(), hold);
-        }
-        hold = (hold - error / 2.0).max(0.0);
-    }
-    Duration::from_secs_f64(best.1)
+    calibrate_with(target, |hold| tcp_round_trip(Some(hold)))
 }
 
 /// `CLIENTS` curl processes at once, each from an address of its own

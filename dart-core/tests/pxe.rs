@@ -44,9 +44,17 @@ fn start_in_lab(
     root: &Path,
     policy: AccessPolicy,
 ) -> (BootServer, Arc<Mutex<Vec<BootEvent>>>) {
+    start_configured(lab, lab.server_config(root, policy))
+}
+
+/// The boot server with `config` (from [`PxeLab::server_config`], then
+/// changed) in the lab's network, its events printed and collected.
+fn start_configured(
+    lab: &PxeLab,
+    config: dart_core::net::BootServerConfig,
+) -> (BootServer, Arc<Mutex<Vec<BootEvent>>>) {
     let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
     let sink = Arc::clone(&events);
-    let config = lab.server_config(root, policy);
     let server = lab
         .run_in(move || {
             BootServer::start(
@@ -60,6 +68,23 @@ fn start_in_lab(
         .unwrap()
         .unwrap();
     (server, events)
+}
+
+/// A server root in `dir` with the stand-in media staged as the recovery
+/// image `rescue`; returns the root and the catalog entry.
+fn rescue_root(dir: &Path) -> (std::path::PathBuf, dart_core::net::CatalogImage) {
+    let media_dir = common::bootable_media(&dir.join("fixture"));
+    let media = MediaSet::open(&media_dir).unwrap();
+    let root = dir.join("root");
+    std::fs::create_dir(&root).unwrap();
+    let rescue = stage(
+        &media,
+        &root,
+        &StageOptions::recovery("rescue"),
+        &Control::default(),
+    )
+    .unwrap();
+    (root, rescue)
 }
 
 #[test]
@@ -330,17 +355,7 @@ fn a_pending_client_boots_once_approved() {
     }
     const NEWCOMER: &str = "52:54:00:00:00:0d";
     let dir = tempfile::tempdir().unwrap();
-    let media_dir = common::bootable_media(&dir.path().join("fixture"));
-    let media = MediaSet::open(&media_dir).unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    stage(
-        &media,
-        &root,
-        &StageOptions::recovery("rescue"),
-        &Control::default(),
-    )
-    .unwrap();
+    let (root, _) = rescue_root(dir.path());
     let lab = PxeLab::create().unwrap();
     let policy = AccessPolicy::from_json(r#"{"answer": "known"}"#).unwrap();
     let (server, events) = start_in_lab(&lab, &root, policy);
@@ -413,21 +428,9 @@ fn uefi_http_boot_and_ipxe_clients_boot_over_http() {
     const HTTP_CLIENT: &str = "52:54:00:00:00:0e";
     const IPXE_CLIENT: &str = "52:54:00:00:00:0f";
     let dir = tempfile::tempdir().unwrap();
-    let media_dir = common::bootable_media(&dir.path().join("fixture"));
-    let media = MediaSet::open(&media_dir).unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let rescue = stage(
-        &media,
-        &root,
-        &StageOptions::recovery("rescue"),
-        &Control::default(),
-    )
-    .unwrap();
+    let (root, rescue) = rescue_root(dir.path());
     let loader = rescue.uefi_boot.clone().unwrap();
     let lab = PxeLab::create().unwrap();
-    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
-    let sink = Arc::clone(&events);
     // The iPXE menu boots its default after 1 s.
     let quick = AccessPolicy::from_json(r#"{"menu": {"timeout": 1}}"#).unwrap();
     let mut config = lab.server_config(&root, quick);
@@ -435,18 +438,7 @@ fn uefi_http_boot_and_ipxe_clients_boot_over_http() {
         bind: std::net::SocketAddr::from(([0, 0, 0, 0], 80)),
         ..HttpConfig::default()
     });
-    let server = lab
-        .run_in(move || {
-            BootServer::start(
-                config,
-                Some(Box::new(move |e| {
-                    eprintln!("{e}");
-                    sink.lock().unwrap().push(e)
-                })),
-            )
-        })
-        .unwrap()
-        .unwrap();
+    let (server, events) = start_configured(&lab, config);
     let taken = |events: &Mutex<Vec<BootEvent>>| std::mem::take(&mut *events.lock().unwrap());
     let served = |seen: &[BootEvent]| -> Vec<String> {
         seen.iter()
@@ -571,17 +563,7 @@ fn an_ipxe_client_boots_from_an_export_served_by_nginx() {
     }
     const IPXE_CLIENT: &str = "52:54:00:00:00:10";
     let dir = tempfile::tempdir().unwrap();
-    let media_dir = common::bootable_media(&dir.path().join("fixture"));
-    let media = MediaSet::open(&media_dir).unwrap();
-    let root = dir.path().join("root");
-    std::fs::create_dir(&root).unwrap();
-    let rescue = stage(
-        &media,
-        &root,
-        &StageOptions::recovery("rescue"),
-        &Control::default(),
-    )
-    .unwrap();
+    let (root, rescue) = rescue_root(dir.path());
     let site = dir.path().join("site");
     // The iPXE menu boots its default after 1 s.
     let quick = AccessPolicy::from_json(r#"{"menu": {"timeout": 1}}"#).unwrap();
@@ -598,22 +580,9 @@ fn an_ipxe_client_boots_from_an_export_served_by_nginx() {
     let lab = PxeLab::create().unwrap();
     let _nginx =
         Nginx::start_in(Some(lab.lan()), &site, Listen::Tcp("10.77.0.1:8080".into())).unwrap();
-    let events: Arc<Mutex<Vec<BootEvent>>> = Arc::default();
-    let sink = Arc::clone(&events);
     let mut config = lab.server_config(&site, quick);
     config.boot_url = Some("http://10.77.0.1:8080/".into());
-    let server = lab
-        .run_in(move || {
-            BootServer::start(
-                config,
-                Some(Box::new(move |e| {
-                    eprintln!("{e}");
-                    sink.lock().unwrap().push(e)
-                })),
-            )
-        })
-        .unwrap()
-        .unwrap();
+    let (server, events) = start_configured(&lab, config);
     let check = lab
         .boot_with(
             IPXE_CLIENT,

@@ -519,10 +519,12 @@ impl State {
                 let boot_url = self.boot_url.as_deref();
                 let over_http = request.is_http()
                     || request.is_ipxe() && (http_port != 0 || boot_url.is_some());
-                let file = if request.is_ipxe() && boot_url.is_some() {
+                let file = if let (true, Some(base)) = (request.is_ipxe(), boot_url) {
                     let class = export::class_of(&policy, &decision.rule);
-                    let script = export::script_path(&class, arch).unwrap_or_default();
-                    url = format!("{}/{script}", boot_url.unwrap_or_default());
+                    let Some(script) = export::script_path(&class, arch) else {
+                        return deny(format!("an export has no iPXE script for {arch} clients"));
+                    };
+                    url = format!("{base}/{script}");
                     url.as_str()
                 } else if request.is_ipxe() && http_port != 0 {
                     url = http_url(server, http_port, ipxe::SCRIPT_PATH);
